@@ -1,0 +1,44 @@
+# snn-bench: `make bench` runs the benchmark, `make test` the tests; both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The torch build to install. The default is the CPU wheel; for a GPU box pass the CUDA build,
+# e.g. make setup TORCH_SPEC="torch==2.13.0" PIP_TORCH_ARGS="--index-url <CUDA wheel index>".
+TORCH_SPEC ?= torch==2.13.0
+PIP_TORCH_ARGS ?=
+STAMP := $(VENV)/.snn-bench-installed
+
+# Data: a real DVS Gesture root from $SNN_BENCH_DATA, else synthetic data written here.
+SYNTH_ROOT ?= data/synthetic
+DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
+REPORTS ?= reports
+THREADS ?= $(shell nproc 2>/dev/null || echo 1)
+
+.PHONY: setup test bench data clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(PIP_TORCH_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q
+
+# Synthetic data only when no real root is configured (SNN_BENCH_DATA); kept between runs.
+data: setup
+ifeq ($(SNN_BENCH_DATA),)
+	$(PY) -m bench data synth --root $(SYNTH_ROOT) --if-missing
+else
+	@echo "using real data from SNN_BENCH_DATA=$(SNN_BENCH_DATA)"
+endif
+
+bench: data
+	$(PY) -m bench run --data-root $(DATA_ROOT) --threads $(THREADS) --json $(REPORTS)/default-point.json
+
+clean:
+	rm -rf $(VENV) $(SYNTH_ROOT) .pytest_cache .hypothesis .benchmarks *.egg-info
+	find $(REPORTS) -mindepth 1 ! -name README.md -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
