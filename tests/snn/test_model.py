@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from snn.model import LAYER_TYPES, NetConfig, build_net, count_parameters
+
+B, T = 3, 6
+
+
+def _input(cfg: NetConfig) -> torch.Tensor:
+    torch.manual_seed(0)
+    return (torch.rand(B, cfg.num_steps, *cfg.input_shape) < 0.3).float() * 3
+
+
+@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+def test_output_spikes_have_shape_time_batch_classes(layer_type):
+    cfg = NetConfig(layer_type=layer_type, num_steps=T)
+    spikes = build_net(cfg)(_input(cfg))
+    assert spikes.shape == (T, B, cfg.num_classes)
+    assert set(spikes.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+def test_every_preset_has_five_weight_layers(layer_type):
+    assert len(build_net(NetConfig(layer_type=layer_type)).weight_layers()) == 5
+
+
+def test_seed_network_is_eight_layers_each_followed_by_a_leaky_neuron():
+    net = build_net(NetConfig())
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Conv2d", "AvgPool2d", "Conv2d", "AvgPool2d", "Conv2d", "AvgPool2d",
+                     "Linear", "Linear"]
+    assert len(net.neurons) == 8 and net.flatten_at == 6
+    assert all(type(n).__name__ == "Leaky" for n in net.neurons)
+
+
+def test_layer_type_presets_have_comparable_parameter_counts():
+    counts = {lt: count_parameters(build_net(NetConfig(layer_type=lt))) for lt in LAYER_TYPES}
+    seed = counts["conv2d"]
+    assert all(0.75 * seed <= n <= 1.35 * seed for n in counts.values()), counts
+
+
+@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+def test_gradient_reaches_every_weight_layer(layer_type):
+    # The init gain exists so that spikes (and surrogate gradients) survive all layers.
+    cfg = NetConfig(layer_type=layer_type, num_steps=T)
+    net = build_net(cfg)
+    net(_input(cfg)).sum().backward()
+    for layer in net.weight_layers():
+        assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+
+
+def test_input_with_the_wrong_number_of_time_bins_is_refused_with_the_fix():
+    cfg = NetConfig(num_steps=T)
+    with pytest.raises(ValueError, match="n_time_bins=6"):
+        build_net(cfg)(torch.zeros(B, T + 1, *cfg.input_shape))
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"layer_type": "conv3d"}, "unknown layer_type 'conv3d'"),
+    ({"surrogate": "relu"}, "unknown surrogate"),
+    ({"beta": 1.5}, "beta must lie in"),
+    ({"num_steps": 0}, "num_steps must be at least 1"),
+    ({"input_shape": (2, 30, 30)}, "divisible by 8"),
+    ({"init_gain": 0.0}, "init_gain must be positive"),
+])
+def test_bad_config_is_refused_by_name(bad, match):
+    with pytest.raises(ValueError, match=match):
+        NetConfig(**bad)
