@@ -1,0 +1,62 @@
+"""DataLoader settings and construction: the knobs the `num_workers` sweep turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from tonic.collation import PadTensors
+from torch.utils.data import DataLoader, Dataset
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    batch_size: int = 16
+    num_workers: int = 0
+    pin_memory: bool = False
+    persistent_workers: bool = False
+    prefetch_factor: int | None = None  # None: torch's default (2) when num_workers > 0
+    shuffle: bool = True
+    drop_last: bool = True  # every measured step sees a full batch
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, got {self.num_workers}")
+        if self.num_workers == 0 and (self.persistent_workers or self.prefetch_factor is not None):
+            raise ValueError(
+                "persistent_workers and prefetch_factor need worker processes: "
+                "set num_workers > 0 or leave them unset"
+            )
+        if self.prefetch_factor is not None and self.prefetch_factor < 1:
+            raise ValueError(f"prefetch_factor must be at least 1, got {self.prefetch_factor}")
+
+
+def build_loader(dataset: Dataset, cfg: LoaderConfig) -> DataLoader:
+    """A DataLoader yielding (frames (B, T, P, H, W) float32, targets (B,) int64).
+
+    Iterate it once per epoch (`for batch in loader`): the notebook's `next(iter(loader))` per
+    step starts and tears down every worker each time.
+    """
+    if len(dataset) < cfg.batch_size and cfg.drop_last:
+        raise ValueError(
+            f"the dataset holds {len(dataset)} samples, fewer than one batch of {cfg.batch_size}: "
+            "lower batch_size or write more data"
+        )
+    extra = {}
+    if cfg.num_workers > 0:
+        extra = {"persistent_workers": cfg.persistent_workers,
+                 "prefetch_factor": cfg.prefetch_factor or 2}
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=cfg.shuffle,
+        num_workers=cfg.num_workers,
+        pin_memory=cfg.pin_memory,
+        drop_last=cfg.drop_last,
+        collate_fn=PadTensors(batch_first=True),
+        generator=torch.Generator().manual_seed(cfg.seed),
+        **extra,
+    )
