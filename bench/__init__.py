@@ -1,0 +1,1 @@
+"""bench: the harness that builds, times and reports on `snn` configurations."""

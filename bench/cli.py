@@ -1,0 +1,176 @@
+"""`snn-bench` (also `python -m bench`): the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.point import DeviceUnavailableError, PointConfig, run_point
+from bench.table import stage_table
+from snn.data.dvsgesture import (
+    DATA_ROOT_ENV,
+    CorruptEventFileError,
+    DatasetNotFoundError,
+    check_layout,
+    describe_event_file,
+    resolve_data_root,
+)
+from snn.data.loader import LoaderConfig
+from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
+from snn.data.transforms import FrameConfig
+from snn.model import LAYER_TYPES, NetConfig
+
+# Errors that are the user's to fix: printed as one clear line, never as a traceback.
+USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
+               FileExistsError, ValueError)
+
+
+def _cmd_synth(args) -> int:
+    cfg = SynthConfig(train_per_class=args.train_per_class, test_per_class=args.test_per_class,
+                      mean_events=args.mean_events, seed=args.seed)
+    existing = read_manifest(args.root)
+    if args.if_missing and existing is not None and existing["config"] == json.loads(
+            json.dumps(asdict(cfg))):
+        print(f"synthetic DVS Gesture already at {args.root} with these settings; kept it")
+        return 0
+    manifest = write_synthetic_dvsgesture(args.root, cfg)
+    print(f"wrote synthetic DVS Gesture to {Path(args.root) / 'DVSGesture'}: "
+          f"{manifest['samples']['train']} train and {manifest['samples']['test']} test samples, "
+          f"~{cfg.mean_events} events each")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    root = resolve_data_root(args.data_root)
+    bad = 0
+    for split, (folder, _) in SPLITS.items():
+        check_layout(root, train=split == "train")
+        files = sorted((root / "DVSGesture" / folder).glob("**/*.npy"))
+        for path in files:
+            problem = describe_event_file(path)
+            if problem:
+                bad += 1
+                print(f"corrupt: {path}: {problem}")
+        print(f"{split}: {len(files)} event files under {root / 'DVSGesture' / folder}")
+    kind = "synthetic" if read_manifest(root) is not None else "real (no synthetic manifest)"
+    print(f"data: {kind}; {bad} corrupt file(s)")
+    return 1 if bad else 0
+
+
+def _cmd_download(args) -> int:
+    import tonic
+
+    root = Path(args.root).expanduser()
+    print(f"downloading DVS Gesture (~3 GB) into {root / 'DVSGesture'} with tonic ...")
+    try:
+        for train in (True, False):
+            tonic.datasets.DVSGesture(str(root), train=train)
+    except OSError as error:  # URLError and socket errors are OSErrors
+        raise DatasetNotFoundError(
+            f"the download failed ({error}). Without network access, copy tonic's "
+            f"ibmGestureTrain.tar.gz / ibmGestureTest.tar.gz into {root / 'DVSGesture'} and extract "
+            "them there, or use synthetic data: snn-bench data synth --root DIR"
+        ) from error
+    print(f"done: pass --data-root {root} or set {DATA_ROOT_ENV}={root}")
+    return 0
+
+
+def _point_from_args(args) -> PointConfig:
+    frames = FrameConfig(n_time_bins=args.time_steps)
+    return PointConfig(
+        data_root=args.data_root,
+        net=NetConfig(layer_type=args.layer_type, num_steps=args.time_steps,
+                      input_shape=frames.frame_shape),
+        frames=frames,
+        loader=LoaderConfig(batch_size=args.batch_size, num_workers=args.num_workers,
+                            seed=args.seed),
+        device=args.device,
+        threads=args.threads,
+        lr=args.lr,
+        warmup_steps=args.warmup,
+        measured_steps=args.steps,
+        seed=args.seed,
+    )
+
+
+def _cmd_run(args) -> int:
+    cfg = _point_from_args(args)
+    result = run_point(cfg)
+    env = result.environment
+    print(f"{cfg.net.layer_type} net, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
+          f"num_workers {cfg.loader.num_workers}, device {env['device']}, threads {env['threads']}, "
+          f"torch {env['torch']}, {'synthetic' if env['synthetic_data'] else 'real'} data at "
+          f"{env['data_root']}")
+    print(f"{cfg.warmup_steps} warm-up + {cfg.measured_steps} measured steps; "
+          f"epochs started while measuring: {result.epoch_restarts}")
+    print(stage_table(result.stage_samples, result.step_samples))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str))
+        print(f"result written to {args.json}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snn-bench",
+        description="Benchmark and profile a DeepR-trained spiking network on DVS Gesture.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="get, generate or check DVS Gesture data")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    synth = data_commands.add_parser("synth", help="write synthetic data in tonic's on-disk layout")
+    synth.add_argument("--root", required=True, help="data root (DVSGesture/ is written inside)")
+    defaults = SynthConfig()
+    synth.add_argument("--train-per-class", type=int, default=defaults.train_per_class)
+    synth.add_argument("--test-per-class", type=int, default=defaults.test_per_class)
+    synth.add_argument("--mean-events", type=int, default=defaults.mean_events,
+                       help="mean events per sample (real data: ~1e5-1e6)")
+    synth.add_argument("--seed", type=int, default=defaults.seed)
+    synth.add_argument("--if-missing", action="store_true",
+                       help="keep data already written with the same settings")
+    synth.set_defaults(func=_cmd_synth)
+    check = data_commands.add_parser("check", help="check the layout and every event file")
+    check.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
+    check.set_defaults(func=_cmd_check)
+    download = data_commands.add_parser("download", help="download the real dataset with tonic")
+    download.add_argument("--root", required=True)
+    download.set_defaults(func=_cmd_download)
+
+    run = commands.add_parser("run", help="time the stages of training steps at one point")
+    point = PointConfig()
+    run.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
+    run.add_argument("--layer-type", choices=LAYER_TYPES, default=point.net.layer_type)
+    run.add_argument("--time-steps", type=int, default=point.net.num_steps)
+    run.add_argument("--batch-size", type=int, default=point.loader.batch_size)
+    run.add_argument("--num-workers", type=int, default=point.loader.num_workers)
+    run.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch intra-op threads (default: one per core); recorded")
+    run.add_argument("--lr", type=float, default=point.lr)
+    run.add_argument("--warmup", type=int, default=point.warmup_steps)
+    run.add_argument("--steps", type=int, default=point.measured_steps, help="measured steps")
+    run.add_argument("--seed", type=int, default=point.seed)
+    run.add_argument("--json", help="also write the full result (samples, environment) here")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as error:
+        print(f"snn-bench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("snn-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from bench.point import DeviceUnavailableError, PointConfig, resolve_device, run_point
+from snn.data.loader import LoaderConfig
+from snn.data.transforms import FrameConfig
+from snn.model import NetConfig
+from snn.train import STAGES
+
+
+def _tiny_point(root, **overrides) -> PointConfig:
+    fields = dict(data_root=str(root), net=NetConfig(num_steps=8), frames=FrameConfig(n_time_bins=8),
+                  loader=LoaderConfig(batch_size=8), threads=1, warmup_steps=1, measured_steps=2)
+    fields.update(overrides)
+    return PointConfig(**fields)
+
+
+def test_run_point_times_every_stage_of_every_measured_step(tiny_root):
+    result = run_point(_tiny_point(tiny_root))
+    assert set(result.stage_samples) == set(STAGES)
+    assert all(len(v) == 2 and min(v) >= 0 for v in result.stage_samples.values())
+    assert len(result.step_samples) == 2
+    assert result.step_samples[0] >= sum(v[0] for v in result.stage_samples.values())
+    env = result.environment
+    assert env["threads"] == 1 and env["synthetic_data"] and env["torch"] == torch.__version__
+
+
+def test_epochs_restarted_while_measuring_are_counted(tiny_root):
+    # 110 samples in batches of 16 with drop_last: 6 steps an epoch, so step 7 starts epoch 2.
+    cfg = _tiny_point(tiny_root, loader=LoaderConfig(batch_size=16), warmup_steps=0,
+                      measured_steps=7)
+    assert run_point(cfg).epoch_restarts == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_an_absent_cuda_device_is_a_clear_error():
+    with pytest.raises(DeviceUnavailableError, match="use --device cpu"):
+        resolve_device("cuda")
+
+
+def test_an_unknown_device_type_is_a_clear_error():
+    with pytest.raises(DeviceUnavailableError, match="use cpu, cuda"):
+        resolve_device("meta")
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"net": NetConfig(num_steps=9)}, "net.num_steps=9 differs"),
+    ({"net": NetConfig(num_steps=8, input_shape=(2, 64, 64))}, "input_shape"),
+    ({"measured_steps": 0}, "measured_steps >= 1"),
+    ({"threads": 0}, "threads must be at least 1"),
+])
+def test_inconsistent_point_is_refused(tiny_root, overrides, match):
+    with pytest.raises(ValueError, match=match):
+        _tiny_point(tiny_root, **overrides)
