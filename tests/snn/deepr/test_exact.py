@@ -1,0 +1,172 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chisquare
+from torch import nn
+
+from snn.deepr import DeepRConfig, ExactDeepR, build_rewiring
+from snn.model import NetConfig, build_net
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+class Weight(nn.Module):
+    def __init__(self, shape, device="cpu", seed=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.weight = nn.Parameter(torch.randn(shape, generator=g).to(device))
+
+
+def _kill(rewiring, fraction, seed):
+    """Simulate an optimiser step: push `fraction` of active θ below zero and move dormant w."""
+    # An offset keeps this stream apart from the rewiring's own (seeded with small integers):
+    # the same seed would make the kill draws equal the keys that chose the active set.
+    g = torch.Generator().manual_seed(1_000_003 + seed)
+    with torch.no_grad():
+        for w, active, sign in zip(rewiring.weights, rewiring.active, rewiring.sign):
+            if active is None:
+                continue
+            u = torch.rand(w.shape, generator=g).to(w.device)
+            dying = active & (u < fraction)
+            w.copy_(torch.where(dying, -sign * (0.1 + u), w))
+            w.add_(torch.where(active, 0.0, torch.randn(w.shape, generator=g).to(w.device)))
+
+
+shapes = st.lists(st.integers(1, 6), min_size=2, max_size=5).map(tuple)
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=shapes, connectivity=st.floats(0.001, 1.0), fraction=st.floats(0.0, 1.0),
+       seed=st.integers(0, 2**16), sync_free=st.booleans(), device=st.sampled_from(DEVICES))
+def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, sync_free, device):
+    layer = Weight(shape, device, seed)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, seed=seed,
+                                               sync_free=sync_free))
+    k = round(connectivity * layer.weight.numel())
+    if connectivity == 1.0:
+        assert rewiring.active[0] is None  # dense: short-circuited
+        return
+    assert rewiring.active_counts() == [k]
+    for step in range(3):
+        _kill(rewiring, fraction, seed + step)
+        before = rewiring.active[0].clone()
+        theta = layer.weight.detach() * rewiring.sign[0]
+        survivors = before & (theta >= 0)
+        died = int(before.sum() - survivors.sum())
+        rewiring.step()
+        active, w, sign = rewiring.active[0], layer.weight.detach(), rewiring.sign[0]
+        assert int(active.sum()) == k, "exactly K active after every update"
+        assert (w[active] * sign[active] >= 0).all(), "active weights keep their fixed sign"
+        assert (w[~active] == 0).all(), "dormant weights are exactly zero"
+        reactivated = active & ~survivors
+        assert int(reactivated.sum()) == died, "the number reactivated equals the deficit"
+        assert (active[survivors]).all(), "no surviving connection is dropped"
+        assert rewiring.active[0].dtype == torch.bool and rewiring.sign[0].dtype == torch.int8
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("sync_free", [False, True])
+@pytest.mark.parametrize("connectivity", [0.1, 0.6])  # 0.1 samples by rejection, 0.6 by keys
+def test_reactivated_positions_are_uniform(device, sync_free, connectivity):
+    layer = Weight((10, 10), device)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, sync_free=sync_free))
+    hits = torch.zeros(100)
+    for step in range(1500):
+        _kill(rewiring, 1.0, step)  # every active connection dies, all 100 are candidates
+        rewiring.step()
+        hits += rewiring.active[0].flatten().float().cpu()
+    assert chisquare(hits.numpy()).pvalue > 1e-3
+
+
+def test_same_seed_same_rewiring_and_another_seed_differs():
+    masks = []
+    for seed in (5, 5, 6):
+        layer = Weight((20, 30))
+        rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.2, seed=seed))
+        for step in range(4):
+            _kill(rewiring, 0.3, step)
+            rewiring.step()
+        masks.append(rewiring.active[0].clone())
+    assert torch.equal(masks[0], masks[1]) and not torch.equal(masks[0], masks[2])
+
+
+def test_global_budget_keeps_the_total_exact_across_layers():
+    layers = [Weight((8, 9), seed=1), Weight((4, 3, 5), seed=2), Weight((2, 2, 2, 2, 3), seed=3)]
+    rewiring = ExactDeepR(layers, DeepRConfig(connectivity=0.3, budget="global"))
+    total = round(0.3 * sum(l.weight.numel() for l in layers))
+    for step in range(5):
+        _kill(rewiring, 0.5, step)
+        rewiring.step()
+        assert sum(rewiring.active_counts()) == total
+
+
+def test_per_layer_connectivity_and_a_schedule_that_prunes():
+    layers = [Weight((10, 10), seed=1), Weight((20, 10), seed=2)]
+    cfg = DeepRConfig(connectivity=(0.2, 0.05), schedule_start=0.8, schedule_steps=4)
+    rewiring = ExactDeepR(layers, cfg)
+    assert rewiring.active_counts() == [80, 160]
+    for step in range(1, 7):
+        _kill(rewiring, 0.1, step)
+        rewiring.step()
+        expected = [round(cfg.connectivity_at(c, step) * n) for c, n in ((0.2, 100), (0.05, 200))]
+        assert rewiring.active_counts() == expected
+    assert rewiring.active_counts() == [20, 10]
+
+
+def test_l1_and_noise_apply_to_active_weights_only():
+    layer = Weight((30, 30))
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=1.0, temperature=1e-3, lr=1e-2))
+    dormant_before = ~rewiring.active[0]
+    rewiring.step()
+    assert (layer.weight[dormant_before & ~rewiring.active[0]] == 0).all()
+    assert sum(rewiring.active_counts()) == 450
+
+
+def test_zero_first_moment_policy_clears_adam_momentum_of_reactivated_weights():
+    layer = Weight((10, 10))
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.3, optimizer_state="zero_first_moment"),
+                          opt)
+    layer.weight.grad = torch.ones_like(layer.weight)
+    opt.step()  # positive weights shrink, momentum everywhere
+    before = rewiring.active[0].clone()
+    _kill(rewiring, 0.5, 0)
+    theta_ok = before & (layer.weight.detach() * rewiring.sign[0] >= 0)
+    rewiring.step()
+    reactivated = rewiring.active[0] & ~theta_ok
+    assert reactivated.any()
+    assert (opt.state[layer.weight]["exp_avg"][reactivated] == 0).all()
+    assert (opt.state[layer.weight]["exp_avg"][theta_ok] != 0).all()
+
+
+def test_seed_network_rewires_its_five_weight_layers_to_exact_k():
+    net = build_net(NetConfig())
+    rewiring = build_rewiring(net.weight_layers(), DeepRConfig(connectivity=0.1))
+    assert rewiring.active_counts() == [round(0.1 * l.weight.numel()) for l in net.weight_layers()]
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"connectivity": 0.0}, r"connectivity must lie in \(0, 1\]"),
+    ({"connectivity": 1.5}, r"connectivity must lie in \(0, 1\]"),
+    ({"variant": "fast"}, "unknown DeepR variant 'fast'"),
+    ({"budget": "global", "connectivity": (0.1, 0.2)}, "one connectivity"),
+    ({"optimizer_state": "reset"}, "unknown optimizer_state"),
+    ({"schedule_start": 0.5}, "schedule_steps >= 1"),
+])
+def test_bad_deepr_settings_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        DeepRConfig(**bad)
+
+
+def test_zero_first_moment_without_an_optimiser_is_refused():
+    with pytest.raises(ValueError, match="needs the optimiser"):
+        ExactDeepR([Weight((3, 3))], DeepRConfig(optimizer_state="zero_first_moment"))
+
+
+def test_k_rounds_to_nearest():
+    layer = Weight((7, 11))
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.25))
+    assert rewiring.active_counts() == [math.floor(0.25 * 77 + 0.5)]
