@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
 REPORTS ?= reports
 THREADS ?= $(shell nproc 2>/dev/null || echo 1)
 
-.PHONY: setup test bench data clean
+.PHONY: setup test bench bench-deepr data clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ endif
 
 bench: data
 	$(PY) -m bench run --data-root $(DATA_ROOT) --threads $(THREADS) --json $(REPORTS)/default-point.json
+
+# DeepR variants against each other and the elementwise floor, as ratios from one run.
+bench-deepr: setup
+	$(PY) -m pytest tests/benchmarks/test_rewiring.py -q --benchmark-enable \
+		--benchmark-group-by=group --benchmark-columns=median,iqr,min,rounds -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) $(SYNTH_ROOT) .pytest_cache .hypothesis .benchmarks *.egg-info

@@ -21,6 +21,8 @@ from snn.data.dvsgesture import (
 from snn.data.loader import LoaderConfig
 from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
 from snn.data.transforms import FrameConfig
+from snn.deepr import VARIANTS as DEEPR_VARIANTS
+from snn.deepr import DeepRConfig
 from snn.model import LAYER_TYPES, NetConfig
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.
@@ -87,6 +89,8 @@ def _point_from_args(args) -> PointConfig:
         frames=frames,
         loader=LoaderConfig(batch_size=args.batch_size, num_workers=args.num_workers,
                             seed=args.seed),
+        deepr=DeepRConfig(variant=args.deepr, connectivity=args.connectivity, lr=args.lr,
+                          seed=args.seed),
         device=args.device,
         threads=args.threads,
         lr=args.lr,
@@ -100,7 +104,9 @@ def _cmd_run(args) -> int:
     cfg = _point_from_args(args)
     result = run_point(cfg)
     env = result.environment
-    print(f"{cfg.net.layer_type} net, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
+    rewiring = "dense" if cfg.deepr.variant == "none" else (
+        f"DeepR {cfg.deepr.variant} at connectivity {cfg.deepr.connectivity}")
+    print(f"{cfg.net.layer_type} net, {rewiring}, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
           f"num_workers {cfg.loader.num_workers}, device {env['device']}, threads {env['threads']}, "
           f"torch {env['torch']}, {'synthetic' if env['synthetic_data'] else 'real'} data at "
           f"{env['data_root']}")
@@ -148,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--time-steps", type=int, default=point.net.num_steps)
     run.add_argument("--batch-size", type=int, default=point.loader.batch_size)
     run.add_argument("--num-workers", type=int, default=point.loader.num_workers)
+    run.add_argument("--deepr", choices=DEEPR_VARIANTS, default=point.deepr.variant,
+                     help="rewiring variant (none: dense)")
+    run.add_argument("--connectivity", type=float, default=0.1,
+                     help="fraction of connections DeepR keeps active, in (0, 1]")
     run.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
     run.add_argument("--threads", type=int, default=None,
                      help="torch intra-op threads (default: one per core); recorded")

@@ -14,6 +14,7 @@ from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.synth import read_manifest
 from snn.data.transforms import FrameConfig, build_transform
+from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
 from snn.train import NullTimer, Trainer, train_step
 
@@ -49,6 +50,7 @@ class PointConfig:
     net: NetConfig = field(default_factory=NetConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+    deepr: DeepRConfig = field(default_factory=lambda: DeepRConfig(variant="none"))
     device: str = "cpu"
     threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
     lr: float = 5e-3
@@ -142,7 +144,11 @@ def run_point(cfg: PointConfig) -> PointResult:
     train_set = open_split(root, train=True, transform=build_transform(cfg.frames))
     loader = build_loader(train_set, cfg.loader)
     net = build_net(cfg.net).to(device)
-    trainer = Trainer(net=net, optimiser=torch.optim.Adam(net.parameters(), lr=cfg.lr), device=device)
+    optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    trainer = Trainer(net=net, optimiser=optimiser, device=device)
+    rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
+    if rewiring is not None:
+        trainer.rewire = rewiring.step
     batches = EpochCycler(loader)
     for _ in range(cfg.warmup_steps):
         train_step(trainer, batches, NullTimer())

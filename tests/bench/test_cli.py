@@ -61,3 +61,15 @@ def test_data_check_finds_a_corrupt_file(tmp_path, capsys):
     assert main(["data", "check", "--data-root", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"corrupt: {victim}: its array has shape (4, 2)" in out and "1 corrupt file(s)" in out
+
+
+def test_run_with_exact_deepr_keeps_connectivity(tiny_root, tmp_path, capsys):
+    args = RUN_TINY + ["--data-root", str(tiny_root), "--deepr", "exact", "--connectivity", "0.2"]
+    assert main(args) == 0
+    assert "DeepR exact at connectivity 0.2" in capsys.readouterr().out
+
+
+def test_run_with_an_impossible_connectivity_is_a_clear_error(tiny_root, capsys):
+    args = RUN_TINY + ["--data-root", str(tiny_root), "--deepr", "exact", "--connectivity", "0"]
+    assert main(args) == 2
+    assert "connectivity must lie in (0, 1]" in capsys.readouterr().err
