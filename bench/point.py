@@ -115,7 +115,7 @@ class PointResult:
         return asdict(self)
 
 
-def describe_environment(cfg: PointConfig, device: torch.device, root) -> dict:
+def describe_environment(device: torch.device, root) -> dict:
     import numpy as np
     import snntorch
     import tonic
@@ -166,5 +166,5 @@ def run_point(cfg: PointConfig) -> PointResult:
         step_samples=steps,
         losses=losses,
         epoch_restarts=batches.epoch_restarts - restarts_before,
-        environment=describe_environment(cfg, device, root),
+        environment=describe_environment(device, root),
     )

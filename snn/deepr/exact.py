@@ -173,7 +173,7 @@ class ExactDeepR:
             active[chosen] = True
             if self.cfg.reactivation_value:  # at ε = 0 nothing to write: dormant w is already 0
                 w[chosen] = sign[chosen].to(w.dtype) * self.cfg.reactivation_value
-            if self.cfg.optimizer_state == "zero_first_moment":
+            if self.cfg.optimizer_state != "keep":  # only then is a mask worth building
                 mask = torch.zeros_like(active)
                 mask[chosen] = True
                 self._reset_optimiser_state(self.weights[i], mask.view_as(self.weights[i]))
