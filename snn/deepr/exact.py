@@ -187,9 +187,7 @@ class ExactDeepR:
         self._scatter_back(group, revive, reactivate=True)
         if self.cfg.schedule_start is not None:  # only a schedule can lower K
             strength = self._flat(group, strengths).masked_fill(~active, math.inf)
-            rank = torch.empty_like(strength, dtype=torch.long)
-            rank[torch.argsort(strength)] = torch.arange(active.numel(), device=active.device)
-            retire = (rank < (-deficit).clamp(min=0)) & active
+            retire = select.lowest(strength, (-deficit).clamp(min=0)) & active
             self._scatter_back(group, retire, reactivate=False)
 
     def _reset_optimiser_state(self, w: torch.Tensor, mask: torch.Tensor) -> None:

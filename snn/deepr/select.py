@@ -49,10 +49,15 @@ def by_keys(active: torch.Tensor, count: int, generator: torch.Generator) -> tor
     return torch.topk(keys, count, sorted=False).indices
 
 
+def lowest(values: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """Bool mask of the `count` smallest entries of a flat tensor; `count` may stay on the device."""
+    order = torch.argsort(values)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel(), device=values.device)
+    return rank < count
+
+
 def by_rank(active: torch.Tensor, count: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     keys = torch.rand(active.numel(), generator=generator, device=active.device)
     keys.masked_fill_(active, 2.0)  # dormant keys in [0, 1) sort first
-    order = torch.argsort(keys)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(order.numel(), device=active.device)
-    return (rank < count) & ~active
+    return lowest(keys, count) & ~active

@@ -103,9 +103,11 @@ def test_global_budget_keeps_the_total_exact_across_layers():
         assert sum(rewiring.active_counts()) == total
 
 
-def test_per_layer_connectivity_and_a_schedule_that_prunes():
+@pytest.mark.parametrize("sync_free", [False, True])
+def test_per_layer_connectivity_and_a_schedule_that_prunes(sync_free):
     layers = [Weight((10, 10), seed=1), Weight((20, 10), seed=2)]
-    cfg = DeepRConfig(connectivity=(0.2, 0.05), schedule_start=0.8, schedule_steps=4)
+    cfg = DeepRConfig(connectivity=(0.2, 0.05), schedule_start=0.8, schedule_steps=4,
+                      sync_free=sync_free)
     rewiring = ExactDeepR(layers, cfg)
     assert rewiring.active_counts() == [80, 160]
     for step in range(1, 7):
