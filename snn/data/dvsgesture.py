@@ -28,6 +28,10 @@ HOW_TO_GET_DATA = (
 )
 
 
+# What numpy raises for a file that is not a readable .npy array.
+_UNREADABLE = (ValueError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """The data root does not hold DVS Gesture in tonic's layout."""
 
@@ -79,7 +83,7 @@ def describe_event_file(path: str | Path) -> str | None:
     """Why an event file cannot be used, in words; None when it looks sound."""
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+    except _UNREADABLE as error:
         return f"it cannot be read as a .npy array ({type(error).__name__}: {error})"
     if array.ndim != 2 or array.shape[1] != 4:
         return f"its array has shape {array.shape}"
@@ -126,8 +130,7 @@ class CheckedDVSGesture(torch.utils.data.Dataset):
     def __getitem__(self, index):
         try:
             return self.tonic[index]
-        except (ValueError, IndexError, OSError, EOFError, pickle.UnpicklingError,
-                zipfile.BadZipFile) as error:
+        except (*_UNREADABLE, IndexError) as error:  # IndexError: tonic reads column 3
             path = self.tonic.data[index]
             problem = describe_event_file(path)
             if problem is None:  # the file is sound: the failure is elsewhere (a transform)
