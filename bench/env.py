@@ -1,0 +1,111 @@
+"""What machine a measurement came from: captured with every result, checked before timing.
+
+A figure without its machine is not comparable to anything, so every sweep group records the
+host, CPU, GPU and driver, library versions, threads, denormal flushing, load and the git commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import torch
+
+BUSY_LOAD_PER_CORE = 0.5  # 1-minute load average per core above which timings get noisy
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def config_hash(config: dict) -> str:
+    """A short stable id for a configuration: sha256 of its canonical JSON."""
+    canonical = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # Windows has no load average
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _command_output(args: list[str], cwd: Path | None = None) -> str | None:
+    if shutil.which(args[0]) is None:
+        return None
+    try:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_state(repo: Path = REPO_ROOT) -> dict:
+    """The commit the harness ran from, and whether the tree had uncommitted changes."""
+    commit = _command_output(["git", "rev-parse", "HEAD"], cwd=repo)
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    status = _command_output(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo)
+    return {"git_commit": commit, "git_dirty": bool(status)}
+
+
+def gpu_info(device: torch.device) -> dict:
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return {"gpu": None, "gpu_driver": None, "cuda": torch.version.cuda}
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    driver = _command_output(["nvidia-smi", f"--id={index}", "--query-gpu=driver_version",
+                              "--format=csv,noheader"])
+    return {"gpu": torch.cuda.get_device_name(index), "gpu_driver": driver,
+            "cuda": torch.version.cuda}
+
+
+def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | None) -> dict:
+    """The machine and software as they are now (threads as torch has them set)."""
+    import numpy as np
+    import snntorch
+    import tonic
+
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "device": str(device),
+        **gpu_info(device),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "snntorch": snntorch.__version__,
+        "tonic": tonic.__version__,
+        "numpy": np.__version__,
+        "threads": torch.get_num_threads(),
+        "interop_threads": torch.get_num_interop_threads(),
+        "flush_denormal": flush_denormal,
+        "load_avg_1m": load_average(),
+        "data_root": data_root,
+        **git_state(),
+    }
+
+
+def busy_warning(load: float | None = None, cores: int | None = None) -> str | None:
+    """A warning when other work already loads the machine, else None."""
+    load = load_average() if load is None else load
+    cores = cores or os.cpu_count() or 1
+    if load is None or load / cores <= BUSY_LOAD_PER_CORE:
+        return None
+    return (f"the machine is busy before timing starts: 1-minute load average {load:.2f} on "
+            f"{cores} core(s). Timings will be noisy; watch the 'unstable' flags, or stop the "
+            "other work and rerun (completed points are kept)")

@@ -1,0 +1,35 @@
+import re
+
+import torch
+
+from bench.env import busy_warning, capture_environment, config_hash, git_state
+
+
+def test_config_hash_ignores_key_order_and_sees_every_value():
+    assert config_hash({"a": 1, "b": [2, 3]}) == config_hash({"b": [2, 3], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+    assert re.fullmatch(r"[0-9a-f]{16}", config_hash({}))
+
+
+def test_a_machine_loaded_beyond_half_its_cores_is_reported_busy():
+    assert busy_warning(load=0.9, cores=2) is None
+    warning = busy_warning(load=1.5, cores=2)
+    assert "busy" in warning and "1.50 on 2 core(s)" in warning
+
+
+def test_git_state_names_this_checkouts_commit():
+    state = git_state()
+    assert re.fullmatch(r"[0-9a-f]{40}", state["git_commit"]) and isinstance(state["git_dirty"], bool)
+
+
+def test_git_state_outside_a_repository_is_unknown_not_an_error(tmp_path):
+    assert git_state(tmp_path) == {"git_commit": None, "git_dirty": None}
+
+
+def test_environment_records_what_a_comparison_needs(tmp_path):
+    torch.set_num_threads(1)
+    env = capture_environment(torch.device("cpu"), flush_denormal=True, data_root=str(tmp_path))
+    for key in ("host", "cpu_model", "cores", "gpu", "gpu_driver", "python", "torch", "snntorch",
+                "tonic", "numpy", "load_avg_1m", "git_commit", "git_dirty"):
+        assert key in env
+    assert env["threads"] == 1 and env["flush_denormal"] is True and env["gpu"] is None
