@@ -12,7 +12,7 @@ STAMP := $(VENV)/.snn-bench-installed
 SYNTH_ROOT ?= data/synthetic
 DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
 REPORTS ?= reports
-THREADS ?= $(shell nproc 2>/dev/null || echo 1)
+SWEEP ?= bench/configs/default.toml
 
 .PHONY: setup test bench bench-deepr data clean
 
@@ -35,8 +35,9 @@ else
 	@echo "using real data from SNN_BENCH_DATA=$(SNN_BENCH_DATA)"
 endif
 
+# The default sweep; rerunning resumes (completed points are kept in $(REPORTS)/default).
 bench: data
-	$(PY) -m bench run --data-root $(DATA_ROOT) --threads $(THREADS) --json $(REPORTS)/default-point.json
+	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default
 
 # DeepR variants against each other and the elementwise floor, as ratios from one run.
 bench-deepr: setup

@@ -8,7 +8,13 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.point import DeviceUnavailableError, PointConfig, run_point
+from bench.interleave import run_point
+from bench.plan import SweepConfigError, load_sweep
+from bench.point import DeviceUnavailableError, PointConfig
+from bench.progress import estimate_group_seconds, format_duration
+from bench.settings import point_config
+from bench.store import ResultStore, StoreBusyError
+from bench.sweep import pending_groups, run_sweep
 from bench.table import stage_table
 from snn.data.dvsgesture import (
     DATA_ROOT_ENV,
@@ -18,16 +24,13 @@ from snn.data.dvsgesture import (
     describe_event_file,
     resolve_data_root,
 )
-from snn.data.loader import LoaderConfig
 from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
-from snn.data.transforms import FrameConfig
 from snn.deepr import VARIANTS as DEEPR_VARIANTS
-from snn.deepr import DeepRConfig
-from snn.model import LAYER_TYPES, NetConfig
+from snn.model import LAYER_TYPES
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.
 USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
-               FileExistsError, ValueError)
+               FileExistsError, ValueError, SweepConfigError, StoreBusyError)
 
 
 def _cmd_synth(args) -> int:
@@ -80,28 +83,18 @@ def _cmd_download(args) -> int:
     return 0
 
 
-def _point_from_args(args) -> PointConfig:
-    frames = FrameConfig(n_time_bins=args.time_steps)
-    return PointConfig(
-        data_root=args.data_root,
-        net=NetConfig(layer_type=args.layer_type, num_steps=args.time_steps,
-                      input_shape=frames.frame_shape),
-        frames=frames,
-        loader=LoaderConfig(batch_size=args.batch_size, num_workers=args.num_workers,
-                            seed=args.seed),
-        deepr=DeepRConfig(variant=args.deepr, connectivity=args.connectivity, lr=args.lr,
-                          seed=args.seed),
-        device=args.device,
-        threads=args.threads,
-        lr=args.lr,
-        warmup_steps=args.warmup,
-        measured_steps=args.steps,
-        seed=args.seed,
-    )
+def _settings_from_args(args) -> dict:
+    return {
+        "data": args.data_root, "layer_type": args.layer_type, "num_steps": args.time_steps,
+        "batch_size": args.batch_size, "num_workers": args.num_workers,
+        "variant": f"deepr:{args.deepr}", "connectivity": args.connectivity,
+        "device": args.device, "threads": args.threads, "flush_denormal": args.flush_denormal,
+        "lr": args.lr, "warmup_steps": args.warmup, "measured_steps": args.steps, "seed": args.seed,
+    }
 
 
 def _cmd_run(args) -> int:
-    cfg = _point_from_args(args)
+    cfg = point_config(_settings_from_args(args))
     result = run_point(cfg)
     env = result.environment
     rewiring = "dense" if cfg.deepr.variant == "none" else (
@@ -117,6 +110,41 @@ def _cmd_run(args) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str))
         print(f"result written to {args.json}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    plan = load_sweep(args.config, data_override=args.data_root)
+    out = Path(args.out or Path("reports") / plan.name)
+    summary = run_sweep(plan, out)
+    print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
+          f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
+    print(f"results: {out / 'results.jsonl'}, {summary.results_csv}, {summary.ratios_csv}")
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0
+
+
+def _cmd_list(args) -> int:
+    plan = load_sweep(args.config, data_override=args.data_root)
+    done = ResultStore(args.out).completed_ids() if args.out else set()
+    print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
+          f"{len(plan.groups)} group(s) timed side by side"
+          + (f"; {plan.duplicates} duplicate(s) dropped" if plan.duplicates else ""))
+    header = f"{'id':<17}{'group':<17}{'layer':<8}{'variant':<16}{'c':>6}{'workers':>8}  {'device':<7}status"
+    print(header)
+    print("-" * len(header))
+    for p in plan.points:
+        s = p.settings
+        status = "done" if p.point_id in done else "skip (device absent)" if p.skip_reason else "to run"
+        print(f"{p.point_id:<17}{p.group_id:<17}{s['layer_type']:<8}{s['variant']:<16}"
+              f"{s['connectivity']:>6g}{s['num_workers']:>8}  {s['device']:<7}{status}")
+    for reason in dict.fromkeys(p.skip_reason for p in plan.points if p.skip_reason):
+        print(f"skipped: {reason}")
+    groups = pending_groups(plan, done)
+    eta = sum(estimate_group_seconds([p.settings for p in g]) for g in groups)
+    print(f"{sum(map(len, groups))} point(s) to run; rough ETA {format_duration(eta)} "
+          "(calibrated on a 2-core CPU; the sweep rescales it as it goes)")
     return 0
 
 
@@ -161,12 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
     run.add_argument("--threads", type=int, default=None,
                      help="torch intra-op threads (default: one per core); recorded")
+    run.add_argument("--flush-denormal", action="store_true",
+                     help="flush denormal floats to zero (faster on CPUs; recorded)")
     run.add_argument("--lr", type=float, default=point.lr)
     run.add_argument("--warmup", type=int, default=point.warmup_steps)
     run.add_argument("--steps", type=int, default=point.measured_steps, help="measured steps")
     run.add_argument("--seed", type=int, default=point.seed)
     run.add_argument("--json", help="also write the full result (samples, environment) here")
     run.set_defaults(func=_cmd_run)
+
+    sweep = commands.add_parser("sweep", help="time every point of a sweep file (resumable)")
+    sweep.add_argument("config", help="sweep file (TOML), e.g. bench/configs/default.toml")
+    sweep.add_argument("--out", help="results directory (default: reports/<sweep name>); "
+                       "rerunning into it resumes")
+    sweep.add_argument("--data-root", help="data root for every point, overriding the file's data")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    listing = commands.add_parser("list", help="show a sweep's planned points and a rough ETA")
+    listing.add_argument("config", help="sweep file (TOML)")
+    listing.add_argument("--out", help="results directory: mark the points already done there")
+    listing.add_argument("--data-root", help="data root for every point, as for sweep")
+    listing.set_defaults(func=_cmd_list)
     return parser
 
 
@@ -180,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("snn-bench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,44 +1,57 @@
-"""Build and time one configuration: the unit every sweep, profiler and test reuses."""
+"""Build and step one configuration: the unit every sweep group, profiler and test reuses.
+
+A `PointSession` is one network, optimiser and rewiring rule, stepped on batches it is handed;
+the DataLoader belongs to the caller, so several sessions can share one (see bench.interleave).
+"""
 
 from __future__ import annotations
 
 import os
-import platform
-import time
 from dataclasses import asdict, dataclass, field
 
 import torch
 
-from bench.timing import SyncedStageTimer
-from snn.data.dvsgesture import open_split, resolve_data_root
-from snn.data.loader import LoaderConfig, build_loader
-from snn.data.synth import read_manifest
-from snn.data.transforms import FrameConfig, build_transform
+from bench.timing import OVERHEAD_STAGE
+from snn.data.loader import LoaderConfig
+from snn.data.transforms import FrameConfig
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
-from snn.train import NullTimer, Trainer, train_step
-
+from snn.train import NullTimer, StageTimer, Trainer, train_step
 
 class DeviceUnavailableError(RuntimeError):
     """The requested device is not present on this machine."""
 
 
-def resolve_device(name: str) -> torch.device:
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailableError(
-            f"device {name!r} was asked for but torch.cuda.is_available() is False "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
-            "use --device cpu, or install a CUDA build of torch (see README)"
-        )
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise DeviceUnavailableError(
-            f"device {name!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)"
-        )
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise DeviceUnavailableError(f"device {name!r} was asked for but MPS is not available here; use --device cpu")
+def parse_device(name: str) -> torch.device:
+    """A device name → torch.device, refusing what this harness cannot time (ValueError)."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"unknown device {name!r}: use cpu, cuda, cuda:N or mps") from error
     if device.type not in ("cpu", "cuda", "mps"):
-        raise DeviceUnavailableError(f"unsupported device {name!r}: use cpu, cuda[:N] or mps")
+        raise ValueError(f"unsupported device {name!r}: use cpu, cuda, cuda:N or mps")
+    return device
+
+
+def device_absence(device: torch.device) -> str | None:
+    """Why a well-formed device is not usable on this machine, or None when it is."""
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return (f"device {str(device)!r} was asked for but torch.cuda.is_available() is False "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                "use --device cpu, or install a CUDA build of torch (see README)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        return (f"device {str(device)!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return f"device {str(device)!r} was asked for but MPS is not available here; use --device cpu"
+    return None
+
+
+def resolve_device(name: str) -> torch.device:
+    device = parse_device(name)
+    reason = device_absence(device)
+    if reason:
+        raise DeviceUnavailableError(reason)
     return device
 
 
@@ -53,6 +66,7 @@ class PointConfig:
     deepr: DeepRConfig = field(default_factory=lambda: DeepRConfig(variant="none"))
     device: str = "cpu"
     threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
+    flush_denormal: bool = False  # denormal floats (decaying membranes) are slow on CPUs
     lr: float = 5e-3
     warmup_steps: int = 2
     measured_steps: int = 10
@@ -81,6 +95,11 @@ class PointConfig:
     def resolved_threads(self) -> int:
         return self.threads or os.cpu_count() or 1
 
+    def pipeline(self) -> tuple:
+        """What points must share to be fed from one DataLoader and timed side by side."""
+        return (self.data_root, self.frames, self.loader, self.device, self.resolved_threads,
+                self.flush_denormal, self.warmup_steps, self.measured_steps)
+
 
 class EpochCycler:
     """Next batch from the loader, starting a new epoch (a new iterator) when one ends."""
@@ -105,66 +124,61 @@ class EpochCycler:
 @dataclass
 class PointResult:
     config: PointConfig
-    stage_samples: dict[str, list[float]]  # seconds, one per measured step
+    stage_samples: dict[str, list[float]]  # seconds, one per measured step (+ harness_overhead)
     step_samples: list[float]  # whole-step seconds, one per measured step
     losses: list[float]
-    epoch_restarts: int  # epochs started during measured steps (worker start-up lands in data_wait)
+    epoch_restarts: int  # epochs started while measuring (worker start-up lands in data_wait)
+    active_connections: int  # after the last step: DeepR's count, or every weight when dense
+    total_connections: int
     environment: dict
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def describe_environment(device: torch.device, root) -> dict:
-    import numpy as np
-    import snntorch
-    import tonic
+@dataclass
+class PointFailure:
+    """A point that raised: kept as a result so one bad point never ends a sweep."""
 
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "snntorch": snntorch.__version__,
-        "tonic": tonic.__version__,
-        "numpy": np.__version__,
-        "cpu_count": os.cpu_count(),
-        "threads": torch.get_num_threads(),
-        "device": str(device),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-        "data_root": str(root),
-        "synthetic_data": read_manifest(root) is not None,
-    }
+    config: PointConfig
+    error: str  # "<ExceptionType>: message"
+    traceback: str
+    environment: dict
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
 
-def run_point(cfg: PointConfig) -> PointResult:
-    """Warm up, then time `measured_steps` training steps stage by stage."""
-    device = resolve_device(cfg.device)
-    torch.set_num_threads(cfg.resolved_threads)
-    torch.manual_seed(cfg.seed)
-    root = resolve_data_root(cfg.data_root)
-    train_set = open_split(root, train=True, transform=build_transform(cfg.frames))
-    loader = build_loader(train_set, cfg.loader)
-    net = build_net(cfg.net).to(device)
-    optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    trainer = Trainer(net=net, optimiser=optimiser, device=device)
-    rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
-    if rewiring is not None:
-        trainer.rewire = rewiring.step
-    batches = EpochCycler(loader)
-    for _ in range(cfg.warmup_steps):
-        train_step(trainer, batches, NullTimer())
-    restarts_before = batches.epoch_restarts
-    timer = SyncedStageTimer(device)
-    steps, losses = [], []
-    for _ in range(cfg.measured_steps):
-        start = time.perf_counter()
-        result = train_step(trainer, batches, timer)
-        steps.append(time.perf_counter() - start)  # the timer synced at the step's last stage
-        losses.append(float(result.loss))
-    return PointResult(
-        config=cfg,
-        stage_samples=dict(timer.samples),
-        step_samples=steps,
-        losses=losses,
-        epoch_restarts=batches.epoch_restarts - restarts_before,
-        environment=describe_environment(device, root),
-    )
+class PointSession:
+    """One configuration's network, optimiser and rewiring, stepped on batches it is given."""
+
+    def __init__(self, cfg: PointConfig, device: torch.device):
+        self.config = cfg
+        torch.manual_seed(cfg.seed)  # same seed, same initial weights in every variant
+        net = build_net(cfg.net).to(device)
+        optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        self.trainer = Trainer(net=net, optimiser=optimiser, device=device)
+        self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
+        if self.rewiring is not None:
+            self.trainer.rewire = self.rewiring.step
+        self.step_samples: list[float] = []
+        self.losses: list[float] = []
+
+    def warm_up(self, batches) -> None:
+        train_step(self.trainer, batches, NullTimer())
+
+    def measure(self, batches, timer: StageTimer, clock) -> None:
+        """One timed step: its stages into `timer`, its whole duration and loss here."""
+        start = clock()
+        result = train_step(self.trainer, batches, timer)
+        timer.finish_step()  # synchronises: the step's device work is done after this
+        self.step_samples.append(clock() - start)
+        with timer.stage(OVERHEAD_STAGE):
+            pass
+        timer.finish_step()
+        self.losses.append(float(result.loss))
+
+    def connections(self) -> tuple[int, int]:
+        """(active, total) rewired connections; a dense net keeps all of them."""
+        total = sum(layer.weight.numel() for layer in self.trainer.net.weight_layers())
+        if self.rewiring is None:
+            return total, total
+        return sum(self.rewiring.active_counts()), total

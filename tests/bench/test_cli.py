@@ -73,3 +73,40 @@ def test_run_with_an_impossible_connectivity_is_a_clear_error(tiny_root, capsys)
     args = RUN_TINY + ["--data-root", str(tiny_root), "--deepr", "exact", "--connectivity", "0"]
     assert main(args) == 2
     assert "connectivity must lie in (0, 1]" in capsys.readouterr().err
+
+
+def _sweep_file(tmp_path, root, grid='variant = ["none", "exact"]\nconnectivity = [0.2]'):
+    path = tmp_path / "s.toml"
+    path.write_text(f'name = "cli"\n[settings]\ndata = "{root}"\nnum_steps = 8\nbatch_size = 8\n'
+                    f'threads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n[grid]\n{grid}\n')
+    return path
+
+
+def test_list_shows_the_planned_points_and_an_eta(tiny_root, tmp_path, capsys):
+    assert main(["list", str(_sweep_file(tmp_path, tiny_root))]) == 0
+    out = capsys.readouterr().out
+    assert "2 points in 1 group(s)" in out and "deepr:exact" in out and "rough ETA" in out
+
+
+def test_sweep_then_list_marks_the_points_done(tiny_root, tmp_path, capsys):
+    sweep = _sweep_file(tmp_path, tiny_root)
+    out = tmp_path / "results"
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    assert "2 point(s) timed" in capsys.readouterr().out
+    assert (out / "results.csv").exists() and (out / "sweep.toml").read_text() == sweep.read_text()
+    assert main(["list", str(sweep), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count(" done") == 2
+
+
+def test_a_bad_sweep_file_is_a_clear_error(tiny_root, tmp_path, capsys):
+    sweep = _sweep_file(tmp_path, tiny_root, grid="num_workers = [-2]\ndevice = [\"tpu\"]")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err and "num_workers value must be 0 or more" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "results.jsonl").exists()
+
+
+def test_a_sweep_without_data_fails_before_timing_anything(tmp_path, capsys):
+    sweep = _sweep_file(tmp_path, tmp_path / "nowhere")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
+    assert "no DVS Gesture data" in capsys.readouterr().err

@@ -1,11 +1,13 @@
 import pytest
 import torch
 
-from bench.point import DeviceUnavailableError, PointConfig, resolve_device, run_point
+from bench.interleave import run_point
+from bench.point import DeviceUnavailableError, PointConfig, resolve_device
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.model import NetConfig
 from snn.train import STAGES
+from bench.timing import OVERHEAD_STAGE
 
 
 def _tiny_point(root, **overrides) -> PointConfig:
@@ -17,10 +19,10 @@ def _tiny_point(root, **overrides) -> PointConfig:
 
 def test_run_point_times_every_stage_of_every_measured_step(tiny_root):
     result = run_point(_tiny_point(tiny_root))
-    assert set(result.stage_samples) == set(STAGES)
+    assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE}
     assert all(len(v) == 2 and min(v) >= 0 for v in result.stage_samples.values())
     assert len(result.step_samples) == 2
-    assert result.step_samples[0] >= sum(v[0] for v in result.stage_samples.values())
+    assert result.step_samples[0] >= sum(result.stage_samples[s][0] for s in STAGES)
     env = result.environment
     assert env["threads"] == 1 and env["synthetic_data"] and env["torch"] == torch.__version__
 
@@ -38,9 +40,10 @@ def test_an_absent_cuda_device_is_a_clear_error():
         resolve_device("cuda")
 
 
-def test_an_unknown_device_type_is_a_clear_error():
-    with pytest.raises(DeviceUnavailableError, match="use cpu, cuda"):
-        resolve_device("meta")
+@pytest.mark.parametrize("name", ["meta", "tpu", "cuda:x"])
+def test_an_unknown_device_type_is_a_clear_error(name):
+    with pytest.raises(ValueError, match="use cpu, cuda, cuda:N or mps"):
+        resolve_device(name)
 
 
 @pytest.mark.parametrize("overrides, match", [

@@ -1,0 +1,113 @@
+"""Time several points side by side: one DataLoader, steps taken in turn (A B, B A, A B, ...).
+
+Points timed one after another in blocks see different minutes of a shared machine; a neighbour's
+job starting halfway makes B look slower than A. Taking their steps in turn puts A's i-th step
+beside B's, so the paired ratios bootstrap to an honest CI. The order alternates each round so
+neither point always runs first.
+
+One DataLoader feeds every point of a group: each session's `data_wait` is then what a training
+run would see (its workers had one step's compute to prefetch), and no idle session's workers
+refill a queue while another session is being timed.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback as tb
+
+import torch
+
+from bench.env import capture_environment, load_average
+from bench.point import (
+    EpochCycler,
+    PointConfig,
+    PointFailure,
+    PointResult,
+    PointSession,
+    resolve_device,
+)
+from bench.timing import stage_timer
+from snn.data.dvsgesture import open_split, resolve_data_root
+from snn.data.loader import build_loader
+from snn.data.synth import read_manifest
+from snn.data.transforms import build_transform
+
+
+def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
+    if isinstance(error, torch.OutOfMemoryError) and torch.cuda.is_available():
+        torch.cuda.empty_cache()  # let the next point start from free memory
+    return PointFailure(config=cfg, error=f"{type(error).__name__}: {error}",
+                        traceback="".join(tb.format_exception(error)), environment=env,
+                        exception=error)
+
+
+def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[PointResult | PointFailure]:
+    """Warm up and time every config, interleaved; one outcome per config, in order.
+
+    An exception in one point (out of memory, a corrupt event file in its batch) turns that
+    point into a PointFailure and the others go on. KeyboardInterrupt is not caught.
+    """
+    if not configs:
+        return []
+    first = configs[0]
+    if any(c.pipeline() != first.pipeline() for c in configs):
+        raise ValueError("points timed side by side must share data, loader, device, threads, "
+                         "denormal flushing and step counts")
+    torch.set_num_threads(first.resolved_threads)
+    torch.set_flush_denormal(first.flush_denormal)
+    env: dict = {"load_avg_1m_before": load_average()}
+    outcomes: dict[int, PointResult | PointFailure] = {}
+    try:
+        device = resolve_device(first.device)
+        env.update(capture_environment(device, first.flush_denormal, None))
+        root = resolve_data_root(first.data_root)
+        env.update(data_root=str(root), synthetic_data=read_manifest(root) is not None)
+        loader = build_loader(open_split(root, train=True, transform=build_transform(first.frames)),
+                              first.loader)
+        batches = EpochCycler(loader)
+    except Exception as error:  # the whole group shares this set-up, so it shares the failure
+        return [_failure(c, error, env) for c in configs]
+
+    sessions: dict[int, PointSession] = {}
+    for i, cfg in enumerate(configs):
+        try:
+            sessions[i] = PointSession(cfg, device)
+        except Exception as error:
+            outcomes[i] = _failure(cfg, error, env)
+
+    def take_turns(rounds: int, act) -> None:
+        for r in range(rounds):
+            order = list(sessions) if r % 2 == 0 else list(reversed(sessions))
+            for i in order:
+                try:
+                    act(i, sessions[i])
+                except Exception as error:
+                    outcomes[i] = _failure(configs[i], error, env)
+                    del sessions[i]
+
+    take_turns(first.warmup_steps, lambda i, s: s.warm_up(batches))
+    restarts_before = batches.epoch_restarts
+    timers = {i: stage_timer(device) for i in sessions}
+    take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
+    env["load_avg_1m_after"] = load_average()
+    for i, session in sessions.items():
+        active, total = session.connections()
+        outcomes[i] = PointResult(
+            config=configs[i],
+            stage_samples=dict(timers[i].samples),
+            step_samples=session.step_samples,
+            losses=session.losses,
+            epoch_restarts=batches.epoch_restarts - restarts_before,
+            active_connections=active,
+            total_connections=total,
+            environment=env,
+        )
+    return [outcomes[i] for i in range(len(configs))]
+
+
+def run_point(cfg: PointConfig) -> PointResult:
+    """One point on its own; its failure is raised, not returned."""
+    (outcome,) = run_group([cfg])
+    if isinstance(outcome, PointFailure):
+        raise outcome.exception
+    return outcome

@@ -1,0 +1,100 @@
+"""Outcomes → tidy result rows: one per point and stage, plus error, skip and ratio rows.
+
+Every row carries the point's full settings and its environment, so a row read alone (in a CSV,
+in a report, months later) says what was measured where. Durations are in seconds (`*_s`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bench.plan import PlannedPoint
+from bench.point import PointFailure, PointResult
+from bench.stats import paired_ratio, summarise
+from bench.timing import OVERHEAD_STAGE
+from snn.train import STAGES
+
+SCHEMA_VERSION = 1
+STEP = "step"  # the whole step, as its own row
+ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _base(point: PlannedPoint, kind: str, run: dict) -> dict:
+    return {"schema": SCHEMA_VERSION, "kind": kind, **run, "point_id": point.point_id,
+            "group_id": point.group_id, **point.settings, "recorded_at": _now()}
+
+
+def stage_rows(point: PlannedPoint, result: PointResult, run: dict) -> list[dict]:
+    """One row per stage (and the whole step, and the harness's own overhead)."""
+    samples = {**result.stage_samples, STEP: result.step_samples}
+    step_median = summarise(result.step_samples).median
+    batch = point.settings["batch_size"]
+    rows = []
+    for stage in [s for s in ROW_STAGES if s in samples]:
+        s = summarise(samples[stage])
+        rows.append({
+            **_base(point, "stage", run), "status": "ok", "stage": stage,
+            "n": s.n, "median_s": s.median, "iqr_s": s.iqr, "min_s": s.min, "mean_s": s.mean,
+            "ci_low_s": s.ci_low, "ci_high_s": s.ci_high, "unstable": s.unstable,
+            "share_of_step": s.median / step_median if step_median > 0 else None,
+            "samples_per_s": batch / s.median if stage == STEP and s.median > 0 else None,
+            "samples_s": list(samples[stage]),
+            "epoch_restarts": result.epoch_restarts,
+            "active_connections": result.active_connections,
+            "total_connections": result.total_connections,
+            "connectivity_measured": result.active_connections / result.total_connections,
+            "loss_first": result.losses[0], "loss_last": result.losses[-1],
+            "env": result.environment,
+        })
+    return rows
+
+
+def error_row(point: PlannedPoint, failure: PointFailure, run: dict) -> dict:
+    return {**_base(point, "error", run), "status": "error", "stage": None,
+            "error": failure.error, "traceback": failure.traceback, "env": failure.environment}
+
+
+def skipped_row(point: PlannedPoint, run: dict) -> dict:
+    return {**_base(point, "skipped", run), "status": "skipped", "stage": None,
+            "error": point.skip_reason}
+
+
+def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], reference_variant: str | None,
+               run: dict) -> list[dict]:
+    """Each point against its reference in the same group run: paired ratios per stage.
+
+    The reference of a point is the point of `reference_variant` at the same connectivity, or
+    that variant's dense point (a dense net keeps every connection at any connectivity).
+    """
+    if reference_variant is None:
+        return []
+    rows = []
+    references = [(p, r) for p, r in timed if p.settings["variant"] == reference_variant]
+    for point, result in timed:
+        if point.settings["variant"] == reference_variant:
+            continue
+        matches = [(p, r) for p, r in references
+                   if p.settings["connectivity"] in (point.settings["connectivity"], 1.0)]
+        matches.sort(key=lambda pr: pr[0].settings["connectivity"] != point.settings["connectivity"])
+        if not matches:
+            continue
+        ref_point, ref_result = matches[0]
+        samples = {**result.stage_samples, STEP: result.step_samples}
+        ref_samples = {**ref_result.stage_samples, STEP: ref_result.step_samples}
+        for stage in [s for s in STAGES + (STEP,) if s in samples and s in ref_samples]:
+            if min(ref_samples[stage]) <= 0:
+                continue
+            r = paired_ratio(samples[stage], ref_samples[stage])
+            rows.append({
+                **_base(point, "ratio", run), "status": "ok", "stage": stage,
+                "reference_point_id": ref_point.point_id,
+                "reference_variant": reference_variant,
+                "reference_connectivity": ref_point.settings["connectivity"],
+                "n": r.n, "ratio_median": r.median, "ratio_ci_low": r.ci_low,
+                "ratio_ci_high": r.ci_high, "speedup": r.speedup, "significant": r.significant,
+            })
+    return rows

@@ -1,0 +1,132 @@
+"""Flat point settings (what a sweep file and the command line speak) → a nested `PointConfig`.
+
+One flat dict per point is also what the results store keys on and what a report groups by, so
+there is exactly one place that knows how a name like `num_workers` maps into the nested configs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from bench.point import PointConfig
+from snn.data.dvsgesture import DATA_ROOT_ENV
+from snn.data.loader import LoaderConfig
+from snn.data.transforms import FrameConfig
+from snn.deepr import VARIANTS as DEEPR_VARIANTS
+from snn.deepr import DeepRConfig
+from snn.model import NetConfig
+
+# Every component with interchangeable implementations, its variants, and the default one.
+VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "deepr": (DEEPR_VARIANTS, "none"),
+}
+
+SYNTHETIC_DATA = "synthetic"  # the `data` value naming the bundled synthetic set
+SYNTHETIC_ROOT = "data/synthetic"  # where `make data` / the sweep runner write it
+
+DEFAULTS: dict = {
+    "data": None,  # a data root, or "synthetic"; None: $SNN_BENCH_DATA
+    "layer_type": "conv2d",
+    "num_steps": 60,  # time steps, = framed time bins
+    "frame_size": 32,
+    "batch_size": 16,
+    "num_workers": 0,
+    "pin_memory": False,
+    # Keep workers across epochs: the small synthetic set ends an epoch every few steps, and
+    # re-forking workers each time would make worker start-up look like steady-state loading.
+    "persistent_workers": True,
+    "variant": "deepr:none",
+    "connectivity": 1.0,  # DeepR's kept fraction; dense points are normalised to 1.0
+    "device": "cpu",
+    "threads": None,  # None: one per core (resolved and recorded before anything runs)
+    "flush_denormal": False,
+    "lr": 5e-3,
+    "warmup_steps": 2,
+    "measured_steps": 10,
+    "seed": 0,
+}
+SETTING_NAMES = tuple(DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One implementation per component, e.g. {"deepr": "exact"}; the rest take defaults."""
+
+    choices: tuple[tuple[str, str], ...]  # (component, name), in VARIANT_COMPONENTS order
+
+    @property
+    def name(self) -> str:
+        return "+".join(f"{component}:{name}" for component, name in self.choices)
+
+    def of(self, component: str) -> str:
+        return dict(self.choices)[component]
+
+
+def parse_variant(text: str) -> Variant:
+    """'exact', 'deepr:exact' or 'deepr:exact+…' → a Variant naming every component."""
+    chosen: dict[str, str] = {}
+    for part in str(text).split("+"):
+        component, _, name = part.strip().rpartition(":")
+        if not component:
+            owners = [c for c, (names, _) in VARIANT_COMPONENTS.items() if name in names]
+            if len(owners) != 1:
+                raise ValueError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}")
+            component = owners[0]
+        if component not in VARIANT_COMPONENTS or name not in VARIANT_COMPONENTS[component][0]:
+            raise ValueError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}")
+        if component in chosen:
+            raise ValueError(f"variant {text!r} names the {component} component twice")
+        chosen[component] = name
+    return Variant(tuple((c, chosen.get(c, default)) for c, (_, default) in VARIANT_COMPONENTS.items()))
+
+
+def known_variants() -> list[str]:
+    return [f"{c}:{n}" for c, (names, _) in VARIANT_COMPONENTS.items() for n in names]
+
+
+def normalise(settings: dict) -> dict:
+    """Defaults filled in, unknown names refused, the variant spelt in full, threads resolved,
+    and a dense point's connectivity set to 1.0 (it keeps every connection whatever was asked)."""
+    unknown = sorted(set(settings) - set(SETTING_NAMES))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known settings are "
+                         f"{', '.join(SETTING_NAMES)}")
+    full = {**DEFAULTS, **settings}
+    full["variant"] = parse_variant(full["variant"]).name
+    if full["data"] is None:
+        full["data"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
+    if full["threads"] is None:
+        full["threads"] = os.cpu_count() or 1
+    if parse_variant(full["variant"]).of("deepr") == "none":
+        full["connectivity"] = 1.0
+    return full
+
+
+def data_root_of(data: str | None) -> str | None:
+    return SYNTHETIC_ROOT if data == SYNTHETIC_DATA else data
+
+
+def point_config(settings: dict) -> PointConfig:
+    """The nested config of normalised settings; the dataclasses validate the values."""
+    s = normalise(settings)
+    variant = parse_variant(s["variant"])
+    frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"])
+    return PointConfig(
+        data_root=data_root_of(s["data"]),
+        net=NetConfig(layer_type=s["layer_type"], num_steps=s["num_steps"],
+                      input_shape=frames.frame_shape),
+        frames=frames,
+        loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
+                            pin_memory=s["pin_memory"], seed=s["seed"],
+                            persistent_workers=s["persistent_workers"] and s["num_workers"] > 0),
+        deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=float(s["connectivity"]),
+                          lr=s["lr"], seed=s["seed"]),
+        device=s["device"],
+        threads=s["threads"],
+        flush_denormal=s["flush_denormal"],
+        lr=s["lr"],
+        warmup_steps=s["warmup_steps"],
+        measured_steps=s["measured_steps"],
+        seed=s["seed"],
+    )

@@ -1,0 +1,130 @@
+"""The results store: an append-only JSONL file per sweep directory, and its CSV exports.
+
+Crash safety rests on two rules. Rows of one group run are appended with a single `write` on an
+O_APPEND descriptor, then fsync'd: a run is in the file whole or not at all, except for a torn
+final line when the process dies inside that write. Readers ignore an unterminated last line,
+and the next writer cuts it off before appending. So `kill -9` loses at most the run in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS = "results.jsonl"
+RESULTS_CSV = "results.csv"
+RATIOS_CSV = "ratios.csv"
+LOCK = ".lock"
+
+
+class StoreBusyError(RuntimeError):
+    """Another sweep is writing into the same directory."""
+
+
+class ResultStore:
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.path = self.directory / RESULTS
+
+    # -- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Hold the directory for one writer: two sweeps into one store would race."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / LOCK, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as error:
+                raise StoreBusyError(
+                    f"another snn-bench sweep is writing to {self.directory}; wait for it to "
+                    "finish or pass a different --out") from error
+            yield self
+
+    def repair(self) -> int:
+        """Cut a torn final line (a write cut short by a crash); returns the bytes dropped."""
+        if not self.path.exists():
+            return 0
+        with open(self.path, "rb+") as handle:
+            data = handle.read()
+            if not data or data.endswith(b"\n"):
+                return 0
+            keep = data.rfind(b"\n") + 1
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+        return len(data) - keep
+
+    def append(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        dropped = self.repair()
+        if dropped:
+            warnings.warn(f"{self.path}: dropped a torn final line ({dropped} bytes) left by an "
+                          "interrupted write; its point will be run again", stacklevel=2)
+        payload = "".join(json.dumps(row, default=str) + "\n" for row in rows).encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, payload)
+            if written != len(payload):  # e.g. disk full: leave no partial run behind
+                raise OSError(f"short write to {self.path}: {written} of {len(payload)} bytes")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- reading -------------------------------------------------------------------------
+    def rows(self) -> list[dict]:
+        """Every complete row, oldest first (a torn final line is not a row)."""
+        if not self.path.exists():
+            return []
+        lines = self.path.read_bytes().split(b"\n")
+        complete, rows, bad = lines[:-1], [], 0  # the last piece is "" or a torn line
+        for line in complete:
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                bad += 1
+        if bad:
+            warnings.warn(f"{self.path}: skipped {bad} unreadable line(s)", stacklevel=2)
+        return rows
+
+    def completed_ids(self) -> set[str]:
+        return {r["point_id"] for r in self.rows() if r.get("kind") == "stage" and r.get("status") == "ok"}
+
+    def current_rows(self) -> list[dict]:
+        """The latest word on each point: rows of its last run that timed it, else its last
+        error or skip. (Resuming retries errors, so the history keeps older rows.)"""
+        rows = self.rows()
+        last_ok: dict[str, str] = {}
+        last_other: dict[str, dict] = {}
+        for row in rows:
+            if row.get("kind") == "stage":
+                last_ok[row["point_id"]] = row["run_id"]
+            elif row.get("kind") in ("error", "skipped"):
+                last_other[row["point_id"]] = row
+        current = [r for r in rows if r.get("kind") in ("stage", "ratio")
+                   and last_ok.get(r["point_id"]) == r["run_id"]]
+        current += [r for pid, r in last_other.items() if pid not in last_ok]
+        return current
+
+    def export_csv(self) -> tuple[Path, Path]:
+        """results.csv (stage, error and skip rows) and ratios.csv, written atomically."""
+        current = self.current_rows()
+        results = [r for r in current if r["kind"] != "ratio"]
+        ratios = [r for r in current if r["kind"] == "ratio"]
+        paths = self.directory / RESULTS_CSV, self.directory / RATIOS_CSV
+        for path, rows in zip(paths, (results, ratios)):
+            frame = pd.json_normalize(rows, sep=".") if rows else pd.DataFrame()
+            if "samples_s" in frame:
+                frame["samples_s"] = frame["samples_s"].map(json.dumps)
+            temporary = path.with_suffix(".csv.tmp")
+            frame.to_csv(temporary, index=False)
+            os.replace(temporary, path)
+        return paths

@@ -1,0 +1,119 @@
+"""Run a planned sweep into a results directory, resumably.
+
+    for each group of points not yet timed (points that differ only in variant/connectivity):
+        time them side by side (the executor) → rows → one atomic append to results.jsonl
+    export results.csv and ratios.csv
+
+Points already in the store (by point id) are skipped, so rerunning the same command after a
+crash, a Ctrl-C or a `kill -9` picks up where it stopped. Errors are rows, not exits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from bench.env import busy_warning
+from bench.executors import Executor, InProcessExecutor
+from bench.plan import PlannedPoint, SweepPlan
+from bench.point import PointFailure
+from bench.progress import Progress, estimate_group_seconds
+from bench.rows import error_row, ratio_rows, skipped_row, stage_rows
+from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_root_of
+from bench.store import ResultStore
+from snn.data.dvsgesture import check_layout, resolve_data_root
+from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
+
+
+@dataclass
+class SweepSummary:
+    planned: int
+    already_done: int
+    timed: int
+    failed: int
+    skipped: int
+    interrupted: bool
+    results_csv: Path
+    ratios_csv: Path
+
+
+def prepare_data(points: list[PlannedPoint], stream: TextIO) -> None:
+    """Fail before timing anything when data is missing; write the synthetic set if asked for."""
+    for data in dict.fromkeys(p.settings["data"] for p in points):
+        if data == SYNTHETIC_DATA and read_manifest(SYNTHETIC_ROOT) is None:
+            print(f"writing synthetic DVS Gesture to {SYNTHETIC_ROOT} (once, ~1 GB) ...", file=stream)
+            write_synthetic_dvsgesture(SYNTHETIC_ROOT, SynthConfig())
+        root = resolve_data_root(data_root_of(data))
+        for train in (True, False):
+            check_layout(root, train=train)
+
+
+def pending_groups(plan: SweepPlan, done: set[str]) -> list[list[PlannedPoint]]:
+    groups = [[p for p in g if p.point_id not in done and p.skip_reason is None] for g in plan.groups]
+    return [g for g in groups if g]
+
+
+def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = None,
+              stream: TextIO = sys.stderr) -> SweepSummary:
+    executor = executor or InProcessExecutor()
+    store = ResultStore(out_dir)
+    with store.exclusive():
+        if plan.source and Path(plan.source).is_file():
+            shutil.copyfile(plan.source, store.directory / "sweep.toml")
+        done = store.completed_ids()
+        already = sum(p.point_id in done for p in plan.points)
+        skipped = [p for p in plan.points if p.skip_reason and p.point_id not in done]
+        store.append([skipped_row(p, {"sweep": plan.name, "run_id": _run_id()}) for p in skipped])
+        for reason, count in Counter(p.skip_reason for p in skipped).items():
+            print(f"skipping {count} point(s): {reason}", file=stream)
+        groups = pending_groups(plan, done)
+        if groups:
+            prepare_data([p for g in groups for p in g], stream)
+        if warning := busy_warning():
+            print(f"warning: {warning}", file=stream)
+        estimates = [estimate_group_seconds([p.settings for p in g]) for g in groups]
+        progress = Progress(sum(map(len, groups)), sum(estimates), stream=stream)
+        print(f"sweep {plan.name!r}: {len(plan.points)} points planned, {already} already done, "
+              f"{len(skipped)} skipped, {progress.total} to time in {len(groups)} group(s) -> "
+              f"{store.path}", file=stream)
+        timed = failed = 0
+        interrupted = False
+        try:
+            started = time.monotonic()
+            for index, outcomes in executor.run([[p.config() for p in g] for g in groups]):
+                group = groups[index]
+                run = {"sweep": plan.name, "run_id": _run_id(),
+                       "group_wall_s": round(time.monotonic() - started, 3)}
+                rows, ok = [], []
+                for point, outcome in zip(group, outcomes):
+                    if isinstance(outcome, PointFailure):
+                        rows.append(error_row(point, outcome, run))
+                        print(f"error in {point.label}: {outcome.error}", file=stream)
+                    else:
+                        rows += stage_rows(point, outcome, run)
+                        ok.append((point, outcome))
+                rows += ratio_rows(ok, plan.reference_variant, run)
+                store.append(rows)
+                timed += len(ok)
+                failed += len(group) - len(ok)
+                progress.group_done(len(group), estimates[index], note=group[0].label.split(" ")[0]
+                                    + f" x{len(group)} done")
+                started = time.monotonic()
+        except KeyboardInterrupt:
+            interrupted = True
+            print(f"interrupted: {timed + failed} point(s) stored; run the same command again to "
+                  "resume", file=stream)
+        results_csv, ratios_csv = store.export_csv()
+    return SweepSummary(planned=len(plan.points), already_done=already, timed=timed, failed=failed,
+                        skipped=len(skipped), interrupted=interrupted, results_csv=results_csv,
+                        ratios_csv=ratios_csv)
+
+
+def _run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]

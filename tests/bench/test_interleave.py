@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from bench.interleave import run_group
+from bench.point import PointFailure, PointResult, PointSession
+from bench.settings import point_config
+from bench.timing import OVERHEAD_STAGE
+from snn.train import STAGES
+
+TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
+
+
+def _config(root, **settings):
+    return point_config({**TINY, "data": str(root), **settings})
+
+
+def test_a_group_times_every_point_for_the_same_number_of_steps(tiny_root):
+    dense, exact = run_group([_config(tiny_root, variant="none"),
+                              _config(tiny_root, variant="exact", connectivity=0.2)])
+    for result in (dense, exact):
+        assert isinstance(result, PointResult)
+        assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE}
+        assert all(len(v) == 3 for v in result.stage_samples.values()) and len(result.step_samples) == 3
+    assert dense.active_connections == dense.total_connections
+    assert exact.active_connections / exact.total_connections == pytest.approx(0.2, abs=0.01)
+    assert dense.environment is exact.environment and "load_avg_1m_after" in dense.environment
+
+
+def test_the_same_seed_gives_every_variant_the_same_initial_network(tiny_root):
+    # Pairing compares like with like: every session of a group starts from the same weights.
+    a = PointSession(_config(tiny_root, variant="none"), torch.device("cpu"))
+    b = PointSession(_config(tiny_root, variant="notebook"), torch.device("cpu"))
+    for (name, x), (_, y) in zip(a.trainer.net.state_dict().items(), b.trainer.net.state_dict().items()):
+        assert torch.equal(x, y), name
+
+
+def test_one_point_failing_to_build_leaves_the_others_timed(tiny_root):
+    broken = _config(tiny_root, variant="exact")
+    broken = type(broken)(**{**broken.__dict__, "deepr": type(broken.deepr)(
+        variant="exact", connectivity=(0.1, 0.2))})  # 2 values for 5 rewired layers
+    good, bad = run_group([_config(tiny_root), broken])
+    assert isinstance(good, PointResult) and len(good.step_samples) == 3
+    assert isinstance(bad, PointFailure) and "2 connectivities given for 5 rewired layers" in bad.error
+    assert "Traceback" in bad.traceback
+
+
+def test_a_shared_failure_fails_every_point_of_the_group(tmp_path):
+    outcomes = run_group([_config(tmp_path), _config(tmp_path, variant="exact")])
+    assert all(isinstance(o, PointFailure) and "no DVS Gesture data" in o.error for o in outcomes)
+
+
+def test_points_that_cannot_share_a_loader_are_refused(tiny_root):
+    with pytest.raises(ValueError, match="must share data, loader"):
+        run_group([_config(tiny_root), _config(tiny_root, batch_size=4)])

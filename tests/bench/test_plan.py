@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.plan import SweepConfigError, load_sweep, plan_sweep
+
+GRID = {"settings": {"threads": 1},
+        "grid": {"num_workers": [0, 2], "layer_type": ["conv2d", "linear"],
+                 "connectivity": [0.1, 0.01], "variant": ["none", "notebook", "exact"]}}
+
+
+def test_a_grid_is_the_full_product_with_dense_points_counted_once():
+    plan = plan_sweep(GRID)
+    # 2 workers x 2 layer types x (1 dense + 2 variants x 2 connectivities)
+    assert len(plan.points) == 2 * 2 * 5 and plan.duplicates == 2 * 2 * 1
+    assert len({p.point_id for p in plan.points}) == len(plan.points)
+
+
+def test_points_differing_only_in_variant_and_connectivity_share_a_group():
+    plan = plan_sweep(GRID)
+    assert len(plan.groups) == 4
+    for group in plan.groups:
+        fixed = {(p.settings["num_workers"], p.settings["layer_type"]) for p in group}
+        assert len(fixed) == 1 and len(group) == 5
+
+
+def test_explicit_points_inherit_the_fixed_settings():
+    plan = plan_sweep({"settings": {"batch_size": 4, "threads": 1},
+                       "points": [{"layer_type": "linear"}, {"num_workers": 1}]})
+    assert [p.settings["batch_size"] for p in plan.points] == [4, 4]
+    assert plan.points[0].settings["layer_type"] == "linear"
+
+
+def test_the_point_id_is_stable_across_plans():
+    assert [p.point_id for p in plan_sweep(GRID).points] == [p.point_id for p in plan_sweep(GRID).points]
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"grid": {"num_wrokers": [0]}}, "unknown axis 'num_wrokers'"),
+    ({"grid": {"device": ["tpu"]}}, "device value unknown device 'tpu': use cpu, cuda, cuda:N or mps"),
+    ({"grid": {"variant": ["turbo"]}}, "unknown variant 'turbo': choose from deepr:none"),
+    ({"grid": {"connectivity": [1.5]}}, "connectivity value must lie in (0, 1]"),
+    ({"grid": {"connectivity": [0]}}, "connectivity value must lie in (0, 1]"),
+    ({"grid": {"num_workers": [-1]}}, "num_workers value must be 0 or more, got -1"),
+    ({"grid": {"num_workers": 2}}, "[grid].num_workers must be a non-empty list"),
+    ({"grid": {"layer_type": ["conv3d"]}}, "unknown 'conv3d': choose one of conv2d, conv1d, linear"),
+    ({"settings": {"batch_size": 0}}, "[settings].batch_size must be 1 or more"),
+    ({"settings": {"frame_size": 30}}, "must divide the sensor's 128 pixels"),
+    ({"points": [{"threads": 1.5}]}, "[[points]] #1.threads must be a whole number"),
+    ({"sweeps": {}}, "unknown top-level key 'sweeps'"),
+    ({"reference_variant": "best"}, "reference_variant unknown variant 'best'"),
+])
+def test_invalid_sweeps_name_the_key_and_the_fix(spec, message):
+    with pytest.raises(SweepConfigError) as caught:
+        plan_sweep(spec)
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(SweepConfigError, match="3 problem") as caught:
+        plan_sweep({"grid": {"num_workers": [-1], "device": ["tpu"], "bogus": [1]}})
+    assert str(caught.value).count("\n  - ") == 3
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_points_on_an_absent_device_are_planned_as_skipped_with_the_reason():
+    plan = plan_sweep({"grid": {"device": ["cpu", "cuda"]}})
+    cpu, cuda = plan.points
+    assert cpu.skip_reason is None
+    assert "torch.cuda.is_available() is False" in cuda.skip_reason
+
+
+def test_the_data_override_applies_to_every_point(tmp_path):
+    plan = plan_sweep({"settings": {"data": "synthetic"}, "grid": {"num_workers": [0, 1]}},
+                      data_override=str(tmp_path))
+    assert {p.settings["data"] for p in plan.points} == {str(tmp_path)}
+
+
+def test_sweep_files_are_read_as_toml(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "mine"\nreference_variant = "notebook"\n[grid]\nvariant = ["notebook", "exact"]\n')
+    plan = load_sweep(path)
+    assert plan.name == "mine" and plan.reference_variant == "deepr:notebook" and len(plan.points) == 2
+    path.write_text("[grid\n")
+    with pytest.raises(SweepConfigError, match="is not valid TOML"):
+        load_sweep(path)
+    with pytest.raises(SweepConfigError, match="does not exist"):
+        load_sweep(tmp_path / "missing.toml")
+
+
+def test_the_shipped_default_sweep_covers_the_four_axes():
+    plan = load_sweep(Path(__file__).parents[2] / "bench" / "configs" / "default.toml")
+    for axis in ("num_workers", "device", "connectivity", "layer_type"):
+        assert len({p.settings[axis] for p in plan.points}) > 1, axis
