@@ -26,7 +26,8 @@ from snn.data.dvsgesture import (
 )
 from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
 from snn.deepr import VARIANTS as DEEPR_VARIANTS
-from snn.model import LAYER_TYPES
+from snn.data.transforms import FRAMINGS
+from snn.model import FORWARDS, LAYER_TYPES
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.
 USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
@@ -87,7 +88,8 @@ def _settings_from_args(args) -> dict:
     return {
         "data": args.data_root, "layer_type": args.layer_type, "num_steps": args.time_steps,
         "batch_size": args.batch_size, "num_workers": args.num_workers,
-        "variant": f"deepr:{args.deepr}", "connectivity": args.connectivity,
+        "variant": f"deepr:{args.deepr}+forward:{args.forward}+framing:{args.framing}",
+        "connectivity": args.connectivity,
         "device": args.device, "threads": args.threads, "flush_denormal": args.flush_denormal,
         "lr": args.lr, "warmup_steps": args.warmup, "measured_steps": args.steps, "seed": args.seed,
     }
@@ -99,7 +101,7 @@ def _cmd_run(args) -> int:
     env = result.environment
     rewiring = "dense" if cfg.deepr.variant == "none" else (
         f"DeepR {cfg.deepr.variant} at connectivity {cfg.deepr.connectivity}")
-    print(f"{cfg.net.layer_type} net, {rewiring}, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
+    print(f"{cfg.net.layer_type} net ({cfg.net.forward} forward, {cfg.frames.framing} framing), {rewiring}, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
           f"num_workers {cfg.loader.num_workers}, device {env['device']}, threads {env['threads']}, "
           f"torch {env['torch']}, {'synthetic' if env['synthetic_data'] else 'real'} data at "
           f"{env['data_root']}")
@@ -184,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--num-workers", type=int, default=point.loader.num_workers)
     run.add_argument("--deepr", choices=DEEPR_VARIANTS, default=point.deepr.variant,
                      help="rewiring variant (none: dense)")
+    run.add_argument("--forward", choices=FORWARDS, default=point.net.forward,
+                     help="forward pass: the notebook loop (reference) or multistep (same spikes)")
+    run.add_argument("--framing", choices=FRAMINGS, default=point.frames.framing,
+                     help="event framing: tonic's transforms (reference) or bincount (same frames)")
     run.add_argument("--connectivity", type=float, default=0.1,
                      help="fraction of connections DeepR keeps active, in (0, 1]")
     run.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")

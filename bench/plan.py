@@ -1,7 +1,8 @@
 """A sweep file (TOML) → the validated list of points to time, grouped for side-by-side timing.
 
     name = "default"
-    reference_variant = "deepr:notebook"   # ratios are reported against this variant
+    [references]                           # what variants are compared against (defaults:
+    deepr = "notebook"                     #   deepr:notebook, forward:reference, framing:tonic)
     [settings]                             # fixed for every point
     batch_size = 16
     [grid]                                 # the full product of these axes
@@ -23,12 +24,22 @@ from pathlib import Path
 
 from bench.env import config_hash
 from bench.point import device_absence, parse_device
-from bench.settings import SETTING_NAMES, known_variants, normalise, parse_variant, point_config
+from bench.settings import (
+    PIPELINE_COMPONENTS,
+    REFERENCES,
+    SETTING_NAMES,
+    VARIANT_COMPONENTS,
+    known_variants,
+    normalise,
+    parse_variant,
+    point_config,
+)
 from snn.data.transforms import SENSOR_SIZE
 from snn.model import LAYER_TYPES
 
-TOP_LEVEL_KEYS = ("name", "description", "reference_variant", "settings", "grid", "points")
-# Settings that may differ inside one group of points timed side by side.
+TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points")
+# Settings that may differ inside one group of points timed side by side (but for the variant's
+# PIPELINE_COMPONENTS, which need a loader of their own).
 COMPARED_SETTINGS = ("variant", "connectivity")
 
 
@@ -140,7 +151,7 @@ class PlannedPoint:
 class SweepPlan:
     name: str
     points: list[PlannedPoint]
-    reference_variant: str | None = None
+    references: dict = field(default_factory=lambda: dict(REFERENCES))
     description: str = ""
     duplicates: int = 0  # points the file asked for more than once (counted, run once)
     source: str = ""
@@ -190,9 +201,17 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
         explicit = []
     for n, point in enumerate(explicit, 1):
         _check_settings(point, f"[[points]] #{n}", problems)
-    reference = spec.get("reference_variant")
-    if reference is not None and (problem := _variant(reference)) is not None:
-        problems.append(f"reference_variant {problem}")
+    references = spec.get("references", {})
+    if not isinstance(references, dict):
+        problems.append("[references] must be a table of component = variant, e.g. deepr = \"notebook\"")
+        references = {}
+    for component, name in references.items():
+        if component not in VARIANT_COMPONENTS:
+            problems.append(f"[references]: unknown component {component!r}; components are "
+                            f"{', '.join(VARIANT_COMPONENTS)}")
+        elif name not in VARIANT_COMPONENTS[component][0]:
+            problems.append(f"[references].{component}: unknown variant {name!r}; choose one of "
+                            f"{', '.join(VARIANT_COMPONENTS[component][0])}")
     if problems:
         raise SweepConfigError(_problem_list(source, problems))
 
@@ -219,13 +238,15 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
             continue
         seen.add(point_id)
         compared = {k: v for k, v in settings.items() if k not in COMPARED_SETTINGS}
+        variant = parse_variant(settings["variant"])
+        compared.update({c: variant.of(c) for c in PIPELINE_COMPONENTS})
         points.append(PlannedPoint(settings=settings, point_id=point_id,
                                    group_id=config_hash(compared),
                                    skip_reason=device_absence(parse_device(settings["device"]))))
     if problems:
         raise SweepConfigError(_problem_list(source, list(dict.fromkeys(problems))))
     return SweepPlan(name=str(spec.get("name") or Path(source).stem), points=points,
-                     reference_variant=parse_variant(reference).name if reference else None,
+                     references={**REFERENCES, **references},
                      description=str(spec.get("description", "")),
                      duplicates=len(combos) - len(points), source=source)
 

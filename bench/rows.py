@@ -10,6 +10,7 @@ import datetime as dt
 
 from bench.plan import PlannedPoint
 from bench.point import PointFailure, PointResult
+from bench.settings import parse_variant
 from bench.stats import paired_ratio, summarise
 from bench.timing import OVERHEAD_STAGE
 from snn.train import STAGES
@@ -63,38 +64,44 @@ def skipped_row(point: PlannedPoint, run: dict) -> dict:
             "error": point.skip_reason}
 
 
-def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], reference_variant: str | None,
+def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], references: dict[str, str],
                run: dict) -> list[dict]:
-    """Each point against its reference in the same group run: paired ratios per stage.
+    """Paired ratios per stage of each point against its reference in the same group run.
 
-    The reference of a point is the point of `reference_variant` at the same connectivity, or
-    that variant's dense point (a dense net keeps every connection at any connectivity).
+    For every component where a point does not use the reference implementation (`references`,
+    e.g. deepr → notebook), its reference is the point that differs only in that component.
+    A ratio below 1 means the point is faster; `speedup` is its inverse.
     """
-    if reference_variant is None:
-        return []
+    by_key = {(p.settings["variant"], p.settings["connectivity"]): (p, r) for p, r in timed}
     rows = []
-    references = [(p, r) for p, r in timed if p.settings["variant"] == reference_variant]
     for point, result in timed:
-        if point.settings["variant"] == reference_variant:
-            continue
-        matches = [(p, r) for p, r in references
-                   if p.settings["connectivity"] in (point.settings["connectivity"], 1.0)]
-        matches.sort(key=lambda pr: pr[0].settings["connectivity"] != point.settings["connectivity"])
-        if not matches:
-            continue
-        ref_point, ref_result = matches[0]
-        samples = {**result.stage_samples, STEP: result.step_samples}
-        ref_samples = {**ref_result.stage_samples, STEP: ref_result.step_samples}
-        for stage in [s for s in STAGES + (STEP,) if s in samples and s in ref_samples]:
-            if min(ref_samples[stage]) <= 0:
+        variant = parse_variant(point.settings["variant"])
+        for component, reference in references.items():
+            if variant.of(component) == reference:
                 continue
-            r = paired_ratio(samples[stage], ref_samples[stage])
-            rows.append({
-                **_base(point, "ratio", run), "status": "ok", "stage": stage,
-                "reference_point_id": ref_point.point_id,
-                "reference_variant": reference_variant,
-                "reference_connectivity": ref_point.settings["connectivity"],
-                "n": r.n, "ratio_median": r.median, "ratio_ci_low": r.ci_low,
-                "ratio_ci_high": r.ci_high, "speedup": r.speedup, "significant": r.significant,
-            })
+            ref_name = variant.with_choice(component, reference).name
+            match = by_key.get((ref_name, point.settings["connectivity"]))
+            if match is None:
+                continue
+            ref_point, ref_result = match
+            rows += _stage_ratios(point, result, ref_point, ref_result, component, run)
+    return rows
+
+
+def _stage_ratios(point, result, ref_point, ref_result, component: str, run: dict) -> list[dict]:
+    samples = {**result.stage_samples, STEP: result.step_samples}
+    ref_samples = {**ref_result.stage_samples, STEP: ref_result.step_samples}
+    rows = []
+    for stage in [s for s in STAGES + (STEP,) if s in samples and s in ref_samples]:
+        if min(ref_samples[stage]) <= 0:
+            continue  # a stage too short for the clock has no ratio
+        r = paired_ratio(samples[stage], ref_samples[stage])
+        rows.append({
+            **_base(point, "ratio", run), "status": "ok", "stage": stage,
+            "component": component,
+            "reference_point_id": ref_point.point_id,
+            "reference_variant": ref_point.settings["variant"],
+            "n": r.n, "ratio_median": r.median, "ratio_ci_low": r.ci_low,
+            "ratio_ci_high": r.ci_high, "speedup": r.speedup, "significant": r.significant,
+        })
     return rows

@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from bench.point import PointConfig
 from snn.data.dvsgesture import DATA_ROOT_ENV
 from snn.data.loader import LoaderConfig
-from snn.data.transforms import FrameConfig
+from snn.data.transforms import FRAMINGS, FrameConfig
 from snn.deepr import VARIANTS as DEEPR_VARIANTS
 from snn.deepr import DeepRConfig
-from snn.model import NetConfig
+from snn.model import FORWARDS, NetConfig
 
 # Every component with interchangeable implementations, its variants, and the default one.
 VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "deepr": (DEEPR_VARIANTS, "none"),
+    "forward": (FORWARDS, "reference"),
+    "framing": (FRAMINGS, "tonic"),
 }
+# What each component's variants are compared against by default: the user's own code.
+REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic"}
+# Components that change the data pipeline: points that differ in them cannot share a loader.
+PIPELINE_COMPONENTS = ("framing",)
 
 SYNTHETIC_DATA = "synthetic"  # the `data` value naming the bundled synthetic set
 SYNTHETIC_ROOT = "data/synthetic"  # where `make data` / the sweep runner write it
@@ -57,10 +63,17 @@ class Variant:
 
     @property
     def name(self) -> str:
-        return "+".join(f"{component}:{name}" for component, name in self.choices)
+        """Components away from their default, e.g. "deepr:exact+forward:multistep"; the first
+        component is always named, so the all-default variant reads "deepr:none"."""
+        parts = [f"{c}:{n}" for i, (c, n) in enumerate(self.choices)
+                 if i == 0 or n != VARIANT_COMPONENTS[c][1]]
+        return "+".join(parts)
 
     def of(self, component: str) -> str:
         return dict(self.choices)[component]
+
+    def with_choice(self, component: str, name: str) -> "Variant":
+        return Variant(tuple((c, name if c == component else n) for c, n in self.choices))
 
 
 def parse_variant(text: str) -> Variant:
@@ -111,11 +124,12 @@ def point_config(settings: dict) -> PointConfig:
     """The nested config of normalised settings; the dataclasses validate the values."""
     s = normalise(settings)
     variant = parse_variant(s["variant"])
-    frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"])
+    frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"],
+                         framing=variant.of("framing"))
     return PointConfig(
         data_root=data_root_of(s["data"]),
         net=NetConfig(layer_type=s["layer_type"], num_steps=s["num_steps"],
-                      input_shape=frames.frame_shape),
+                      input_shape=frames.frame_shape, forward=variant.of("forward")),
         frames=frames,
         loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
                             pin_memory=s["pin_memory"], seed=s["seed"],

@@ -98,7 +98,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                     else:
                         rows += stage_rows(point, outcome, run)
                         ok.append((point, outcome))
-                rows += ratio_rows(ok, plan.reference_variant, run)
+                rows += ratio_rows(ok, plan.references, run)
                 store.append(rows)
                 timed += len(ok)
                 failed += len(group) - len(ok)

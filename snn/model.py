@@ -4,6 +4,10 @@ The reference forward pass is the user's notebook loop kept as written: for ever
 for every layer, apply the layer then its `snn.Leaky`. It is the baseline the fast forward
 variants are measured against, so it stays deliberately plain.
 
+The `multistep` forward computes the same spikes layer by layer instead: each layer is stateless,
+so it runs once on all T·B inputs of the layer below (one large convolution instead of T small
+ones), and only the neurons step through time, through the same `snn.Leaky` modules.
+
 Shapes: B batch, T time steps, P polarities (2), H×W frame (32×32), C classes (11).
 """
 
@@ -17,6 +21,7 @@ from snntorch import surrogate
 from torch import nn
 
 LAYER_TYPES = ("conv2d", "conv1d", "linear")
+FORWARDS = ("reference", "multistep")
 SURROGATES = {
     "fast_sigmoid": lambda scale: surrogate.fast_sigmoid(slope=scale),
     "atan": lambda scale: surrogate.atan(alpha=scale),
@@ -43,8 +48,11 @@ class NetConfig:
     # (rates fall below 1e-3 after AvgPool → Leaky) and training never starts; at 4.0 every
     # layer of every preset fires at 5–30% on DVS-like input (measured on synthetic data).
     init_gain: float = 4.0
+    forward: str = "reference"  # reference (the notebook loop) | multistep (same spikes)
 
     def __post_init__(self) -> None:
+        if self.forward not in FORWARDS:
+            raise ValueError(f"unknown forward {self.forward!r}: choose one of {', '.join(FORWARDS)}")
         if self.layer_type not in LAYER_TYPES:
             raise ValueError(
                 f"unknown layer_type {self.layer_type!r}: choose one of {', '.join(LAYER_TYPES)}"
@@ -147,12 +155,18 @@ class SeedNet(nn.Module):
         return [layer for layer in self.layers if getattr(layer, "weight", None) is not None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, P, H, W) frames → output spikes (T, B, C). The notebook's loop, as written."""
+        """x: (B, T, P, H, W) frames → output spikes (T, B, C)."""
         if x.shape[1] != self.cfg.num_steps:
             raise ValueError(
                 f"input has {x.shape[1]} time bins but the network loops over num_steps="
                 f"{self.cfg.num_steps}: frame the events with n_time_bins={self.cfg.num_steps}"
             )
+        if self.cfg.forward == "multistep":
+            return self.forward_multistep(x)
+        return self.forward_reference(x)
+
+    def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
+        """The notebook's loop, as written: time steps outside, layers inside."""
         mem = [neuron.init_leaky() for neuron in self.neurons]
         spk_rec = []
         for step in range(self.cfg.num_steps):
@@ -164,6 +178,24 @@ class SeedNet(nn.Module):
                 spk_i, mem[i] = self.neurons[i](cur_i, mem[i])
             spk_rec.append(spk_i)
         return torch.stack(spk_rec, dim=0)
+
+    def forward_multistep(self, x: torch.Tensor) -> torch.Tensor:
+        """Layers outside, time steps inside: each layer sees all T·B inputs in one call."""
+        b, t = x.shape[:2]
+        spikes = self.frame_view(x.transpose(0, 1).flatten(0, 1))  # (T·B, ...) time-major
+        for i, (layer, neuron) in enumerate(zip(self.layers, self.neurons)):
+            if i == self.flatten_at:
+                spikes = torch.flatten(spikes, start_dim=1)
+            current = layer(spikes).unflatten(0, (t, b))  # (T, B, ...)
+            mem = neuron.init_leaky()
+            out = []
+            # unbind, not current[step]: each indexing's backward writes a full (T, B, ...) zero
+            # tensor, T² traffic in all; unbind's backward stacks the T gradients once.
+            for current_t in current.unbind(0):
+                spk, mem = neuron(current_t, mem)
+                out.append(spk)
+            spikes = torch.stack(out, dim=0).flatten(0, 1)  # (T·B, ...)
+        return spikes.unflatten(0, (t, b))  # (T, B, C)
 
 
 def build_net(cfg: NetConfig) -> SeedNet:

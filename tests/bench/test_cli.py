@@ -110,3 +110,9 @@ def test_a_sweep_without_data_fails_before_timing_anything(tmp_path, capsys):
     sweep = _sweep_file(tmp_path, tmp_path / "nowhere")
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "o")]) == 2
     assert "no DVS Gesture data" in capsys.readouterr().err
+
+
+def test_run_with_the_fast_forward_and_framing_variants(tiny_root, capsys):
+    args = RUN_TINY + ["--data-root", str(tiny_root), "--forward", "multistep", "--framing", "bincount"]
+    assert main(args) == 0
+    assert "(multistep forward, bincount framing)" in capsys.readouterr().out

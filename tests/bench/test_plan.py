@@ -49,7 +49,8 @@ def test_the_point_id_is_stable_across_plans():
     ({"settings": {"frame_size": 30}}, "must divide the sensor's 128 pixels"),
     ({"points": [{"threads": 1.5}]}, "[[points]] #1.threads must be a whole number"),
     ({"sweeps": {}}, "unknown top-level key 'sweeps'"),
-    ({"reference_variant": "best"}, "reference_variant unknown variant 'best'"),
+    ({"references": {"deepr": "best"}}, "[references].deepr: unknown variant 'best'"),
+    ({"references": {"backward": "x"}}, "[references]: unknown component 'backward'"),
 ])
 def test_invalid_sweeps_name_the_key_and_the_fix(spec, message):
     with pytest.raises(SweepConfigError) as caught:
@@ -79,9 +80,9 @@ def test_the_data_override_applies_to_every_point(tmp_path):
 
 def test_sweep_files_are_read_as_toml(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('name = "mine"\nreference_variant = "notebook"\n[grid]\nvariant = ["notebook", "exact"]\n')
+    path.write_text('name = "mine"\n[references]\ndeepr = "exact"\n[grid]\nvariant = ["notebook", "exact"]\n')
     plan = load_sweep(path)
-    assert plan.name == "mine" and plan.reference_variant == "deepr:notebook" and len(plan.points) == 2
+    assert plan.name == "mine" and plan.references == {"deepr": "exact", "forward": "reference", "framing": "tonic"} and len(plan.points) == 2
     path.write_text("[grid\n")
     with pytest.raises(SweepConfigError, match="is not valid TOML"):
         load_sweep(path)
@@ -93,3 +94,10 @@ def test_the_shipped_default_sweep_covers_the_four_axes():
     plan = load_sweep(Path(__file__).parents[2] / "bench" / "configs" / "default.toml")
     for axis in ("num_workers", "device", "connectivity", "layer_type"):
         assert len({p.settings[axis] for p in plan.points}) > 1, axis
+
+
+def test_framing_variants_need_their_own_loader_so_their_own_group():
+    plan = plan_sweep({"grid": {"variant": ["none", "multistep", "framing:bincount"]}})
+    assert sorted(len(g) for g in plan.groups) == [1, 2]
+    (alone,) = [g for g in plan.groups if len(g) == 1]
+    assert alone[0].settings["variant"] == "deepr:none+framing:bincount"

@@ -35,3 +35,16 @@ def test_settings_map_into_the_nested_point_config():
     assert (cfg.loader.batch_size, cfg.loader.num_workers, cfg.loader.persistent_workers) == (4, 2, True)
     assert (cfg.deepr.variant, cfg.deepr.connectivity, cfg.threads) == ("exact", 0.05, 1)
     assert point_config({"num_workers": 0}).loader.persistent_workers is False
+
+
+def test_a_variant_names_only_the_components_away_from_their_default():
+    assert parse_variant("none").name == "deepr:none"
+    assert parse_variant("multistep+exact").name == "deepr:exact+forward:multistep"
+    assert parse_variant("framing:bincount").name == "deepr:none+framing:bincount"
+    with pytest.raises(ValueError, match="names the deepr component twice"):
+        parse_variant("exact+notebook")
+
+
+def test_forward_and_framing_variants_reach_the_nested_configs():
+    cfg = point_config({"variant": "multistep+bincount+exact", "connectivity": 0.1})
+    assert (cfg.net.forward, cfg.frames.framing, cfg.deepr.variant) == ("multistep", "bincount", "exact")

@@ -22,7 +22,7 @@ TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measu
 
 
 def _plan(root, grid=None, **extra):
-    spec = {"name": "t", "reference_variant": "notebook",
+    spec = {"name": "t",
             "settings": {**TINY, "data": str(root)},
             "grid": grid or {"layer_type": ["conv2d", "linear"], "variant": ["notebook", "exact"],
                              "connectivity": [0.2]}}
@@ -46,6 +46,7 @@ def test_a_sweep_stores_one_row_per_point_and_stage_with_ratios(tiny_root, tmp_p
     assert len(frame) == len(rows) and {"env.cpu_model", "variant", "connectivity"} <= set(frame)
     ratios = pd.read_csv(summary.ratios_csv)
     assert set(ratios["variant"]) == {"deepr:exact"} and set(ratios["reference_variant"]) == {"deepr:notebook"}
+    assert set(ratios["component"]) == {"deepr"}
     assert len(ratios) == 2 * 8  # two exact points x (7 stages + step)
 
 
@@ -135,3 +136,39 @@ def test_kill_9_mid_sweep_loses_only_the_group_in_flight(tiny_root, tmp_path):
     per_point_stage = Counter((r["point_id"], r["stage"]) for r in rows)
     assert set(per_point_stage.values()) == {1}, "a point was stored twice"
     assert {pid for pid, _ in per_point_stage} == {p.point_id for p in plan.points}
+
+
+def test_each_variant_is_compared_with_the_point_differing_only_in_that_component(tiny_root, tmp_path):
+    plan = _plan(tiny_root, grid={"variant": ["none", "multistep", "notebook", "exact", "exact+multistep"],
+                                  "connectivity": [0.2]})
+    summary = run_sweep(plan, tmp_path)
+    ratios = pd.read_csv(summary.ratios_csv)
+    pairs = set(zip(ratios["variant"], ratios["component"], ratios["reference_variant"]))
+    # notebook+multistep is not in the grid, so exact+multistep has no DeepR reference
+    assert pairs == {
+        ("deepr:none+forward:multistep", "forward", "deepr:none"),
+        ("deepr:exact", "deepr", "deepr:notebook"),
+        ("deepr:exact+forward:multistep", "forward", "deepr:exact"),
+    }
+
+
+def test_sigint_stops_the_sweep_cleanly_and_keeps_what_was_done(tiny_root, tmp_path):
+    sweep_file = tmp_path / "sweep.toml"
+    out = tmp_path / "out"
+    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data": str(tiny_root)}.items())
+    sweep_file.write_text(f'name = "c"\n[settings]\n{settings}\n[grid]\n'
+                          'layer_type = ["conv2d", "linear", "conv1d"]\nseed = [0, 1, 2]\n')
+    command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out)]
+    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    results = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if results.exists() and results.stat().st_size > 0:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "run the same command again to resume" in stderr and "Traceback" not in stderr
+    assert (out / "results.csv").exists() and _stage_rows(out)
