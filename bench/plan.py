@@ -176,35 +176,26 @@ def _check_settings(settings, where: str, problems: list[str]) -> None:
             problems.append(f"{where}.{name} {problem}")
 
 
-def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = None) -> SweepPlan:
-    problems: list[str] = []
-    for key in sorted(set(spec) - set(TOP_LEVEL_KEYS)):
-        problems.append(f"unknown top-level key {key!r}: use {', '.join(TOP_LEVEL_KEYS)}")
-    fixed = spec.get("settings", {})
-    _check_settings(fixed, "[settings]", problems)
-    grid = spec.get("grid", {})
-    if not isinstance(grid, dict):
-        problems.append("[grid] must be a table of axis = [values]")
-        grid = {}
+def _section(spec: dict, key: str, kind: type, shape: str, problems: list[str]):
+    """spec[key] if it has the right TOML type, else an empty one and a problem."""
+    value = spec.get(key, kind())
+    if isinstance(value, kind):
+        return value
+    problems.append(f"{key} must be {shape}, got {value!r}")
+    return kind()
+
+
+def _check_grid(grid: dict, problems: list[str]) -> None:
     for axis, values in grid.items():
         if axis not in CHECKS:
             problems.append(f"[grid]: unknown axis {axis!r}; axes are settings: {', '.join(SETTING_NAMES)}")
         elif not isinstance(values, list) or not values:
             problems.append(f"[grid].{axis} must be a non-empty list of values, got {values!r}")
         else:
-            for value in values:
-                if (problem := CHECKS[axis](value)) is not None:
-                    problems.append(f"[grid].{axis} value {problem}")
-    explicit = spec.get("points", [])
-    if not isinstance(explicit, list):
-        problems.append("points must be an array of tables: [[points]]")
-        explicit = []
-    for n, point in enumerate(explicit, 1):
-        _check_settings(point, f"[[points]] #{n}", problems)
-    references = spec.get("references", {})
-    if not isinstance(references, dict):
-        problems.append("[references] must be a table of component = variant, e.g. deepr = \"notebook\"")
-        references = {}
+            problems += [f"[grid].{axis} value {p}" for p in map(CHECKS[axis], values) if p]
+
+
+def _check_references(references: dict, problems: list[str]) -> None:
     for component, name in references.items():
         if component not in VARIANT_COMPONENTS:
             problems.append(f"[references]: unknown component {component!r}; components are "
@@ -212,18 +203,41 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
         elif name not in VARIANT_COMPONENTS[component][0]:
             problems.append(f"[references].{component}: unknown variant {name!r}; choose one of "
                             f"{', '.join(VARIANT_COMPONENTS[component][0])}")
+
+
+def _planned(settings: dict) -> PlannedPoint:
+    compared = {k: v for k, v in settings.items() if k not in COMPARED_SETTINGS}
+    variant = parse_variant(settings["variant"])
+    compared.update({c: variant.of(c) for c in PIPELINE_COMPONENTS})
+    return PlannedPoint(settings=settings, point_id=config_hash(settings),
+                        group_id=config_hash(compared),
+                        skip_reason=device_absence(parse_device(settings["device"])))
+
+
+def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = None) -> SweepPlan:
+    problems: list[str] = []
+    for key in sorted(set(spec) - set(TOP_LEVEL_KEYS)):
+        problems.append(f"unknown top-level key {key!r}: use {', '.join(TOP_LEVEL_KEYS)}")
+    fixed = _section(spec, "settings", dict, "a table of settings: [settings]", problems)
+    _check_settings(fixed, "[settings]", problems)
+    grid = _section(spec, "grid", dict, "a table of axis = [values]: [grid]", problems)
+    _check_grid(grid, problems)
+    explicit = _section(spec, "points", list, "an array of tables: [[points]]", problems)
+    for n, point in enumerate(explicit, 1):
+        _check_settings(point, f"[[points]] #{n}", problems)
+    references = _section(spec, "references", dict,
+                          'a table of component = variant, e.g. deepr = "notebook"', problems)
+    _check_references(references, problems)
     if problems:
         raise SweepConfigError(_problem_list(source, problems))
 
     combos: list[dict] = []
     if grid or not explicit:
         axes = list(grid)
-        for values in itertools.product(*(grid[a] for a in axes)):
-            combos.append({**fixed, **dict(zip(axes, values))})
+        combos += [{**fixed, **dict(zip(axes, values))}
+                   for values in itertools.product(*(grid[a] for a in axes))]
     combos += [{**fixed, **point} for point in explicit]
-
-    points: list[PlannedPoint] = []
-    seen: set[str] = set()
+    points: dict[str, PlannedPoint] = {}
     for combo in combos:
         if data_override is not None:
             combo["data"] = data_override
@@ -233,19 +247,11 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
         except ValueError as error:
             problems.append(f"point {combo}: {error}")
             continue
-        point_id = config_hash(settings)
-        if point_id in seen:
-            continue
-        seen.add(point_id)
-        compared = {k: v for k, v in settings.items() if k not in COMPARED_SETTINGS}
-        variant = parse_variant(settings["variant"])
-        compared.update({c: variant.of(c) for c in PIPELINE_COMPONENTS})
-        points.append(PlannedPoint(settings=settings, point_id=point_id,
-                                   group_id=config_hash(compared),
-                                   skip_reason=device_absence(parse_device(settings["device"]))))
+        planned = _planned(settings)
+        points.setdefault(planned.point_id, planned)
     if problems:
         raise SweepConfigError(_problem_list(source, list(dict.fromkeys(problems))))
-    return SweepPlan(name=str(spec.get("name") or Path(source).stem), points=points,
+    return SweepPlan(name=str(spec.get("name") or Path(source).stem), points=list(points.values()),
                      references={**REFERENCES, **references},
                      description=str(spec.get("description", "")),
                      duplicates=len(combos) - len(points), source=source)

@@ -107,29 +107,33 @@ def test_ctrl_c_keeps_finished_groups_and_the_rerun_completes_the_rest(tiny_root
     assert run_sweep(plan, tmp_path).timed == 2
 
 
-def test_kill_9_mid_sweep_loses_only_the_group_in_flight(tiny_root, tmp_path):
+def _start_sweep_and_wait_for_a_group(tmp_path, root, grid_toml: str, **popen):
+    """A sweep in a subprocess, returned once its first group is in the store."""
     sweep_file = tmp_path / "sweep.toml"
     out = tmp_path / "out"
-    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data": str(tiny_root)}.items())
-    sweep_file.write_text(f'name = "k"\n[settings]\n{settings}\n[grid]\n'
-                          'layer_type = ["conv2d", "linear", "conv1d"]\nseed = [0, 1]\n'
-                          'variant = ["none", "exact"]\n')
+    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data": str(root)}.items())
+    sweep_file.write_text(f'name = "sub"\n[settings]\n{settings}\n[grid]\n{grid_toml}\n')
     command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out)]
-    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], **popen)
     results = out / "results.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if results.exists() and results.stat().st_size > 0:
             break
         time.sleep(0.05)
+    return process, out
+
+
+def test_kill_9_mid_sweep_loses_only_the_group_in_flight(tiny_root, tmp_path):
+    grid = {"layer_type": ["conv2d", "linear", "conv1d"], "seed": [0, 1], "variant": ["none", "exact"]}
+    process, out = _start_sweep_and_wait_for_a_group(
+        tmp_path, tiny_root, "\n".join(f"{k} = {json.dumps(v)}" for k, v in grid.items()),
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.killpg(process.pid, signal.SIGKILL)  # the sweep and any worker it started
     process.wait()
     killed_with = {r["point_id"] for r in _stage_rows(out)}
     assert killed_with, "the sweep finished no group before the kill; the test needs a slower sweep"
-    plan = plan_sweep({"name": "k", "settings": {**TINY, "data": str(tiny_root)},
-                       "grid": {"layer_type": ["conv2d", "linear", "conv1d"], "seed": [0, 1],
-                                "variant": ["none", "exact"]}})
+    plan = plan_sweep({"name": "sub", "settings": {**TINY, "data": str(tiny_root)}, "grid": grid})
     summary = run_sweep(plan, out)
     assert summary.already_done == len(killed_with) and summary.timed == 12 - len(killed_with)
     rows = _stage_rows(out)
@@ -153,20 +157,9 @@ def test_each_variant_is_compared_with_the_point_differing_only_in_that_componen
 
 
 def test_sigint_stops_the_sweep_cleanly_and_keeps_what_was_done(tiny_root, tmp_path):
-    sweep_file = tmp_path / "sweep.toml"
-    out = tmp_path / "out"
-    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data": str(tiny_root)}.items())
-    sweep_file.write_text(f'name = "c"\n[settings]\n{settings}\n[grid]\n'
-                          'layer_type = ["conv2d", "linear", "conv1d"]\nseed = [0, 1, 2]\n')
-    command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out)]
-    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    results = out / "results.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if results.exists() and results.stat().st_size > 0:
-            break
-        time.sleep(0.05)
+    process, out = _start_sweep_and_wait_for_a_group(
+        tmp_path, tiny_root, 'layer_type = ["conv2d", "linear", "conv1d"]\nseed = [0, 1, 2]',
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
