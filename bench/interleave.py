@@ -19,18 +19,15 @@ import torch
 
 from bench.env import capture_environment, load_average
 from bench.point import (
-    EpochCycler,
     PointConfig,
     PointFailure,
     PointResult,
     PointSession,
-    resolve_device,
+    apply_runtime,
+    open_batches,
 )
 from bench.timing import stage_timer
-from snn.data.dvsgesture import open_split, resolve_data_root
-from snn.data.loader import build_loader
 from snn.data.synth import read_manifest
-from snn.data.transforms import build_transform
 
 
 def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
@@ -53,18 +50,13 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     if any(c.pipeline() != first.pipeline() for c in configs):
         raise ValueError("points timed side by side must share data, loader, device, threads, "
                          "denormal flushing and step counts")
-    torch.set_num_threads(first.resolved_threads)
-    torch.set_flush_denormal(first.flush_denormal)
     env: dict = {"load_avg_1m_before": load_average()}
     outcomes: dict[int, PointResult | PointFailure] = {}
     try:
-        device = resolve_device(first.device)
-        env.update(capture_environment(device, first.flush_denormal, None))
-        root = resolve_data_root(first.data_root)
-        env.update(data_root=str(root), synthetic_data=read_manifest(root) is not None)
-        loader = build_loader(open_split(root, train=True, transform=build_transform(first.frames)),
-                              first.loader)
-        batches = EpochCycler(loader)
+        device = apply_runtime(first)
+        batches, root = open_batches(first)
+        env.update(capture_environment(device, first.flush_denormal, str(root)))
+        env["synthetic_data"] = read_manifest(root) is not None
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]
 
@@ -89,6 +81,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     restarts_before = batches.epoch_restarts
     timers = {i: stage_timer(device) for i in sessions}
     take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
+    batches.close()
     env["load_avg_1m_after"] = load_average()
     for i, session in sessions.items():
         active, total = session.connections()

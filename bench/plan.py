@@ -117,6 +117,7 @@ CHECKS = {
     "num_workers": _int(0),
     "pin_memory": _bool,
     "persistent_workers": _bool,
+    "endless_sampler": _bool,
     "variant": _variant,
     "connectivity": _connectivity,
     "device": _device,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 
 from bench.timing import OVERHEAD_STAGE
-from snn.data.loader import LoaderConfig
-from snn.data.transforms import FrameConfig
+from snn.data.dvsgesture import open_split, resolve_data_root
+from snn.data.loader import LoaderConfig, build_loader
+from snn.data.transforms import FrameConfig, build_transform
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
 from snn.train import NullTimer, StageTimer, Trainer, train_step
@@ -119,6 +121,27 @@ class EpochCycler:
             self.epoch_restarts += 1
             self._iterator = iter(self.loader)
             return next(self._iterator)
+
+    def close(self) -> None:
+        """Stop the worker processes now (they run their exit handlers), not at garbage collection."""
+        shutdown = getattr(self._iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def apply_runtime(cfg: PointConfig) -> torch.device:
+    """Resolve the device and set the process-wide state a point is timed under."""
+    device = resolve_device(cfg.device)
+    torch.set_num_threads(cfg.resolved_threads)
+    torch.set_flush_denormal(cfg.flush_denormal)
+    return device
+
+
+def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[EpochCycler, Path]:
+    """A fresh DataLoader over the training split, cycled across epochs; and the data root."""
+    root = resolve_data_root(cfg.data_root)
+    dataset = open_split(root, train=True, transform=build_transform(cfg.frames))
+    return EpochCycler(build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)), root
 
 
 @dataclass

@@ -39,9 +39,11 @@ DEFAULTS: dict = {
     "batch_size": 16,
     "num_workers": 0,
     "pin_memory": False,
-    # Keep workers across epochs: the small synthetic set ends an epoch every few steps, and
-    # re-forking workers each time would make worker start-up look like steady-state loading.
-    "persistent_workers": True,
+    # Steady state: one endless shuffled stream, so no epoch boundary (an empty prefetch queue,
+    # workers re-forked) falls in the measured steps; the small synthetic set would otherwise
+    # end an epoch every few steps. Set false to measure epoch boundaries too.
+    "endless_sampler": True,
+    "persistent_workers": True,  # only matters with endless_sampler = false
     "variant": "deepr:none",
     "connectivity": 1.0,  # DeepR's kept fraction; dense points are normalised to 1.0
     "device": "cpu",
@@ -133,7 +135,8 @@ def point_config(settings: dict) -> PointConfig:
         frames=frames,
         loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
                             pin_memory=s["pin_memory"], seed=s["seed"],
-                            persistent_workers=s["persistent_workers"] and s["num_workers"] > 0),
+                            persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
+                            endless=s["endless_sampler"]),
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=float(s["connectivity"]),
                           lr=s["lr"], seed=s["seed"]),
         device=s["device"],

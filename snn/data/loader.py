@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import torch
 from tonic.collation import PadTensors
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+ENDLESS_SAMPLES = 2**40  # drawn lazily, one permutation at a time
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,11 @@ class LoaderConfig:
     prefetch_factor: int | None = None  # None: torch's default (2) when num_workers > 0
     shuffle: bool = True
     drop_last: bool = True  # every measured step sees a full batch
+    # One endless shuffled stream (successive permutations of the dataset) instead of epochs:
+    # benchmarks measure the steady state, and an epoch boundary (an empty prefetch queue, the
+    # first batch of the next epoch loaded from scratch) would otherwise land on whichever
+    # measured step happens to cross it.
+    endless: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -30,33 +37,41 @@ class LoaderConfig:
                 "persistent_workers and prefetch_factor need worker processes: "
                 "set num_workers > 0 or leave them unset"
             )
+        if self.endless and not self.shuffle:
+            raise ValueError("endless sampling draws shuffled permutations: set shuffle=True "
+                             "or endless=False")
         if self.prefetch_factor is not None and self.prefetch_factor < 1:
             raise ValueError(f"prefetch_factor must be at least 1, got {self.prefetch_factor}")
 
 
-def build_loader(dataset: Dataset, cfg: LoaderConfig) -> DataLoader:
+def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> DataLoader:
     """A DataLoader yielding (frames (B, T, P, H, W) float32, targets (B,) int64).
 
     Iterate it once per epoch (`for batch in loader`): the notebook's `next(iter(loader))` per
-    step starts and tears down every worker each time.
+    step starts and tears down every worker each time. `worker_init_fn` runs in each worker
+    process as it starts (the profiler hooks its line profiler in there).
     """
     if len(dataset) < cfg.batch_size and cfg.drop_last:
         raise ValueError(
             f"the dataset holds {len(dataset)} samples, fewer than one batch of {cfg.batch_size}: "
             "lower batch_size or write more data"
         )
-    extra = {}
+    generator = torch.Generator().manual_seed(cfg.seed)
+    extra: dict = {"shuffle": cfg.shuffle, "generator": generator}
+    if cfg.endless:
+        # num_samples beyond len(dataset) without replacement: permutation after permutation
+        extra = {"sampler": RandomSampler(dataset, num_samples=ENDLESS_SAMPLES, generator=generator),
+                 "generator": generator}
     if cfg.num_workers > 0:
-        extra = {"persistent_workers": cfg.persistent_workers,
-                 "prefetch_factor": cfg.prefetch_factor or 2}
+        extra.update(persistent_workers=cfg.persistent_workers,
+                     prefetch_factor=cfg.prefetch_factor or 2)
     return DataLoader(
         dataset,
         batch_size=cfg.batch_size,
-        shuffle=cfg.shuffle,
         num_workers=cfg.num_workers,
         pin_memory=cfg.pin_memory,
         drop_last=cfg.drop_last,
         collate_fn=PadTensors(batch_first=True),
-        generator=torch.Generator().manual_seed(cfg.seed),
+        worker_init_fn=worker_init_fn,
         **extra,
     )

@@ -60,3 +60,20 @@ def test_a_batch_larger_than_the_dataset_is_refused(tiny_root):
 def test_bad_frame_settings_are_refused(bad, match):
     with pytest.raises(ValueError, match=match):
         FrameConfig(**bad)
+
+
+def test_an_endless_loader_never_ends_an_epoch_and_still_visits_every_sample(tiny_root):
+    dataset = open_split(tiny_root, train=True, transform=build_transform(FrameConfig(n_time_bins=4)))
+    loader = build_loader(dataset, LoaderConfig(batch_size=10, endless=True, seed=3))
+    batches = iter(loader)
+    # two full passes over the 110 samples, in 22 batches of 10, from one iterator
+    targets = torch.cat([next(batches)[1] for _ in range(22)])
+    expected = torch.tensor(dataset.targets).sort().values
+    assert torch.equal(targets[:110].sort().values, expected)
+    assert torch.equal(targets[110:].sort().values, expected)
+    assert not torch.equal(targets[:110], targets[110:])  # a new permutation each pass
+
+
+def test_endless_sampling_needs_shuffling():
+    with pytest.raises(ValueError, match="endless sampling draws shuffled permutations"):
+        LoaderConfig(endless=True, shuffle=False)
