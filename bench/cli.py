@@ -11,8 +11,11 @@ from pathlib import Path
 from bench.interleave import run_point
 from bench.plan import SweepConfigError, load_sweep
 from bench.point import DeviceUnavailableError, PointConfig
-from bench.progress import estimate_group_seconds, format_duration
-from bench.settings import point_config
+from bench.progress import estimate_group_seconds, estimate_profile_seconds, format_duration
+from bench.env import config_hash
+from bench.profiling.run import ProfileOptions, profile_point
+from bench.profiling.selection import OPTION_KEYS, options_from
+from bench.settings import normalise, point_config
 from bench.store import ResultStore, StoreBusyError
 from bench.sweep import pending_groups, run_sweep
 from bench.table import stage_table
@@ -115,6 +118,23 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_profile(args) -> int:
+    settings = normalise(_settings_from_args(args))
+    out = Path(args.out or Path("reports") / "profiles" / config_hash(settings))
+    options = options_from({k: getattr(args, k) for k in OPTION_KEYS})
+    summary = profile_point(point_config(settings), out, options)
+    line, trace = summary["line_profiler"], summary["torch_profiler"]
+    print(f"profiled {settings['layer_type']} {settings['variant']} at connectivity "
+          f"{settings['connectivity']:g}, num_workers {settings['num_workers']} -> {out}")
+    print(f"line_profiler: {args.line_steps} steps, stats of {line['worker_stats_merged']} DataLoader "
+          f"worker(s) merged, step time x{summary['overhead']['line_profiler']:.2f} unprofiled")
+    print(f"torch.profiler: {args.trace_active} active steps, step time "
+          f"x{summary['overhead']['torch_profiler']:.2f} unprofiled, peak tensor memory "
+          f"{trace['peak_tensor_memory_bytes'] / 2**20:.1f} MiB")
+    print("files: " + ", ".join(summary["files"]))
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     plan = load_sweep(args.config, data_override=args.data_root)
     out = Path(args.out or Path("reports") / plan.name)
@@ -122,9 +142,12 @@ def _cmd_sweep(args) -> int:
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
           f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
     print(f"results: {out / 'results.jsonl'}, {summary.results_csv}, {summary.ratios_csv}")
+    if summary.profiled or summary.profile_failed:
+        print(f"profiles: {summary.profiled} written, {summary.profile_failed} failed, under "
+              f"{out / 'profiles'}")
     if summary.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    return 1 if summary.failed or summary.profile_failed else 0
 
 
 def _cmd_list(args) -> int:
@@ -145,9 +168,43 @@ def _cmd_list(args) -> int:
         print(f"skipped: {reason}")
     groups = pending_groups(plan, done)
     eta = sum(estimate_group_seconds([p.settings for p in g]) for g in groups)
+    profiled = [p for p in plan.points if plan.profile and not p.skip_reason
+                and plan.profile.selects(p.settings)]
+    if profiled:
+        options = plan.profile.options
+        steps = options.plain_steps + options.line_steps + options.trace.steps
+        eta += sum(estimate_profile_seconds(p.settings, steps) for p in profiled)
+        print(f"{len(profiled)} point(s) profiled after timing ([profile])")
     print(f"{sum(map(len, groups))} point(s) to run; rough ETA {format_duration(eta)} "
           "(calibrated on a 2-core CPU; the sweep rescales it as it goes)")
     return 0
+
+
+def _add_point_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that describe one point (shared by run and profile)."""
+    point = PointConfig()
+    parser.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
+    parser.add_argument("--layer-type", choices=LAYER_TYPES, default=point.net.layer_type)
+    parser.add_argument("--time-steps", type=int, default=point.net.num_steps)
+    parser.add_argument("--batch-size", type=int, default=point.loader.batch_size)
+    parser.add_argument("--num-workers", type=int, default=point.loader.num_workers)
+    parser.add_argument("--deepr", choices=DEEPR_VARIANTS, default=point.deepr.variant,
+                        help="rewiring variant (none: dense)")
+    parser.add_argument("--forward", choices=FORWARDS, default=point.net.forward,
+                        help="forward pass: the notebook loop (reference) or multistep (same spikes)")
+    parser.add_argument("--framing", choices=FRAMINGS, default=point.frames.framing,
+                        help="event framing: tonic's transforms (reference) or bincount (same frames)")
+    parser.add_argument("--connectivity", type=float, default=0.1,
+                        help="fraction of connections DeepR keeps active, in (0, 1]")
+    parser.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: one per core); recorded")
+    parser.add_argument("--flush-denormal", action="store_true",
+                        help="flush denormal floats to zero (faster on CPUs; recorded)")
+    parser.add_argument("--lr", type=float, default=point.lr)
+    parser.add_argument("--warmup", type=int, default=point.warmup_steps)
+    parser.add_argument("--steps", type=int, default=point.measured_steps, help="measured steps")
+    parser.add_argument("--seed", type=int, default=point.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,31 +235,24 @@ def build_parser() -> argparse.ArgumentParser:
     download.set_defaults(func=_cmd_download)
 
     run = commands.add_parser("run", help="time the stages of training steps at one point")
-    point = PointConfig()
-    run.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
-    run.add_argument("--layer-type", choices=LAYER_TYPES, default=point.net.layer_type)
-    run.add_argument("--time-steps", type=int, default=point.net.num_steps)
-    run.add_argument("--batch-size", type=int, default=point.loader.batch_size)
-    run.add_argument("--num-workers", type=int, default=point.loader.num_workers)
-    run.add_argument("--deepr", choices=DEEPR_VARIANTS, default=point.deepr.variant,
-                     help="rewiring variant (none: dense)")
-    run.add_argument("--forward", choices=FORWARDS, default=point.net.forward,
-                     help="forward pass: the notebook loop (reference) or multistep (same spikes)")
-    run.add_argument("--framing", choices=FRAMINGS, default=point.frames.framing,
-                     help="event framing: tonic's transforms (reference) or bincount (same frames)")
-    run.add_argument("--connectivity", type=float, default=0.1,
-                     help="fraction of connections DeepR keeps active, in (0, 1]")
-    run.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
-    run.add_argument("--threads", type=int, default=None,
-                     help="torch intra-op threads (default: one per core); recorded")
-    run.add_argument("--flush-denormal", action="store_true",
-                     help="flush denormal floats to zero (faster on CPUs; recorded)")
-    run.add_argument("--lr", type=float, default=point.lr)
-    run.add_argument("--warmup", type=int, default=point.warmup_steps)
-    run.add_argument("--steps", type=int, default=point.measured_steps, help="measured steps")
-    run.add_argument("--seed", type=int, default=point.seed)
+    _add_point_arguments(run)
     run.add_argument("--json", help="also write the full result (samples, environment) here")
     run.set_defaults(func=_cmd_run)
+
+    profile = commands.add_parser(
+        "profile", help="line_profiler and torch.profiler passes over one point's training steps")
+    _add_point_arguments(profile)
+    profile.add_argument("--out", help="output directory (default: reports/profiles/<point id>)")
+    defaults = ProfileOptions()
+    profile.add_argument("--line-steps", type=int, default=defaults.line_steps,
+                         help="steps under line_profiler")
+    profile.add_argument("--plain-steps", type=int, default=defaults.plain_steps,
+                         help="unprofiled steps, the reference for the overheads")
+    profile.add_argument("--trace-wait", type=int, default=defaults.trace.wait)
+    profile.add_argument("--trace-warmup", type=int, default=defaults.trace.warmup)
+    profile.add_argument("--trace-active", type=int, default=defaults.trace.active,
+                         help="steps recorded in the torch.profiler trace")
+    profile.set_defaults(func=_cmd_profile)
 
     sweep = commands.add_parser("sweep", help="time every point of a sweep file (resumable)")
     sweep.add_argument("config", help="sweep file (TOML), e.g. bench/configs/default.toml")

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from bench.env import config_hash
 from bench.point import device_absence, parse_device
+from bench.profiling import selection as profile_selection
+from bench.profiling.selection import ProfileSelection
 from bench.settings import (
     PIPELINE_COMPONENTS,
     REFERENCES,
@@ -37,7 +39,7 @@ from bench.settings import (
 from snn.data.transforms import SENSOR_SIZE
 from snn.model import LAYER_TYPES
 
-TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points")
+TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile")
 # Settings that may differ inside one group of points timed side by side (but for the variant's
 # PIPELINE_COMPONENTS, which need a loader of their own).
 COMPARED_SETTINGS = ("variant", "connectivity")
@@ -156,6 +158,7 @@ class SweepPlan:
     description: str = ""
     duplicates: int = 0  # points the file asked for more than once (counted, run once)
     source: str = ""
+    profile: ProfileSelection | None = None  # points to profile after timing, if any
     groups: list[list[PlannedPoint]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +209,35 @@ def _check_references(references: dict, problems: list[str]) -> None:
                             f"{', '.join(VARIANT_COMPONENTS[component][0])}")
 
 
+def _check_profile(table: dict, problems: list[str]) -> ProfileSelection | None:
+    if not table:
+        return None
+    for key in sorted(set(table) - set(profile_selection.KEYS)):
+        problems.append(f"[profile]: unknown key {key!r}; use {', '.join(profile_selection.KEYS)}")
+    for key in profile_selection.OPTION_KEYS:
+        if key in table and (problem := _int(0)(table[key])) is not None:
+            problems.append(f"[profile].{key} {problem}")
+    match = table.get("match", "all")
+    if match == "all":
+        matches = None
+    elif isinstance(match, list) and all(isinstance(m, dict) for m in match):
+        matches = []
+        for n, m in enumerate(match, 1):
+            _check_settings(m, f"[profile].match #{n}", problems)
+            if "variant" in m and _variant(m["variant"]) is None:
+                m = {**m, "variant": parse_variant(m["variant"]).name}
+            matches.append(m)
+        matches = tuple(matches)
+    else:
+        problems.append(f'[profile].match must be "all" or a list of settings tables, got {match!r}')
+        return None
+    try:
+        return ProfileSelection(match=matches, options=profile_selection.options_from(table))
+    except ValueError as error:
+        problems.append(f"[profile]: {error}")
+        return None
+
+
 def _planned(settings: dict) -> PlannedPoint:
     compared = {k: v for k, v in settings.items() if k not in COMPARED_SETTINGS}
     variant = parse_variant(settings["variant"])
@@ -229,6 +261,7 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
     references = _section(spec, "references", dict,
                           'a table of component = variant, e.g. deepr = "notebook"', problems)
     _check_references(references, problems)
+    profile = _check_profile(_section(spec, "profile", dict, "a table: [profile]", problems), problems)
     if problems:
         raise SweepConfigError(_problem_list(source, problems))
 
@@ -255,7 +288,7 @@ def plan_sweep(spec: dict, source: str = "<sweep>", data_override: str | None = 
     return SweepPlan(name=str(spec.get("name") or Path(source).stem), points=list(points.values()),
                      references={**REFERENCES, **references},
                      description=str(spec.get("description", "")),
-                     duplicates=len(combos) - len(points), source=source)
+                     duplicates=len(combos) - len(points), source=source, profile=profile)
 
 
 def load_sweep(path: str | Path, data_override: str | None = None) -> SweepPlan:

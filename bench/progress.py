@@ -23,6 +23,12 @@ def estimate_group_seconds(settings_of_points: list[dict]) -> float:
     return total
 
 
+def estimate_profile_seconds(settings: dict, passes_steps: int) -> float:
+    """A prior guess at one point's profiling passes (line profiling roughly doubles a step)."""
+    steps = 3 * max(settings["warmup_steps"], 1) + 2 * passes_steps
+    return GROUP_SETUP_SECONDS + steps * settings["batch_size"] * settings["num_steps"] * SECONDS_PER_SAMPLE_STEP
+
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)

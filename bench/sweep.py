@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -23,12 +24,15 @@ from bench.env import busy_warning
 from bench.executors import Executor, InProcessExecutor
 from bench.plan import PlannedPoint, SweepPlan
 from bench.point import PointFailure
+from bench.profiling.run import profile_point
 from bench.progress import Progress, estimate_group_seconds
 from bench.rows import error_row, ratio_rows, skipped_row, stage_rows
 from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_root_of
 from bench.store import ResultStore
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
+
+PROFILES = "profiles"  # DIR/profiles/<point id>/: one profile per selected point
 
 
 @dataclass
@@ -41,6 +45,8 @@ class SweepSummary:
     interrupted: bool
     results_csv: Path
     ratios_csv: Path
+    profiled: int = 0
+    profile_failed: int = 0
 
 
 def prepare_data(points: list[PlannedPoint], stream: TextIO) -> None:
@@ -102,17 +108,51 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                 store.append(rows)
                 timed += len(ok)
                 failed += len(group) - len(ok)
-                progress.group_done(len(group), estimates[index], note=group[0].label.split(" ")[0]
-                                    + f" x{len(group)} done")
+                first = group[0].settings
+                progress.group_done(len(group), estimates[index],
+                                    note=f"{first['layer_type']}, {first['num_workers']} workers, "
+                                         f"{first['device']}: {len(group)} point(s) done")
                 started = time.monotonic()
+            results_csv, ratios_csv = store.export_csv()
+            profiled, profile_failed = profile_selected(plan, store.directory, stream)
         except KeyboardInterrupt:
             interrupted = True
+            profiled = profile_failed = 0
             print(f"interrupted: {timed + failed} point(s) stored; run the same command again to "
                   "resume", file=stream)
         results_csv, ratios_csv = store.export_csv()
     return SweepSummary(planned=len(plan.points), already_done=already, timed=timed, failed=failed,
                         skipped=len(skipped), interrupted=interrupted, results_csv=results_csv,
-                        ratios_csv=ratios_csv)
+                        ratios_csv=ratios_csv, profiled=profiled, profile_failed=profile_failed)
+
+
+def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[int, int]:
+    """Profile the points the sweep's [profile] table selects, after all timing is done, into
+    DIR/profiles/<point id>/. Points profiled before are kept; a failure is written beside them
+    as error.txt and the others go on. Returns (profiled, failed)."""
+    if plan.profile is None:
+        return 0, 0
+    chosen = [p for p in plan.points if p.skip_reason is None and plan.profile.selects(p.settings)]
+    profiled = failed = 0
+    for point in chosen:
+        target = directory / PROFILES / point.point_id
+        if (target / "profile.json").exists():
+            continue
+        print(f"profiling {point.label} -> {target}", file=stream)
+        try:
+            summary = profile_point(point.config(), target, plan.profile.options)
+        except Exception as error:  # one point's failure must not lose the others
+            failed += 1
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "error.txt").write_text("".join(traceback.format_exception(error)))
+            print(f"profiling failed for {point.label}: {type(error).__name__}: {error}", file=stream)
+            continue
+        (target / "error.txt").unlink(missing_ok=True)
+        profiled += 1
+        overhead = summary["overhead"]
+        print(f"  line_profiler x{overhead['line_profiler']:.2f}, torch.profiler "
+              f"x{overhead['torch_profiler']:.2f} the unprofiled step time", file=stream)
+    return profiled, failed
 
 
 def _run_id() -> str:

@@ -101,3 +101,25 @@ def test_framing_variants_need_their_own_loader_so_their_own_group():
     assert sorted(len(g) for g in plan.groups) == [1, 2]
     (alone,) = [g for g in plan.groups if len(g) == 1]
     assert alone[0].settings["variant"] == "deepr:none+framing:bincount"
+
+
+def test_a_profile_table_selects_points_by_their_settings():
+    plan = plan_sweep({"grid": {"variant": ["none", "exact"], "num_workers": [0, 2]},
+                       "profile": {"match": [{"variant": "exact", "num_workers": 2}], "line_steps": 2}})
+    chosen = [p.settings for p in plan.points if plan.profile.selects(p.settings)]
+    assert [(s["variant"], s["num_workers"]) for s in chosen] == [("deepr:exact", 2)]
+    assert plan.profile.options.line_steps == 2
+    assert plan_sweep({"profile": {"match": "all"}}).profile.match is None
+    assert plan_sweep({}).profile is None
+
+
+@pytest.mark.parametrize("profile, message", [
+    ({"match": [{"num_wrokers": 2}]}, "[profile].match #1: unknown setting 'num_wrokers'"),
+    ({"match": "some"}, '[profile].match must be "all" or a list of settings tables'),
+    ({"trace_active": 0}, "at least one line-profiled, one unprofiled and one active trace step"),
+    ({"line_step": 2}, "[profile]: unknown key 'line_step'"),
+])
+def test_invalid_profile_tables_name_the_problem(profile, message):
+    with pytest.raises(SweepConfigError) as caught:
+        plan_sweep({"profile": profile})
+    assert message in str(caught.value)

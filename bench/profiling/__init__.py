@@ -1,0 +1,1 @@
+"""Profiling passes (line_profiler, torch.profiler), kept apart from timing runs."""

@@ -1,0 +1,133 @@
+"""Profile one point: an unprofiled pass, a line_profiler pass, a torch.profiler pass.
+
+Each pass takes a fresh DataLoader and its own warm-up, so the worker hooks of the line pass
+never touch the other passes, and the unprofiled pass gives the step time the overheads are
+measured against. None of this writes to a sweep's timing store.
+
+    out/lines.txt            line_profiler's text report (main process + every worker)
+    out/lines.csv            the same, tidy: area, function, file, line, hits, seconds, percent
+    out/trace.json.gz        Chrome/Perfetto trace of the active steps (open in ui.perfetto.dev)
+    out/ops.csv              key_averages by op
+    out/ops_by_shape.csv     key_averages by op and input shape
+    out/ops_by_stage.csv     self time per op within each stage label
+    out/profile.json         settings, environment, overheads, peak memory, file list
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.env import capture_environment
+from bench.point import EpochCycler, PointConfig, PointSession, apply_runtime, open_batches
+from bench.profiling import lines, torch_trace
+from bench.profiling.targets import AREAS
+from bench.timing import device_sync
+from snn.train import NullTimer, train_step
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    line_steps: int = 3  # line_profiler slows Python-heavy code a lot: a few steps suffice
+    trace: torch_trace.TraceSchedule = field(default_factory=torch_trace.TraceSchedule)
+    plain_steps: int = 5  # unprofiled steps: the reference for the overheads
+
+    def __post_init__(self) -> None:
+        if min(self.line_steps, self.plain_steps, self.trace.active) < 1 or min(
+                self.trace.wait, self.trace.warmup) < 0:
+            raise ValueError("profiling needs at least one line-profiled, one unprofiled and one "
+                             "active trace step, and no negative wait or warm-up")
+
+
+def _steps(session: PointSession, batches: EpochCycler, device: torch.device, count: int,
+           after_each=None) -> list[float]:
+    sync = device_sync(device)
+    seconds = []
+    for _ in range(count):
+        sync()
+        start = time.perf_counter()
+        train_step(session.trainer, batches, NullTimer())
+        sync()
+        seconds.append(time.perf_counter() - start)
+        if after_each is not None:
+            after_each()
+    return seconds
+
+
+def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_fn=None) -> EpochCycler:
+    batches, _ = open_batches(cfg, worker_init_fn=worker_init_fn)
+    _steps(session, batches, device, max(cfg.warmup_steps, 1))
+    return batches
+
+
+def _line_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict:
+    worker_dir = out / "line-workers"
+    shutil.rmtree(worker_dir, ignore_errors=True)
+    worker_dir.mkdir(parents=True)
+    in_workers = cfg.loader.num_workers > 0
+    hook = lines.WorkerLineProfiler(str(worker_dir)) if in_workers else None
+    batches = _warm_batches(cfg, session, device, hook)
+    main_areas = [a for a in AREAS if not (in_workers and a == "data")]
+    profiler = lines.start(main_areas)
+    try:
+        seconds = _steps(session, batches, device, options.line_steps)
+    finally:
+        profiler.disable_by_count()
+        batches.close()  # workers exit and write their stats
+    stats, workers = lines.merge(profiler.get_stats(), worker_dir)
+    (out / "lines.txt").write_text(lines.text(stats))
+    lines.table(stats, AREAS).to_csv(out / "lines.csv", index=False)
+    return {"step_s": seconds, "worker_stats_merged": workers, "timer_unit_s": stats.unit}
+
+
+def _trace_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict:
+    batches = _warm_batches(cfg, session, device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    schedule = options.trace
+    profiler = torch_trace.new_profiler(device, schedule, out)
+    with profiler:
+        seconds = _steps(session, batches, device, schedule.steps, after_each=profiler.step)
+    batches.close()
+    torch_trace.by_op(profiler).to_csv(out / "ops.csv", index=False)
+    torch_trace.by_op(profiler, group_by_input_shape=True).to_csv(out / "ops_by_shape.csv", index=False)
+    torch_trace.by_stage(profiler).to_csv(out / "ops_by_stage.csv", index=False)
+    memory = {"peak_tensor_memory_bytes": torch_trace.peak_tensor_memory(profiler)}
+    if device.type == "cuda":
+        memory["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(device)
+    # the active steps are the last `active` ones: wait and warm-up steps run unrecorded
+    return {"step_s": seconds[-schedule.active:], **memory}
+
+
+def profile_point(cfg: PointConfig, out: str | Path, options: ProfileOptions = ProfileOptions()) -> dict:
+    """Run the three passes on one point and write the files listed in this module's doc."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = apply_runtime(cfg)
+    session = PointSession(cfg, device)
+    batches = _warm_batches(cfg, session, device)
+    plain = _steps(session, batches, device, options.plain_steps)
+    batches.close()
+    line = _line_pass(cfg, session, device, options, out)
+    trace = _trace_pass(cfg, session, device, options, out)
+    plain_median = float(np.median(plain))
+    summary = {
+        "config": asdict(cfg),
+        "environment": capture_environment(device, cfg.flush_denormal, cfg.data_root),
+        "unprofiled_step_s": plain,
+        "line_profiler": line,
+        "torch_profiler": trace,
+        "overhead": {  # profiled / unprofiled median step time
+            "line_profiler": float(np.median(line["step_s"])) / plain_median,
+            "torch_profiler": float(np.median(trace["step_s"])) / plain_median,
+        },
+        "files": sorted(p.name for p in out.iterdir() if p.is_file()) + ["profile.json"],
+    }
+    (out / "profile.json").write_text(json.dumps(summary, indent=2, default=str))
+    return summary
