@@ -64,6 +64,21 @@ def skipped_row(point: PlannedPoint, run: dict) -> dict:
             "error": point.skip_reason}
 
 
+def group_rows(group: list[PlannedPoint], outcomes: list[PointResult | PointFailure],
+               references: dict[str, str], run: dict) -> tuple[list[dict], list[tuple]]:
+    """All rows of one group run (stages, errors, ratios among its timed points), and the
+    (point, failure) pairs of the points that failed."""
+    rows, timed, failures = [], [], []
+    for point, outcome in zip(group, outcomes):
+        if isinstance(outcome, PointFailure):
+            rows.append(error_row(point, outcome, run))
+            failures.append((point, outcome))
+        else:
+            rows += stage_rows(point, outcome, run)
+            timed.append((point, outcome))
+    return rows + ratio_rows(timed, references, run), failures
+
+
 def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], references: dict[str, str],
                run: dict) -> list[dict]:
     """Paired ratios per stage of each point against its reference in the same group run.

@@ -23,10 +23,9 @@ from typing import TextIO
 from bench.env import busy_warning
 from bench.executors import Executor, InProcessExecutor
 from bench.plan import PlannedPoint, SweepPlan
-from bench.point import PointFailure
 from bench.profiling.run import profile_point
 from bench.progress import Progress, estimate_group_seconds
-from bench.rows import error_row, ratio_rows, skipped_row, stage_rows
+from bench.rows import group_rows, skipped_row
 from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_root_of
 from bench.store import ResultStore
 from snn.data.dvsgesture import check_layout, resolve_data_root
@@ -96,24 +95,17 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                 group = groups[index]
                 run = {"sweep": plan.name, "run_id": _run_id(),
                        "group_wall_s": round(time.monotonic() - started, 3)}
-                rows, ok = [], []
-                for point, outcome in zip(group, outcomes):
-                    if isinstance(outcome, PointFailure):
-                        rows.append(error_row(point, outcome, run))
-                        print(f"error in {point.label}: {outcome.error}", file=stream)
-                    else:
-                        rows += stage_rows(point, outcome, run)
-                        ok.append((point, outcome))
-                rows += ratio_rows(ok, plan.references, run)
+                rows, failures = group_rows(group, outcomes, plan.references, run)
                 store.append(rows)
-                timed += len(ok)
-                failed += len(group) - len(ok)
+                for point, failure in failures:
+                    print(f"error in {point.label}: {failure.error}", file=stream)
+                failed += len(failures)
+                timed += len(group) - len(failures)
                 first = group[0].settings
                 progress.group_done(len(group), estimates[index],
                                     note=f"{first['layer_type']}, {first['num_workers']} workers, "
                                          f"{first['device']}: {len(group)} point(s) done")
                 started = time.monotonic()
-            results_csv, ratios_csv = store.export_csv()
             profiled, profile_failed = profile_selected(plan, store.directory, stream)
         except KeyboardInterrupt:
             interrupted = True

@@ -20,6 +20,9 @@ from torch.profiler import ProfilerActivity, profile, schedule
 from snn.train import STAGES
 
 TRACE = "trace.json.gz"
+# Kineto prints a "USDT ... profiler_start/stop" line to stderr per session; it reads this level
+# when the profiler first starts, and a user's own setting wins.
+os.environ.setdefault("KINETO_LOG_LEVEL", "99")
 
 
 @dataclass(frozen=True)

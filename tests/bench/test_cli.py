@@ -122,7 +122,7 @@ def test_profile_writes_the_line_and_trace_outputs(tiny_root, tmp_path, capsys):
     out = tmp_path / "p"
     args = ["profile", "--data-root", str(tiny_root), "--time-steps", "8", "--batch-size", "8",
             "--threads", "1", "--warmup", "1", "--deepr", "notebook", "--connectivity", "0.3",
-            "--line-steps", "1", "--plain-steps", "1", "--trace-wait", "0", "--trace-warmup", "0",
+            "--line-steps", "1", "--plain-steps", "1", "--trace-wait", "0", "--trace-warmup", "1",
             "--trace-active", "1", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
@@ -133,7 +133,7 @@ def test_profile_writes_the_line_and_trace_outputs(tiny_root, tmp_path, capsys):
 def test_a_sweep_profiles_its_selected_points_once(tiny_root, tmp_path, capsys):
     sweep = _sweep_file(tmp_path, tiny_root)
     sweep.write_text(sweep.read_text() + '[profile]\nmatch = [{variant = "exact"}]\nline_steps = 1\n'
-                     'plain_steps = 1\ntrace_wait = 0\ntrace_warmup = 0\ntrace_active = 1\n')
+                     'plain_steps = 1\ntrace_wait = 0\ntrace_warmup = 1\ntrace_active = 1\n')
     out = tmp_path / "results"
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
     assert "profiles: 1 written, 0 failed" in capsys.readouterr().out
