@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bench.timing import OVERHEAD_STAGE
+from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE, elementwise_floor
 from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
@@ -196,6 +196,8 @@ class PointSession:
         self.step_samples.append(clock() - start)
         with timer.stage(OVERHEAD_STAGE):
             pass
+        with timer.stage(FLOOR_STAGE):  # beside the rewiring stage, in the report
+            elementwise_floor([layer.weight for layer in self.trainer.net.weight_layers()])
         timer.finish_step()
         self.losses.append(float(result.loss))
 

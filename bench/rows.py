@@ -12,12 +12,12 @@ from bench.plan import PlannedPoint
 from bench.point import PointFailure, PointResult
 from bench.settings import parse_variant
 from bench.stats import paired_ratio, summarise
-from bench.timing import OVERHEAD_STAGE
+from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.train import STAGES
 
 SCHEMA_VERSION = 1
 STEP = "step"  # the whole step, as its own row
-ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE)
+ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)
 
 
 def _now() -> str:

@@ -4,7 +4,7 @@ import torch
 from bench.interleave import run_group
 from bench.point import PointFailure, PointResult, PointSession
 from bench.settings import point_config
-from bench.timing import OVERHEAD_STAGE
+from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.train import STAGES
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
@@ -19,7 +19,7 @@ def test_a_group_times_every_point_for_the_same_number_of_steps(tiny_root):
                               _config(tiny_root, variant="exact", connectivity=0.2)])
     for result in (dense, exact):
         assert isinstance(result, PointResult)
-        assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE}
+        assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE, FLOOR_STAGE}
         assert all(len(v) == 3 for v in result.stage_samples.values()) and len(result.step_samples) == 3
     assert dense.active_connections == dense.total_connections
     assert exact.active_connections / exact.total_connections == pytest.approx(0.2, abs=0.01)

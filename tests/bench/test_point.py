@@ -7,7 +7,7 @@ from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.model import NetConfig
 from snn.train import STAGES
-from bench.timing import OVERHEAD_STAGE
+from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 
 
 def _tiny_point(root, **overrides) -> PointConfig:
@@ -19,7 +19,7 @@ def _tiny_point(root, **overrides) -> PointConfig:
 
 def test_run_point_times_every_stage_of_every_measured_step(tiny_root):
     result = run_point(_tiny_point(tiny_root))
-    assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE}
+    assert set(result.stage_samples) == set(STAGES) | {OVERHEAD_STAGE, FLOOR_STAGE}
     assert all(len(v) == 2 and min(v) >= 0 for v in result.stage_samples.values())
     assert len(result.step_samples) == 2
     assert result.step_samples[0] >= sum(result.stage_samples[s][0] for s in STAGES)

@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from bench.timing import elementwise_floor
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import LAYER_TYPES, NetConfig, build_net
 
@@ -51,9 +52,7 @@ def test_rewiring(benchmark, record_median, variant, target, connectivity):
     weights = [layer.weight for layer in layers]
     if variant == "floor":  # one in-place elementwise pass over the same weights
         def update():
-            with torch.no_grad():
-                for w in weights:
-                    w.mul_(1.0)
+            elementwise_floor(weights)
     else:
         rewiring = build_rewiring(layers, DeepRConfig(variant=variant, connectivity=connectivity))
         update = rewiring.step
