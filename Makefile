@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test bench bench-deepr data clean
+.PHONY: setup test bench bench-deepr data browser clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml
 test: setup
 	$(PY) -m pytest -q
 
+# Debian's chromium for the report's browser test (skipped, with the reason, without it).
+browser:
+	.ci/install-chromium
+
 # Synthetic data only when no real root is configured (SNN_BENCH_DATA); kept between runs.
 data: setup
 ifeq ($(SNN_BENCH_DATA),)
@@ -35,9 +39,11 @@ else
 	@echo "using real data from SNN_BENCH_DATA=$(SNN_BENCH_DATA)"
 endif
 
-# The default sweep; rerunning resumes (completed points are kept in $(REPORTS)/default).
+# The default sweep, then its report; rerunning resumes (completed points are kept in
+# $(REPORTS)/default). A failed point is an error row: the report is rendered anyway and lists it.
 bench: data
-	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default
+	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default; status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m bench report $(REPORTS)/default || exit $$?; fi; exit $$status
 
 # DeepR variants against each other and the elementwise floor, as ratios from one run.
 bench-deepr: setup

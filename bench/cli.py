@@ -14,6 +14,9 @@ from bench.point import DeviceUnavailableError, PointConfig
 from bench.progress import estimate_group_seconds, estimate_profile_seconds, format_duration
 from bench.env import config_hash
 from bench.profiling.run import ProfileOptions, profile_point
+from bench.report.compare import DEFAULT_THRESHOLD
+from bench.report.load import NoResultsError
+from bench.report.render import render_report
 from bench.profiling.selection import OPTION_KEYS, options_from
 from bench.settings import normalise, point_config
 from bench.store import ResultStore, StoreBusyError
@@ -34,7 +37,7 @@ from snn.model import FORWARDS, LAYER_TYPES
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.
 USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
-               FileExistsError, ValueError, SweepConfigError, StoreBusyError)
+               FileExistsError, ValueError, SweepConfigError, StoreBusyError, NoResultsError)
 
 
 def _cmd_synth(args) -> int:
@@ -150,6 +153,13 @@ def _cmd_sweep(args) -> int:
     return 1 if summary.failed or summary.profile_failed else 0
 
 
+def _cmd_report(args) -> int:
+    out = Path(args.out or Path(args.results) / "report")
+    page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold)
+    print(f"report: {page.resolve()}")
+    return 0
+
+
 def _cmd_list(args) -> int:
     plan = load_sweep(args.config, data_override=args.data_root)
     done = ResultStore(args.out).completed_ids() if args.out else set()
@@ -260,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
                        "rerunning into it resumes")
     sweep.add_argument("--data-root", help="data root for every point, overriding the file's data")
     sweep.set_defaults(func=_cmd_sweep)
+
+    report = commands.add_parser("report", help="render a results directory as HTML and PNG")
+    report.add_argument("results", help="a directory written by snn-bench sweep")
+    report.add_argument("--baseline", help="another results directory to compare against")
+    report.add_argument("--out", help="output directory (default: RESULTS/report)")
+    report.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                        help="flag baseline changes beyond this fraction (default: %(default)s)")
+    report.set_defaults(func=_cmd_report)
 
     listing = commands.add_parser("list", help="show a sweep's planned points and a rough ETA")
     listing.add_argument("config", help="sweep file (TOML)")

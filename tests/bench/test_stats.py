@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bench.stats import median_ci, paired_ratio, summarise
+from bench.stats import median_ci, paired_ratio, ratio_of_medians, summarise
 
 
 def test_summary_of_known_samples():
@@ -73,3 +73,15 @@ def test_paired_ratio_refuses_unpaired_or_non_positive_samples():
         paired_ratio([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="positive"):
         paired_ratio([1.0], [0.0])
+
+
+def test_ratio_of_medians_of_two_unpaired_runs():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(1.0, 0.02, 25), rng.normal(2.0, 0.04, 30)
+    r = ratio_of_medians(a, b)
+    assert r.median == pytest.approx(np.median(a) / np.median(b))
+    assert r.ci_low < r.median < r.ci_high and r.significant and r.ci_high < 0.53
+    same = ratio_of_medians(rng.normal(1.0, 0.05, 20), rng.normal(1.0, 0.05, 20))
+    assert not same.significant
+    with pytest.raises(ValueError, match="both sides"):
+        ratio_of_medians([], [1.0])

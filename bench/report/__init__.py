@@ -1,0 +1,1 @@
+"""The HTML + PNG report over a results directory (it reads only the store's files)."""

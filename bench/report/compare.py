@@ -1,0 +1,67 @@
+"""A run against a baseline run: the same configurations matched, ratios of step times, flags.
+
+The two runs were not interleaved, so each ratio is a ratio of medians with an unpaired
+bootstrap CI: wider than the paired ratios inside one run. A change is flagged only when it
+exceeds the threshold and its CI excludes 1, and a different machine is warned about, since
+then the ratio measures the machine as much as the change.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.env import config_hash
+from bench.report.load import Results
+from bench.rows import STEP
+from bench.settings import SETTING_NAMES
+from bench.stats import ratio_of_medians
+
+# Flag changes beyond ±10%: two runs of the same commit on a shared 2-core machine, ten minutes
+# apart, differed by up to 9% (conv2d with 2 workers) with CIs excluding 1.
+DEFAULT_THRESHOLD = 0.10
+# The data root's path differs between clones of the same data; every other setting must match.
+MATCH_IGNORES = ("data",)
+MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
+                  "tonic", "numpy", "python", "threads", "flush_denormal", "synthetic_data")
+
+
+def match_key(row) -> str:
+    return config_hash({k: row[k] for k in SETTING_NAMES if k not in MATCH_IGNORES and k in row})
+
+
+def compare(current: Results, baseline: Results, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """One row per configuration timed in both runs: ratio current/baseline, CI, flag."""
+    columns = ["configuration", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag"]
+    if current.stages.empty or baseline.stages.empty:
+        return pd.DataFrame(columns=columns)
+    now = current.stages[current.stages["stage"] == STEP]
+    before = baseline.stages[baseline.stages["stage"] == STEP]
+    before_by_key = {match_key(row): row for _, row in before.iterrows()}
+    rows = []
+    for _, row in now.iterrows():
+        old = before_by_key.get(match_key(row))
+        if old is None:
+            continue
+        r = ratio_of_medians(row["samples_s"], old["samples_s"])
+        flag = ""
+        if r.significant and r.median > 1 + threshold:
+            flag = "regression"
+        elif r.significant and r.median < 1 - threshold:
+            flag = "improvement"
+        rows.append({"configuration": row["config"], "current_ms": row["median_s"] * 1e3,
+                     "baseline_ms": old["median_s"] * 1e3, "ratio": r.median, "ci_low": r.ci_low,
+                     "ci_high": r.ci_high, "flag": flag})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def machine_differences(current: Results, baseline: Results) -> list[str]:
+    """What differs between the machines/software of the two runs (empty: comparable)."""
+    def values(results: Results, field: str) -> set:
+        return {str(env.get(field)) for env in results.environments}
+    differences = []
+    for field in MACHINE_FIELDS:
+        now, before = values(current, field), values(baseline, field)
+        if now != before:
+            differences.append(f"{field}: {', '.join(sorted(now))} now, {', '.join(sorted(before))} "
+                               "in the baseline")
+    return differences

@@ -1,0 +1,136 @@
+"""The report's figures, as PNG files (matplotlib, no display needed).
+
+Every figure labels its axes with units, has a legend, and draws a variant in the same colour
+everywhere (`variant_colours`), so plots can be read side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: never look for a display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from bench.rows import STEP  # noqa: E402
+from snn.train import STAGES  # noqa: E402
+
+MS = 1e3
+DPI = 110
+STAGE_COLOURS = dict(zip(STAGES, plt.get_cmap("Set2").colors))
+
+
+def variant_colours(variants) -> dict[str, tuple]:
+    palette = plt.get_cmap("tab10").colors
+    return {v: palette[i % len(palette)] for i, v in enumerate(sorted(set(variants)))}
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def stage_breakdown(stages: pd.DataFrame, path: Path) -> Path:
+    """A horizontal stacked bar per configuration: each stage's median; '*' marks an unstable step."""
+    steps = stages[stages["stage"] == STEP].sort_values("median_s")
+    medians = stages.pivot_table(index="config", columns="stage", values="median_s") * MS
+    order = list(steps["config"])
+    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.34 * len(order)))
+    left = pd.Series(0.0, index=order)
+    for stage in [s for s in STAGES if s in medians]:
+        values = medians.loc[order, stage].fillna(0)
+        ax.barh(order, values, left=left, color=STAGE_COLOURS[stage], label=stage)
+        left += values
+    unstable = set(steps.loc[steps["unstable"].astype(bool), "config"])
+    ax.set_yticks(range(len(order)), [f"{c} *" if c in unstable else c for c in order], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("median time per training step (ms)")
+    ax.set_title("Where a training step's time goes (* unstable step time)", pad=28)
+    ax.legend(ncols=len(STAGES), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8,
+              frameon=False)
+    return _save(fig, path)
+
+
+def workers(stages: pd.DataFrame, path: Path) -> Path:
+    """Step time and samples/s against num_workers, one column per device."""
+    steps = stages[stages["stage"] == STEP]
+    devices = sorted(steps["device"].unique())
+    colours = variant_colours(steps["variant"])
+    fig, axes = plt.subplots(2, len(devices), figsize=(6.5 * len(devices), 7.5), squeeze=False)
+    markers = dict(zip(sorted(steps["layer_type"].unique()), "osD^v"))
+    for column, device in enumerate(devices):
+        on_device = steps[steps["device"] == device]
+        for (layer, variant, c), line in on_device.groupby(["layer_type", "variant", "connectivity"]):
+            line = line.sort_values("num_workers")
+            style = dict(color=colours[variant], marker=markers[layer], alpha=0.85,
+                         linestyle="-" if c == 1.0 else (0, (4, 1 + 4 * c)),  # dashes by connectivity
+                         label=f"{layer} {variant} c={c:g}")
+            axes[0][column].errorbar(line["num_workers"], line["median_s"] * MS,
+                                     yerr=[(line["median_s"] - line["ci_low_s"]) * MS,
+                                           (line["ci_high_s"] - line["median_s"]) * MS],
+                                     capsize=3, **style)
+            axes[1][column].plot(line["num_workers"], line["samples_per_s"], **style)
+        axes[0][column].set_title(f"{device}: step time")
+        axes[0][column].set_ylabel("median step time (ms), 95% CI")
+        axes[1][column].set_title(f"{device}: throughput")
+        axes[1][column].set_ylabel("samples per second")
+        for ax in (axes[0][column], axes[1][column]):
+            ax.set_xlabel("DataLoader num_workers")
+            ax.set_xticks(sorted(on_device["num_workers"].unique()))
+            ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, path)
+
+
+def rewiring(table: pd.DataFrame, path: Path) -> Path:
+    """Rewiring time against connectivity (log-log), one panel per layer type, floor dashed."""
+    layers = sorted(table["layer_type"].unique())
+    colours = variant_colours(table["variant"])
+    fig, axes = plt.subplots(1, len(layers), figsize=(5.5 * len(layers), 4.5), squeeze=False)
+    for ax, layer in zip(axes[0], layers):
+        on_layer = table[table["layer_type"] == layer]
+        for (variant, workers_, device), line in on_layer.groupby(["variant", "num_workers", "device"]):
+            line = line.sort_values("connectivity")
+            ax.errorbar(line["connectivity"], line["rewiring_ms"],
+                        yerr=[line["rewiring_ms"] - line["ci_low_ms"], line["ci_high_ms"] - line["rewiring_ms"]],
+                        color=colours[variant], marker="o", capsize=3,
+                        label=f"{variant} ({workers_} workers, {device})")
+        floor = on_layer["floor_ms"].median()
+        if pd.notna(floor):  # the same weights at any connectivity: one level per layer type
+            ax.axhline(floor, color="black", linestyle="--",
+                       label=f"elementwise floor, one in-place pass ({floor:.3f} ms)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        ax.set_xlabel("connectivity (fraction of connections kept)")
+        ax.set_ylabel("median rewiring time per step (ms), 95% CI")
+        ax.set_title(f"{layer}: DeepR rewiring cost")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def baseline_ratios(table: pd.DataFrame, threshold: float, path: Path) -> Path:
+    """Current/baseline step-time ratio per matched configuration, with CI and the threshold band."""
+    table = table.sort_values("ratio")
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.34 * len(table)))
+    colours = ["tab:red" if f == "regression" else "tab:green" if f == "improvement" else "tab:gray"
+               for f in table["flag"]]
+    ax.errorbar(table["ratio"], range(len(table)), fmt="none", ecolor="black", capsize=3,
+                xerr=[table["ratio"] - table["ci_low"], table["ci_high"] - table["ratio"]])
+    ax.scatter(table["ratio"], range(len(table)), color=colours, zorder=3)
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.axvspan(1 - threshold, 1 + threshold, color="gray", alpha=0.15,
+               label=f"within ±{100 * threshold:.0f}% (not flagged)")
+    ax.set_yticks(range(len(table)), table["configuration"], fontsize=8)
+    ax.set_xlabel("median step time, current / baseline (below 1: faster now), 95% CI")
+    ax.set_title("Against the baseline (red: regression, green: improvement)")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)

@@ -1,0 +1,183 @@
+"""Render a results directory (and optionally a baseline) into index.html, PNGs and a CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench.report import compare, findings, html, plots
+from bench.report.load import ENV_FIELDS, Profile, Results, load_results
+
+TOP_LINES = 10
+TOP_OPS = 10
+
+
+def _ms(value) -> str:
+    return html.number(value, 1)
+
+
+def _ratio(value) -> str:
+    return html.number(value, 3)
+
+
+def _environment(results: Results) -> str:
+    envs = results.environments
+    if not envs:
+        return html.paragraph("No timed rows, so no environment was recorded.", "note")
+    frame = pd.DataFrame({"field": list(ENV_FIELDS),
+                          **{f"run environment {i + 1}": [str(e.get(k)) for k in ENV_FIELDS]
+                             for i, e in enumerate(envs)}})
+    body = html.table(frame, "environment", text_columns=frame.columns)
+    if len(envs) > 1:
+        body = html.paragraph(f"These results come from {len(envs)} different environments; "
+                              "compare their rows with care.", "warning") + body
+    return body
+
+
+def _steps(results: Results) -> str:
+    table = findings.step_table(results.stages)
+    if table.empty:
+        return html.paragraph("Nothing was timed.", "note")
+    table["biggest_share"] = table["biggest_share"] * 100
+    table = table.rename(columns={"biggest_share": "biggest_share_%"})
+    formats = {c: _ms for c in ("step_ms", "ci_low_ms", "ci_high_ms", "samples_per_s", "biggest_share_%")}
+    formats["unstable"] = lambda v: "unstable" if v else ""
+    return (html.image("stages.png", "stacked per-stage time of each configuration")
+            + html.table(table, "steps", formats, lambda r: "unstable" if r["unstable"] else "",
+                         text_columns=("configuration", "biggest_stage")))
+
+
+def _speedups(results: Results) -> str:
+    table = findings.speedup_table(results.ratios, relevant_only=True)
+    note = html.paragraph("Each variant against the point of its group that differs only in using "
+                          "the user's implementation of one component; steps were taken in turn, "
+                          "so these are medians of paired per-step ratios (below 1: faster). Shown: "
+                          "the stages each component is meant to change, and the whole step; "
+                          "ratios.csv in the results directory holds every stage.", "note")
+    formats = {c: _ratio for c in ("speedup", "ratio_median", "ratio_ci_low", "ratio_ci_high")}
+    return note + html.table(table, "speedups", formats,
+                             lambda r: "improvement" if r["significant"] and r["speedup"] > 1
+                             else "regression" if r["significant"] else "",
+                             text_columns=("config", "stage", "component", "reference_variant"))
+
+
+def _rewiring(results: Results) -> str:
+    table = findings.rewiring_table(results.stages)
+    if table.empty:
+        return html.paragraph("No DeepR points were timed.", "note")
+    drift = findings.drift_table(results.stages)
+    formats = {c: lambda v: html.number(v, 3) for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
+    formats["x_floor"] = _ms
+    drift_formats = {"connectivity_measured": lambda v: html.number(v, 5),
+                     "drift_percent": lambda v: html.number(v, 3)}
+    return (html.image("rewiring.png", "rewiring time against connectivity per layer type")
+            + html.table(table, "rewiring", formats, text_columns=("layer_type", "variant", "device"))
+            + "<h3>Connectivity drift</h3>"
+            + html.paragraph("Active connections after the measured steps, against the connectivity "
+                             "asked for: exact DeepR keeps exactly K per layer (rounding aside); the "
+                             "notebook's sampling with replacement falls short.", "note")
+            + html.table(drift, "drift", drift_formats, text_columns=("config", "variant")))
+
+
+def _problems(results: Results) -> str:
+    unstable = findings.unstable(results.stages)
+    body = "<h3>Unstable measurements</h3>" + html.table(
+        unstable, "unstable", {"median_s": lambda v: html.number(v * 1e3, 3) + " ms",
+                               "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
+                               "iqr_over_median": _ratio},
+        lambda r: "unstable", text_columns=("config", "stage"))
+    errors = results.problems
+    frame = (errors[["config", "status", "error"]] if not errors.empty
+             else pd.DataFrame(columns=["config", "status", "error"]))
+    return body + "<h3>Errors and skipped points</h3>" + html.table(
+        frame, "errors", row_class=lambda r: "error" if r["status"] == "error" else "",
+        text_columns=("config", "status", "error"))
+
+
+def _profile(profile: Profile) -> str:
+    summary = profile.summary
+    cfg = summary["config"]
+    overhead = summary["overhead"]
+    heading = (f"{cfg['net']['layer_type']}, DeepR {cfg['deepr']['variant']} at "
+               f"{cfg['deepr']['connectivity']}, {cfg['loader']['num_workers']} workers, {cfg['device']} "
+               f"(point {profile.point_id})")
+    lines = profile.lines.sort_values("total_s", ascending=False).head(TOP_LINES)
+    lines = lines.assign(total_ms=lines["total_s"] * 1e3)[
+        ["area", "function", "line", "hits", "total_ms", "percent", "contents"]]
+    ops = profile.ops.head(TOP_OPS)[["op", "calls", "self_cpu_us", "cpu_total_us", "self_device_us"]]
+    return (f"<h3>{html.escape(heading)}</h3>"
+            + html.paragraph(
+                f"Overhead: line_profiler x{overhead['line_profiler']:.2f}, torch.profiler "
+                f"x{overhead['torch_profiler']:.2f} the unprofiled step time; worker profiles merged: "
+                f"{summary['line_profiler']['worker_stats_merged']}; peak tensor memory "
+                f"{summary['torch_profiler']['peak_tensor_memory_bytes'] / 2**20:.1f} MiB. Full "
+                f"outputs: profiles/{profile.point_id}/ (lines.txt, trace.json.gz, ops*.csv).", "note")
+            + html.table(lines, f"lines-{profile.point_id}", {"total_ms": _ms, "percent": _ms},
+                         text_columns=("area", "function", "contents"))
+            + html.table(ops, f"ops-{profile.point_id}", {c: _ms for c in ops.columns[2:]},
+                         text_columns=("op",)))
+
+
+def _baseline(results: Results, baseline: Results, threshold: float, out: Path) -> str:
+    table = compare.compare(results, baseline, threshold)
+    body = ""
+    for difference in compare.machine_differences(results, baseline):
+        body += html.paragraph(f"The machines differ: {difference}.", "warning")
+    if table.empty:
+        return body + html.paragraph("No configuration was timed in both runs.", "note")
+    plots.baseline_ratios(table, threshold, out / "baseline.png")
+    body += html.paragraph(f"{len(table)} configurations matched; {sum(table['flag'] == 'regression')} "
+                           f"regression(s) and {sum(table['flag'] == 'improvement')} improvement(s) "
+                           f"beyond ±{100 * threshold:.0f}% with a CI that excludes 1.", "")
+    formats = {"current_ms": _ms, "baseline_ms": _ms, "ratio": _ratio, "ci_low": _ratio, "ci_high": _ratio}
+    return body + html.image("baseline.png", "current over baseline step time") + html.table(
+        table, "baseline", formats, lambda r: r["flag"], text_columns=("configuration", "flag"))
+
+
+def _tidy_csv(results: Results, path: Path) -> None:
+    """The timed rows without raw samples, the environment as env.* columns."""
+    frame = results.stages.drop(columns=["samples_s", "env"], errors="ignore").copy()
+    if "env" in results.stages:
+        for field in ENV_FIELDS:
+            frame[f"env.{field}"] = [env.get(field) for env in results.stages["env"]]
+    frame.to_csv(path, index=False)
+
+
+def render_report(results_dir: str | Path, out: str | Path, baseline_dir: str | Path | None = None,
+                  threshold: float = compare.DEFAULT_THRESHOLD) -> Path:
+    """Write out/index.html, its PNGs and report.csv; returns the page's path."""
+    results = load_results(results_dir)
+    baseline = load_results(baseline_dir) if baseline_dir is not None else None
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stages = results.stages
+    sections = [html.section("Findings", html.bullets(findings.headline(stages, results.ratios), "findings"),
+                             "findings-section"),
+                html.section("Environment", _environment(results), "environment-section")]
+    if not stages.empty:
+        plots.stage_breakdown(stages, out / "stages.png")
+        plots.workers(stages, out / "workers.png")
+        rewiring = findings.rewiring_table(stages)
+        if not rewiring.empty:
+            plots.rewiring(rewiring, out / "rewiring.png")
+        sections += [
+            html.section("Per-stage breakdown", _steps(results), "steps-section"),
+            html.section("num_workers and devices",
+                         html.image("workers.png", "step time and samples/s against num_workers"),
+                         "workers-section"),
+            html.section("Variant speed-ups", _speedups(results), "speedups-section"),
+            html.section("DeepR rewiring", _rewiring(results), "rewiring-section"),
+        ]
+    sections.append(html.section("Unstable measurements and errors", _problems(results), "problems-section"))
+    if results.profiles:
+        sections.append(html.section("Profiles", "".join(_profile(p) for p in results.profiles),
+                                     "profiles-section"))
+    if baseline is not None:
+        sections.append(html.section(f"Against the baseline {baseline.directory}",
+                                     _baseline(results, baseline, threshold, out), "baseline-section"))
+    _tidy_csv(results, out / "report.csv")
+    subtitle = f"results: {results.directory}" + (f" · baseline: {baseline.directory}" if baseline else "")
+    page = out / "index.html"
+    page.write_text(html.page("snn-bench report", subtitle, sections))
+    return page
