@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test bench bench-deepr data browser clean
+.PHONY: setup test bench bench-save bench-compare bench-deepr data browser clean
 
 setup: $(STAMP)
 
@@ -45,10 +45,25 @@ bench: data
 	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default; status=$$?; \
 	if [ $$status -le 1 ]; then $(PY) -m bench report $(REPORTS)/default || exit $$?; fi; exit $$status
 
-# DeepR variants against each other and the elementwise floor, as ratios from one run.
+# pytest-benchmark: `make bench-save` on main, then `make bench-compare` on a branch.
+# bench-compare fails when a benchmark's median is more than BENCH_FAIL_PERCENT slower than the
+# saved run; this is the one place that number is set. 30, because two runs of the same commit
+# on a shared 2-core machine differed by up to 27% (an 8 MB memory-bound pass); on a quiet
+# machine pass a smaller one: make bench-compare BENCH_FAIL_PERCENT=10.
+BENCH_FAIL_PERCENT ?= 30
+BENCH_OPTS := -q --benchmark-enable --benchmark-group-by=group \
+	--benchmark-columns=median,iqr,min,rounds -p no:cacheprovider
+
+bench-save: setup
+	$(PY) -m pytest tests/benchmarks $(BENCH_OPTS) --benchmark-autosave --benchmark-save-data
+
+bench-compare: setup
+	$(PY) -m pytest tests/benchmarks $(BENCH_OPTS) --benchmark-compare \
+		--benchmark-compare-fail=median:$(BENCH_FAIL_PERCENT)%
+
+# DeepR variants against each other and the elementwise floor only, as ratios from one run.
 bench-deepr: setup
-	$(PY) -m pytest tests/benchmarks/test_rewiring.py -q --benchmark-enable \
-		--benchmark-group-by=group --benchmark-columns=median,iqr,min,rounds -p no:cacheprovider
+	$(PY) -m pytest tests/benchmarks/test_rewiring.py $(BENCH_OPTS)
 
 clean:
 	rm -rf $(VENV) $(SYNTH_ROOT) .pytest_cache .hypothesis .benchmarks *.egg-info

@@ -16,6 +16,7 @@ from bench.env import config_hash
 from bench.profiling.run import ProfileOptions, profile_point
 from bench.report.compare import DEFAULT_THRESHOLD
 from bench.report.load import NoResultsError
+from bench.report.pytest_benchmarks import BenchmarkRunError
 from bench.report.render import render_report
 from bench.profiling.selection import OPTION_KEYS, options_from
 from bench.settings import normalise, point_config
@@ -37,7 +38,8 @@ from snn.model import FORWARDS, LAYER_TYPES
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.
 USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
-               FileExistsError, ValueError, SweepConfigError, StoreBusyError, NoResultsError)
+               FileExistsError, ValueError, SweepConfigError, StoreBusyError, NoResultsError,
+               BenchmarkRunError)
 
 
 def _cmd_synth(args) -> int:
@@ -154,8 +156,9 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    out = Path(args.out or Path(args.results) / "report")
-    page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold)
+    out = Path(args.out or (Path(args.results) / "report" if args.results else Path("reports") / "report"))
+    page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold,
+                         benchmark_run=args.benchmark_run, benchmark_baseline=args.benchmark_baseline)
     print(f"report: {page.resolve()}")
     return 0
 
@@ -272,9 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(func=_cmd_sweep)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
-    report.add_argument("results", help="a directory written by snn-bench sweep")
+    report.add_argument("results", nargs="?", help="a directory written by snn-bench sweep")
     report.add_argument("--baseline", help="another results directory to compare against")
-    report.add_argument("--out", help="output directory (default: RESULTS/report)")
+    report.add_argument("--out", help="output directory (default: RESULTS/report, else reports/report)")
+    report.add_argument("--benchmark-run", help="a saved pytest-benchmark run (.benchmarks/<machine>/"
+                        "NNNN_*.json), or a directory: its newest run")
+    report.add_argument("--benchmark-baseline", help="another saved run to compare --benchmark-run with")
     report.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                         help="flag baseline changes beyond this fraction (default: %(default)s)")
     report.set_defaults(func=_cmd_report)

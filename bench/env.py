@@ -109,3 +109,10 @@ def busy_warning(load: float | None = None, cores: int | None = None) -> str | N
     return (f"the machine is busy before timing starts: 1-minute load average {load:.2f} on "
             f"{cores} core(s). Timings will be noisy; watch the 'unstable' flags, or stop the "
             "other work and rerun (completed points are kept)")
+
+
+def benchmark_machine_info() -> dict:
+    """What pytest-benchmark's machine_info lacks for comparing runs across machines."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return {"cpu_model": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), **gpu_info(device)}

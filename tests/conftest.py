@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
+from bench.env import benchmark_machine_info
 from snn.data.synth import SynthConfig, write_synthetic_dvsgesture
 
 # Small but complete: 110 files per split (tonic's minimum is 100), ~3000 events per sample.
@@ -22,3 +24,47 @@ def tiny_root(tmp_path_factory):
 def _no_data_root_from_the_environment(monkeypatch):
     # A developer's own SNN_BENCH_DATA must not leak into tests that check its absence.
     monkeypatch.delenv("SNN_BENCH_DATA", raising=False)
+
+
+# -- pytest-benchmark (hooks live here, the one conftest loaded for every run) ----------------
+def pytest_benchmark_update_machine_info(config, machine_info):
+    # Every saved run and every comparison names the CPU, torch/CUDA, GPU and threads.
+    from tests.benchmarks.settings import THREADS
+
+    torch.set_num_threads(THREADS)
+    machine_info["snn_bench"] = benchmark_machine_info()
+
+
+def pytest_sessionstart(session):
+    """`--benchmark-compare` with nothing saved: a clear hint instead of a warning and no comparison."""
+    benchmarks = getattr(session.config, "_benchmarksession", None)
+    if benchmarks is None or not benchmarks.compare:
+        return
+    if benchmarks.disabled:
+        pytest.exit("--benchmark-compare needs timed benchmarks, but they are disabled (the project's "
+                    "addopts disable them for `make test`): add --benchmark-enable, or run "
+                    "`make bench-compare`", returncode=2)
+    pattern = () if benchmarks.compare is True else (benchmarks.compare,)
+    if not list(benchmarks.storage.load(*pattern)):
+        pytest.exit(
+            f"no saved pytest-benchmark run to compare with in {benchmarks.storage.path}"
+            + (f" matching {benchmarks.compare!r}" if pattern else "")
+            + ": save one first with `make bench-save` (say on main), then run "
+            "`make bench-compare` on your branch", returncode=2)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter):
+    """A regression beyond --benchmark-compare-fail ends the run with exit status 1 and a line
+    saying so, instead of pytest-benchmark's PerformanceRegression traceback."""
+    from pytest_benchmark.session import PerformanceRegression
+
+    try:
+        return (yield)
+    except PerformanceRegression:
+        terminalreporter.write_line(
+            "benchmark comparison failed: the medians listed under 'Performance has regressed' "
+            "are slower than the saved run by more than the --benchmark-compare-fail threshold",
+            red=True, bold=True)
+        terminalreporter._session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return None

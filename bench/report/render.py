@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compare, findings, html, plots
+from bench.report import compare, findings, html, plots, pytest_benchmarks
 from bench.report.load import ENV_FIELDS, Profile, Results, load_results
 
 TOP_LINES = 10
@@ -144,13 +144,32 @@ def _tidy_csv(results: Results, path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
-def render_report(results_dir: str | Path, out: str | Path, baseline_dir: str | Path | None = None,
-                  threshold: float = compare.DEFAULT_THRESHOLD) -> Path:
-    """Write out/index.html, its PNGs and report.csv; returns the page's path."""
-    results = load_results(results_dir)
-    baseline = load_results(baseline_dir) if baseline_dir is not None else None
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
+    run = pytest_benchmarks.load_run(run_path)
+    body = html.paragraph(f"Run {run.title}, from {run.path}.", "note") + html.table(
+        pytest_benchmarks.run_table(run), "pytest-benchmark",
+        {c: lambda v: html.number(v, 3) for c in ("median_ms", "iqr_ms", "min_ms")} | {"x_group_fastest": _ratio},
+        text_columns=("group", "name"))
+    if baseline_path is None:
+        return body
+    baseline = pytest_benchmarks.load_run(baseline_path)
+    body += f"<h3>{html.escape(run.path.name)} against {html.escape(baseline.title)}</h3>"
+    for difference in pytest_benchmarks.machine_differences(run, baseline):
+        body += html.paragraph(f"The machines differ: {difference}.", "warning")
+    table = pytest_benchmarks.compare_runs(run, baseline, threshold)
+    if table.empty:
+        return body + html.paragraph("No benchmark is in both runs.", "note")
+    chart = table.assign(configuration=table["group"] + " | " + table["name"],
+                         ci_low=table["ci_low"].fillna(table["ratio"]),
+                         ci_high=table["ci_high"].fillna(table["ratio"]))
+    plots.baseline_ratios(chart, threshold, out / "pytest-benchmark.png")
+    formats = {"current_ms": lambda v: html.number(v, 3), "baseline_ms": lambda v: html.number(v, 3),
+               "ratio": _ratio, "ci_low": _ratio, "ci_high": _ratio}
+    return body + html.image("pytest-benchmark.png", "pytest-benchmark medians, current over baseline") + html.table(
+        table, "pytest-benchmark-compare", formats, lambda r: r["flag"], text_columns=("group", "name", "flag"))
+
+
+def _sweep_sections(results: Results, baseline: Results | None, threshold: float, out: Path) -> list[str]:
     stages = results.stages
     sections = [html.section("Findings", html.bullets(findings.headline(stages, results.ratios), "findings"),
                              "findings-section"),
@@ -177,7 +196,36 @@ def render_report(results_dir: str | Path, out: str | Path, baseline_dir: str | 
         sections.append(html.section(f"Against the baseline {baseline.directory}",
                                      _baseline(results, baseline, threshold, out), "baseline-section"))
     _tidy_csv(results, out / "report.csv")
-    subtitle = f"results: {results.directory}" + (f" · baseline: {baseline.directory}" if baseline else "")
+    return sections
+
+
+def render_report(results_dir: str | Path | None, out: str | Path,
+                  baseline_dir: str | Path | None = None,
+                  threshold: float = compare.DEFAULT_THRESHOLD,
+                  benchmark_run: str | Path | None = None,
+                  benchmark_baseline: str | Path | None = None) -> Path:
+    """Write out/index.html and its PNGs (and report.csv for a results directory): a sweep's
+    results (against a baseline sweep), and/or a saved pytest-benchmark run (against another)."""
+    if results_dir is None and benchmark_run is None:
+        raise ValueError("nothing to report: pass a results directory, a saved pytest-benchmark "
+                         "run (--benchmark-run), or both")
+    if benchmark_baseline is not None and benchmark_run is None:
+        raise ValueError("--benchmark-baseline needs --benchmark-run: the run to compare with it")
+    results = load_results(results_dir) if results_dir is not None else None
+    baseline = load_results(baseline_dir) if baseline_dir is not None else None
+    if baseline is not None and results is None:
+        raise ValueError("--baseline compares two results directories: pass the current one too")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sections = _sweep_sections(results, baseline, threshold, out) if results is not None else []
+    if benchmark_run is not None:
+        sections.append(html.section("pytest-benchmark runs",
+                                     _benchmarks(benchmark_run, benchmark_baseline, threshold, out),
+                                     "pytest-benchmark-section"))
+    subtitle = " · ".join(part for part in (
+        f"results: {results.directory}" if results else "",
+        f"baseline: {baseline.directory}" if baseline else "",
+        f"pytest-benchmark: {pytest_benchmarks.resolve(benchmark_run)}" if benchmark_run else "") if part)
     page = out / "index.html"
     page.write_text(html.page("snn-bench report", subtitle, sections))
     return page

@@ -2,7 +2,8 @@
 
 Each round first simulates an optimiser step (untimed): 2% of active connections cross zero and
 every dormant weight moves. The timed call is one rewiring update over all target weights.
-Timed with `make bench-deepr`; ratios of medians are printed at the end of the run.
+Timed with `make bench-save` / `make bench-compare` (all suites) or `make bench-deepr` (this one);
+speed-ups over the notebook variant are printed at the end of a timed run.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from bench.timing import elementwise_floor
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import LAYER_TYPES, NetConfig, build_net
 
+from tests.benchmarks.settings import THREADS
+
 CONNECTIVITIES = (1.0, 0.5, 0.1, 0.01)
 DEATH_FRACTION = 0.02
-THREADS = 1  # set explicitly and recorded in extra_info
 
 
 class LargeLinear(nn.Module):
@@ -43,9 +45,14 @@ def _optimiser_step(weights: list[torch.Tensor], generator: torch.Generator) -> 
             w.copy_(torch.where(crossing, -w, w + (u - 0.5) * 1e-3))
 
 
-@pytest.mark.parametrize("connectivity", CONNECTIVITIES)
+# Exact DeepR skips a layer it keeps whole (tested in tests/snn/deepr); timing that 2 µs no-op
+# would only gate bench-compare on timer noise (it moved 38% between identical runs).
+CASES = [(variant, c) for variant in ("notebook", "exact", "floor") for c in CONNECTIVITIES
+         if not (variant == "exact" and c == 1.0)]
+
+
 @pytest.mark.parametrize("target", LAYER_TYPES + ("linear512x4096",))
-@pytest.mark.parametrize("variant", ["notebook", "exact", "floor"])
+@pytest.mark.parametrize("variant, connectivity", CASES, ids=[f"{v}-c{c}" for v, c in CASES])
 def test_rewiring(benchmark, record_median, variant, target, connectivity):
     torch.set_num_threads(THREADS)
     layers = _target(target)
@@ -64,7 +71,7 @@ def test_rewiring(benchmark, record_median, variant, target, connectivity):
                                 numel=sum(w.numel() for w in weights))
     benchmark.pedantic(update, setup=lambda: _optimiser_step(weights, generator),
                        rounds=30, warmup_rounds=3, iterations=1)
-    record_median(benchmark, group, variant)
+    record_median(benchmark, variant, reference="notebook")
     if variant == "exact":  # the timed updates kept the invariant
         k = [w.numel() if connectivity == 1.0 else round(connectivity * w.numel()) for w in weights]
         assert rewiring.active_counts() == k

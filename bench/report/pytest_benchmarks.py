@@ -1,0 +1,117 @@
+"""Saved pytest-benchmark runs (.benchmarks/<machine>/NNNN_*.json) as report tables.
+
+A run saved by `make bench-save` keeps every round's time (--benchmark-save-data), so two runs
+compare as a ratio of medians with a bootstrap CI; runs saved without data compare by their
+medians alone, and the table says so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from bench.stats import ratio_of_medians
+
+MS = 1e3
+
+
+class BenchmarkRunError(ValueError):
+    """A path that is not a saved pytest-benchmark run."""
+
+
+@dataclass
+class BenchmarkRun:
+    path: Path
+    machine_info: dict
+    commit_info: dict
+    table: pd.DataFrame  # one row per benchmark
+
+    @property
+    def title(self) -> str:
+        commit = (self.commit_info.get("id") or "unknown")[:10]
+        dirty = " (uncommitted changes)" if self.commit_info.get("dirty") else ""
+        return f"{self.path.name}: commit {commit}{dirty}"
+
+
+def resolve(path: str | Path) -> Path:
+    """A run's JSON file, or the newest saved run under a directory such as .benchmarks/."""
+    path = Path(path)
+    if path.is_dir():
+        runs = sorted(path.glob("**/[0-9][0-9][0-9][0-9]_*.json"), key=lambda p: (p.name, str(p)))
+        if not runs:
+            raise BenchmarkRunError(f"no saved pytest-benchmark run under {path}: save one with "
+                                    "`make bench-save`")
+        return runs[-1]
+    if not path.is_file():
+        raise BenchmarkRunError(f"{path} does not exist: pass a saved run (.benchmarks/<machine>/"
+                                "NNNN_*.json) or the directory holding them")
+    return path
+
+
+def load_run(path: str | Path) -> BenchmarkRun:
+    path = resolve(path)
+    try:
+        saved = json.loads(path.read_text())
+        benchmarks = saved["benchmarks"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise BenchmarkRunError(f"{path} is not a pytest-benchmark run ({type(error).__name__}: "
+                                f"{error}); pass a file that --benchmark-autosave wrote") from error
+    rows = []
+    for b in benchmarks:
+        stats = b["stats"]
+        rows.append({"group": b.get("group") or "", "name": b["name"], "fullname": b["fullname"],
+                     "median_ms": stats["median"] * MS, "iqr_ms": stats["iqr"] * MS,
+                     "min_ms": stats["min"] * MS, "rounds": stats["rounds"],
+                     "data": stats.get("data"), "extra_info": b.get("extra_info", {})})
+    return BenchmarkRun(path=path, machine_info=saved.get("machine_info", {}),
+                        commit_info=saved.get("commit_info", {}), table=pd.DataFrame(rows))
+
+
+def run_table(run: BenchmarkRun) -> pd.DataFrame:
+    """Each benchmark with its median, spread and how many times its group's fastest it takes."""
+    table = run.table
+    if table.empty:
+        return pd.DataFrame()
+    fastest = table.groupby("group")["median_ms"].transform("min")
+    out = table[["group", "name", "median_ms", "iqr_ms", "min_ms", "rounds"]].copy()
+    out["x_group_fastest"] = table["median_ms"] / fastest
+    return out.sort_values(["group", "median_ms"]).reset_index(drop=True)
+
+
+def compare_runs(current: BenchmarkRun, baseline: BenchmarkRun, threshold: float) -> pd.DataFrame:
+    """Benchmarks in both runs (matched by full name): ratio current/baseline, CI, flag."""
+    columns = ["group", "name", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag"]
+    old = {row["fullname"]: row for _, row in baseline.table.iterrows()}
+    rows = []
+    for _, row in current.table.iterrows():
+        before = old.get(row["fullname"])
+        if before is None:
+            continue
+        if row["data"] and before["data"]:
+            r = ratio_of_medians(row["data"], before["data"])
+            ratio, low, high, significant = r.median, r.ci_low, r.ci_high, r.significant
+        else:  # saved without per-round data: medians only, so no CI and no significance test
+            ratio, low, high, significant = row["median_ms"] / before["median_ms"], math.nan, math.nan, True
+        flag = ""
+        if significant and ratio > 1 + threshold:
+            flag = "regression"
+        elif significant and ratio < 1 - threshold:
+            flag = "improvement"
+        rows.append({"group": row["group"], "name": row["name"], "current_ms": row["median_ms"],
+                     "baseline_ms": before["median_ms"], "ratio": ratio, "ci_low": low,
+                     "ci_high": high, "flag": flag})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def machine_differences(current: BenchmarkRun, baseline: BenchmarkRun) -> list[str]:
+    def facts(run: BenchmarkRun) -> dict:
+        info = run.machine_info
+        return {"node": info.get("node"), "cpu": (info.get("cpu") or {}).get("brand_raw"),
+                "python": info.get("python_version"), **(info.get("snn_bench") or {})}
+    now, before = facts(current), facts(baseline)
+    return [f"{key}: {now.get(key)} now, {before.get(key)} in the baseline"
+            for key in sorted(set(now) | set(before)) if now.get(key) != before.get(key)]

@@ -1,0 +1,57 @@
+"""The `pytest --benchmark-compare` workflow end to end, on one small benchmark in a subprocess:
+save a run, compare against it, and the hints when there is nothing to compare with."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+ONE_BENCHMARK = ["tests/benchmarks/test_framing.py", "-k", "bincount and 10000", "-q",
+                 "-p", "no:cacheprovider"]
+
+
+def _pytest(*args, storage):
+    command = [sys.executable, "-m", "pytest", *ONE_BENCHMARK, f"--benchmark-storage=file://{storage}", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_comparing_with_nothing_saved_prints_a_hint(tmp_path):
+    done = _pytest("--benchmark-enable", "--benchmark-compare", storage=tmp_path)
+    assert done.returncode == 2
+    assert "no saved pytest-benchmark run to compare with" in done.stdout + done.stderr
+    assert "make bench-save" in done.stdout + done.stderr
+
+
+def test_comparing_disabled_benchmarks_says_how_to_enable_them(tmp_path):
+    done = _pytest("--benchmark-compare", storage=tmp_path)  # addopts disable them
+    assert done.returncode == 2 and "add --benchmark-enable" in done.stdout + done.stderr
+
+
+def test_a_saved_run_records_the_machine_and_is_compared_against(tmp_path):
+    saved = _pytest("--benchmark-enable", "--benchmark-autosave", "--benchmark-save-data", storage=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    (run,) = tmp_path.glob("*/0001_*.json")
+    machine = json.loads(run.read_text())["machine_info"]["snn_bench"]
+    assert {"cpu_model", "cores", "torch", "cuda", "gpu", "threads"} <= set(machine)
+    assert machine["threads"] == 1
+    compared = _pytest("--benchmark-enable", "--benchmark-compare",
+                       "--benchmark-compare-fail=median:1000%", storage=tmp_path)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert "0001" in compared.stdout  # the saved run appears as a row of the comparison
+
+
+def test_a_regression_fails_with_one_line_not_a_traceback(tmp_path):
+    saved = _pytest("--benchmark-enable", "--benchmark-autosave", storage=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    (run,) = tmp_path.glob("*/0001_*.json")
+    data = json.loads(run.read_text())
+    for benchmark in data["benchmarks"]:  # pretend main was a thousand times faster
+        for field in ("min", "max", "mean", "median", "q1", "q3"):
+            benchmark["stats"][field] /= 1000
+    run.write_text(json.dumps(data))
+    compared = _pytest("--benchmark-enable", "--benchmark-compare",
+                       "--benchmark-compare-fail=median:30%", storage=tmp_path)
+    output = compared.stdout + compared.stderr
+    assert compared.returncode == 1, output
+    assert "benchmark comparison failed" in output and "Traceback" not in output
