@@ -8,17 +8,17 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.env import config_hash
 from bench.interleave import run_point
 from bench.plan import SweepConfigError, load_sweep
 from bench.point import DeviceUnavailableError, PointConfig
-from bench.progress import estimate_group_seconds, estimate_profile_seconds, format_duration
-from bench.env import config_hash
 from bench.profiling.run import ProfileOptions, profile_point
+from bench.profiling.selection import OPTION_KEYS, options_from
+from bench.progress import estimate_group_seconds, estimate_profile_seconds, format_duration
 from bench.report.compare import DEFAULT_THRESHOLD
 from bench.report.load import NoResultsError
 from bench.report.pytest_benchmarks import BenchmarkRunError
 from bench.report.render import render_report
-from bench.profiling.selection import OPTION_KEYS, options_from
 from bench.settings import normalise, point_config
 from bench.store import ResultStore, StoreBusyError
 from bench.sweep import pending_groups, run_sweep
@@ -32,8 +32,8 @@ from snn.data.dvsgesture import (
     resolve_data_root,
 )
 from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
-from snn.deepr import VARIANTS as DEEPR_VARIANTS
 from snn.data.transforms import FRAMINGS
+from snn.deepr import VARIANTS as DEEPR_VARIANTS
 from snn.model import FORWARDS, LAYER_TYPES
 
 # Errors that are the user's to fix: printed as one clear line, never as a traceback.

@@ -20,6 +20,7 @@ from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
 from snn.train import NullTimer, StageTimer, Trainer, train_step
 
+
 class DeviceUnavailableError(RuntimeError):
     """The requested device is not present on this machine."""
 

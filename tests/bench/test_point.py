@@ -3,11 +3,11 @@ import torch
 
 from bench.interleave import run_point
 from bench.point import DeviceUnavailableError, PointConfig, resolve_device
+from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.model import NetConfig
 from snn.train import STAGES
-from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 
 
 def _tiny_point(root, **overrides) -> PointConfig:

@@ -15,7 +15,6 @@ from torch import nn
 from bench.timing import elementwise_floor
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import LAYER_TYPES, NetConfig, build_net
-
 from tests.benchmarks.settings import THREADS
 
 CONNECTIVITIES = (1.0, 0.5, 0.1, 0.01)
