@@ -24,6 +24,7 @@ STAGE_COLOURS = dict(zip(STAGES, plt.get_cmap("Set2").colors))
 
 
 def variant_colours(variants) -> dict[str, tuple]:
+    """One colour per variant for every figure of a report: pass all of the report's variants."""
     palette = plt.get_cmap("tab10").colors
     return {v: palette[i % len(palette)] for i, v in enumerate(sorted(set(variants)))}
 
@@ -56,19 +57,20 @@ def stage_breakdown(stages: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def workers(stages: pd.DataFrame, path: Path) -> Path:
+def workers(stages: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
     """Step time and samples/s against num_workers, one column per device."""
     steps = stages[stages["stage"] == STEP]
     devices = sorted(steps["device"].unique())
-    colours = variant_colours(steps["variant"])
     fig, axes = plt.subplots(2, len(devices), figsize=(6.5 * len(devices), 7.5), squeeze=False)
     markers = dict(zip(sorted(steps["layer_type"].unique()), "osD^v"))
+    sparse = sorted(c for c in steps["connectivity"].unique() if c < 1.0)
+    dashes = {1.0: "-", **{c: style for c, style in zip(sparse, ["--", ":", "-.", (0, (5, 1))] * 8)}}
     for column, device in enumerate(devices):
         on_device = steps[steps["device"] == device]
         for (layer, variant, c), line in on_device.groupby(["layer_type", "variant", "connectivity"]):
             line = line.sort_values("num_workers")
             style = dict(color=colours[variant], marker=markers[layer], alpha=0.85,
-                         linestyle="-" if c == 1.0 else (0, (4, 1 + 4 * c)),  # dashes by connectivity
+                         linestyle=dashes[c],  # connectivity: solid when dense
                          label=f"{layer} {variant} c={c:g}")
             axes[0][column].errorbar(line["num_workers"], line["median_s"] * MS,
                                      yerr=[(line["median_s"] - line["ci_low_s"]) * MS,
@@ -87,10 +89,9 @@ def workers(stages: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def rewiring(table: pd.DataFrame, path: Path) -> Path:
+def rewiring(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
     """Rewiring time against connectivity (log-log), one panel per layer type, floor dashed."""
     layers = sorted(table["layer_type"].unique())
-    colours = variant_colours(table["variant"])
     fig, axes = plt.subplots(1, len(layers), figsize=(5.5 * len(layers), 4.5), squeeze=False)
     for ax, layer in zip(axes[0], layers):
         on_layer = table[table["layer_type"] == layer]

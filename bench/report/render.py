@@ -176,10 +176,11 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
                 html.section("Environment", _environment(results), "environment-section")]
     if not stages.empty:
         plots.stage_breakdown(stages, out / "stages.png")
-        plots.workers(stages, out / "workers.png")
+        colours = plots.variant_colours(stages["variant"])  # the same colour in every figure
+        plots.workers(stages, colours, out / "workers.png")
         rewiring = findings.rewiring_table(stages)
         if not rewiring.empty:
-            plots.rewiring(rewiring, out / "rewiring.png")
+            plots.rewiring(rewiring, colours, out / "rewiring.png")
         sections += [
             html.section("Per-stage breakdown", _steps(results), "steps-section"),
             html.section("num_workers and devices",
