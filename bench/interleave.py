@@ -77,11 +77,13 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
                     outcomes[i] = _failure(configs[i], error, env)
                     del sessions[i]
 
-    take_turns(first.warmup_steps, lambda i, s: s.warm_up(batches))
-    restarts_before = batches.epoch_restarts
-    timers = {i: stage_timer(device) for i in sessions}
-    take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
-    batches.close()
+    try:
+        take_turns(first.warmup_steps, lambda i, s: s.warm_up(batches))
+        restarts_before = batches.epoch_restarts
+        timers = {i: stage_timer(device) for i in sessions}
+        take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
+    finally:  # a Ctrl-C too: stop the workers now rather than at interpreter exit
+        batches.close()
     env["load_avg_1m_after"] = load_average()
     for i, session in sessions.items():
         active, total = session.connections()
