@@ -3,8 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from bench.cli import main
 
 RUN_TINY = ["run", "--time-steps", "8", "--batch-size", "8", "--warmup", "1", "--steps", "2",
@@ -38,29 +36,6 @@ def test_run_on_an_absent_device_is_a_one_line_error(tiny_root, capsys):
     code = main(RUN_TINY + ["--data-root", str(tiny_root), "--device", "mps"])
     err = capsys.readouterr().err
     assert code == 2 and "MPS is not available" in err and "Traceback" not in err
-
-
-def test_synth_if_missing_keeps_matching_data(tmp_path, capsys):
-    args = ["data", "synth", "--root", str(tmp_path), "--mean-events", "100", "--if-missing"]
-    sample = tmp_path / "DVSGesture" / "ibmGestureTrain" / "user01_fluorescent" / "0.npy"
-    assert main(args) == 0
-    written = sample.stat().st_mtime_ns
-    assert main(args) == 0
-    assert "kept it" in capsys.readouterr().out and sample.stat().st_mtime_ns == written
-
-
-def test_synth_with_impossible_counts_is_a_clear_error(tmp_path, capsys):
-    assert main(["data", "synth", "--root", str(tmp_path), "--train-per-class", "3"]) == 2
-    assert "train_per_class=3 is impossible" in capsys.readouterr().err
-
-
-def test_data_check_finds_a_corrupt_file(tmp_path, capsys):
-    assert main(["data", "synth", "--root", str(tmp_path), "--mean-events", "100"]) == 0
-    victim = sorted((tmp_path / "DVSGesture" / "ibmGestureTest").glob("**/*.npy"))[5]
-    np.save(victim, np.zeros((4, 2)))
-    assert main(["data", "check", "--data-root", str(tmp_path)]) == 1
-    out = capsys.readouterr().out
-    assert f"corrupt: {victim}: its array has shape (4, 2)" in out and "1 corrupt file(s)" in out
 
 
 def test_run_with_exact_deepr_keeps_connectivity(tiny_root, tmp_path, capsys):
