@@ -20,6 +20,11 @@ STEP = "step"  # the whole step, as its own row
 ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)
 
 
+def _by_stage(result: PointResult) -> dict[str, list[float]]:
+    """Every stage's samples, the whole step's included."""
+    return {**result.stage_samples, STEP: result.step_samples}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -31,7 +36,7 @@ def _base(point: PlannedPoint, kind: str, run: dict) -> dict:
 
 def stage_rows(point: PlannedPoint, result: PointResult, run: dict) -> list[dict]:
     """One row per stage (and the whole step, and the harness's own overhead)."""
-    samples = {**result.stage_samples, STEP: result.step_samples}
+    samples = _by_stage(result)
     step_median = summarise(result.step_samples).median
     batch = point.settings["batch_size"]
     rows = []
@@ -104,8 +109,7 @@ def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], references: dict[s
 
 
 def _stage_ratios(point, result, ref_point, ref_result, component: str, run: dict) -> list[dict]:
-    samples = {**result.stage_samples, STEP: result.step_samples}
-    ref_samples = {**ref_result.stage_samples, STEP: ref_result.step_samples}
+    samples, ref_samples = _by_stage(result), _by_stage(ref_result)
     rows = []
     for stage in [s for s in STAGES + (STEP,) if s in samples and s in ref_samples]:
         if min(ref_samples[stage]) <= 0:

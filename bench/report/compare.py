@@ -25,6 +25,15 @@ MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "to
                   "tonic", "numpy", "python", "threads", "flush_denormal", "synthetic_data")
 
 
+def change_flag(ratio: float, significant: bool, threshold: float) -> str:
+    """"regression", "improvement" or "" for a current/baseline time ratio."""
+    if significant and ratio > 1 + threshold:
+        return "regression"
+    if significant and ratio < 1 - threshold:
+        return "improvement"
+    return ""
+
+
 def match_key(row) -> str:
     return config_hash({k: row[k] for k in SETTING_NAMES if k not in MATCH_IGNORES and k in row})
 
@@ -43,11 +52,7 @@ def compare(current: Results, baseline: Results, threshold: float = DEFAULT_THRE
         if old is None:
             continue
         r = ratio_of_medians(row["samples_s"], old["samples_s"])
-        flag = ""
-        if r.significant and r.median > 1 + threshold:
-            flag = "regression"
-        elif r.significant and r.median < 1 - threshold:
-            flag = "improvement"
+        flag = change_flag(r.median, r.significant, threshold)
         rows.append({"configuration": row["config"], "current_ms": row["median_s"] * 1e3,
                      "baseline_ms": old["median_s"] * 1e3, "ratio": r.median, "ci_low": r.ci_low,
                      "ci_high": r.ci_high, "flag": flag})

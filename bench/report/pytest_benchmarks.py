@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.report.compare import change_flag
 from bench.stats import ratio_of_medians
 
 MS = 1e3
@@ -96,11 +97,7 @@ def compare_runs(current: BenchmarkRun, baseline: BenchmarkRun, threshold: float
             ratio, low, high, significant = r.median, r.ci_low, r.ci_high, r.significant
         else:  # saved without per-round data: medians only, so no CI and no significance test
             ratio, low, high, significant = row["median_ms"] / before["median_ms"], math.nan, math.nan, True
-        flag = ""
-        if significant and ratio > 1 + threshold:
-            flag = "regression"
-        elif significant and ratio < 1 - threshold:
-            flag = "improvement"
+        flag = change_flag(ratio, significant, threshold)
         rows.append({"group": row["group"], "name": row["name"], "current_ms": row["median_ms"],
                      "baseline_ms": before["median_ms"], "ratio": ratio, "ci_low": low,
                      "ci_high": high, "flag": flag})
