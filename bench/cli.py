@@ -115,6 +115,8 @@ def _cmd_list(args) -> int:
     print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
           f"{len(plan.groups)} group(s) timed side by side"
           + (f"; {plan.duplicates} duplicate(s) dropped" if plan.duplicates else ""))
+    if plan.description:
+        print(plan.description)
     header = f"{'id':<17}{'group':<17}{'layer':<8}{'variant':<16}{'c':>6}{'workers':>8}  {'device':<7}status"
     print(header)
     print("-" * len(header))

@@ -14,19 +14,20 @@ SECONDS_PER_SAMPLE_STEP = 0.6e-3
 GROUP_SETUP_SECONDS = 3.0
 
 
+def _step_seconds(settings: dict) -> float:
+    return settings["batch_size"] * settings["num_steps"] * SECONDS_PER_SAMPLE_STEP
+
+
 def estimate_group_seconds(settings_of_points: list[dict]) -> float:
     """A prior guess at a group's wall time from its settings (before anything was timed)."""
-    total = GROUP_SETUP_SECONDS
-    for s in settings_of_points:
-        steps = s["warmup_steps"] + s["measured_steps"]
-        total += steps * s["batch_size"] * s["num_steps"] * SECONDS_PER_SAMPLE_STEP
-    return total
+    return GROUP_SETUP_SECONDS + sum((s["warmup_steps"] + s["measured_steps"]) * _step_seconds(s)
+                                     for s in settings_of_points)
 
 
 def estimate_profile_seconds(settings: dict, passes_steps: int) -> float:
     """A prior guess at one point's profiling passes (line profiling roughly doubles a step)."""
     steps = 3 * max(settings["warmup_steps"], 1) + 2 * passes_steps
-    return GROUP_SETUP_SECONDS + steps * settings["batch_size"] * settings["num_steps"] * SECONDS_PER_SAMPLE_STEP
+    return GROUP_SETUP_SECONDS + steps * _step_seconds(settings)
 
 
 def format_duration(seconds: float) -> str:
