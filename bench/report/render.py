@@ -13,11 +13,11 @@ TOP_LINES = 10
 TOP_OPS = 10
 
 
-def _ms(value) -> str:
+def _one_decimal(value) -> str:
     return html.number(value, 1)
 
 
-def _ratio(value) -> str:
+def _three_decimals(value) -> str:
     return html.number(value, 3)
 
 
@@ -41,7 +41,7 @@ def _steps(results: Results) -> str:
         return html.paragraph("Nothing was timed.", "note")
     table["biggest_share"] = table["biggest_share"] * 100
     table = table.rename(columns={"biggest_share": "biggest_share_%"})
-    formats = {c: _ms for c in ("step_ms", "ci_low_ms", "ci_high_ms", "samples_per_s", "biggest_share_%")}
+    formats = {c: _one_decimal for c in ("step_ms", "ci_low_ms", "ci_high_ms", "samples_per_s", "biggest_share_%")}
     formats["unstable"] = lambda v: "unstable" if v else ""
     return (html.image("stages.png", "stacked per-stage time of each configuration")
             + html.table(table, "steps", formats, lambda r: "unstable" if r["unstable"] else "",
@@ -55,7 +55,7 @@ def _speedups(results: Results) -> str:
                           "so these are medians of paired per-step ratios (below 1: faster). Shown: "
                           "the stages each component is meant to change, and the whole step; "
                           "ratios.csv in the results directory holds every stage.", "note")
-    formats = {c: _ratio for c in ("speedup", "ratio_median", "ratio_ci_low", "ratio_ci_high")}
+    formats = {c: _three_decimals for c in ("speedup", "ratio_median", "ratio_ci_low", "ratio_ci_high")}
     return note + html.table(table, "speedups", formats,
                              lambda r: "improvement" if r["significant"] and r["speedup"] > 1
                              else "regression" if r["significant"] else "",
@@ -67,10 +67,10 @@ def _rewiring(results: Results) -> str:
     if table.empty:
         return html.paragraph("No DeepR points were timed.", "note")
     drift = findings.drift_table(results.stages)
-    formats = {c: lambda v: html.number(v, 3) for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
-    formats["x_floor"] = _ms
+    formats = {c: _three_decimals for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
+    formats["x_floor"] = _one_decimal
     drift_formats = {"connectivity_measured": lambda v: html.number(v, 5),
-                     "drift_percent": lambda v: html.number(v, 3)}
+                     "drift_percent": _three_decimals}
     return (html.image("rewiring.png", "rewiring time against connectivity per layer type")
             + html.table(table, "rewiring", formats, text_columns=("layer_type", "variant", "device"))
             + "<h3>Connectivity drift</h3>"
@@ -85,7 +85,7 @@ def _problems(results: Results) -> str:
     body = "<h3>Unstable measurements</h3>" + html.table(
         unstable, "unstable", {"median_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
-                               "iqr_over_median": _ratio},
+                               "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
     errors = results.problems
     frame = (errors[["config", "status", "error"]] if not errors.empty
@@ -113,9 +113,9 @@ def _profile(profile: Profile) -> str:
                 f"{summary['line_profiler']['worker_stats_merged']}; peak tensor memory "
                 f"{summary['torch_profiler']['peak_tensor_memory_bytes'] / 2**20:.1f} MiB. Full "
                 f"outputs: profiles/{profile.point_id}/ (lines.txt, trace.json.gz, ops*.csv).", "note")
-            + html.table(lines, f"lines-{profile.point_id}", {"total_ms": _ms, "percent": _ms},
+            + html.table(lines, f"lines-{profile.point_id}", {"total_ms": _one_decimal, "percent": _one_decimal},
                          text_columns=("area", "function", "contents"))
-            + html.table(ops, f"ops-{profile.point_id}", {c: _ms for c in ops.columns[2:]},
+            + html.table(ops, f"ops-{profile.point_id}", {c: _one_decimal for c in ops.columns[2:]},
                          text_columns=("op",)))
 
 
@@ -130,7 +130,8 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
     body += html.paragraph(f"{len(table)} configurations matched; {sum(table['flag'] == 'regression')} "
                            f"regression(s) and {sum(table['flag'] == 'improvement')} improvement(s) "
                            f"beyond ±{100 * threshold:.0f}% with a CI that excludes 1.", "")
-    formats = {"current_ms": _ms, "baseline_ms": _ms, "ratio": _ratio, "ci_low": _ratio, "ci_high": _ratio}
+    formats = {"current_ms": _one_decimal, "baseline_ms": _one_decimal,
+               **{c: _three_decimals for c in ("ratio", "ci_low", "ci_high")}}
     return body + html.image("baseline.png", "current over baseline step time") + html.table(
         table, "baseline", formats, lambda r: r["flag"], text_columns=("configuration", "flag"))
 
@@ -148,7 +149,7 @@ def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
     run = pytest_benchmarks.load_run(run_path)
     body = html.paragraph(f"Run {run.title}, from {run.path}.", "note") + html.table(
         pytest_benchmarks.run_table(run), "pytest-benchmark",
-        {c: lambda v: html.number(v, 3) for c in ("median_ms", "iqr_ms", "min_ms")} | {"x_group_fastest": _ratio},
+        {c: _three_decimals for c in ("median_ms", "iqr_ms", "min_ms")} | {"x_group_fastest": _three_decimals},
         text_columns=("group", "name"))
     if baseline_path is None:
         return body
@@ -163,8 +164,7 @@ def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
                          ci_low=table["ci_low"].fillna(table["ratio"]),
                          ci_high=table["ci_high"].fillna(table["ratio"]))
     plots.baseline_ratios(chart, threshold, out / "pytest-benchmark.png")
-    formats = {"current_ms": lambda v: html.number(v, 3), "baseline_ms": lambda v: html.number(v, 3),
-               "ratio": _ratio, "ci_low": _ratio, "ci_high": _ratio}
+    formats = {c: _three_decimals for c in ("current_ms", "baseline_ms", "ratio", "ci_low", "ci_high")}
     return body + html.image("pytest-benchmark.png", "pytest-benchmark medians, current over baseline") + html.table(
         table, "pytest-benchmark-compare", formats, lambda r: r["flag"], text_columns=("group", "name", "flag"))
 
