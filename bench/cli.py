@@ -129,8 +129,7 @@ def _cmd_list(args) -> int:
         print(f"skipped: {reason}")
     groups = pending_groups(plan, done)
     eta = sum(estimate_group_seconds([p.settings for p in g]) for g in groups)
-    profiled = [p for p in plan.points if plan.profile and not p.skip_reason
-                and plan.profile.selects(p.settings)]
+    profiled = plan.profiled_points()
     if profiled:
         options = plan.profile.options
         steps = options.plain_steps + options.line_steps + options.trace.steps

@@ -161,6 +161,12 @@ class SweepPlan:
     profile: ProfileSelection | None = None  # points to profile after timing, if any
     groups: list[list[PlannedPoint]] = field(init=False, repr=False)
 
+    def profiled_points(self) -> list[PlannedPoint]:
+        """The points the [profile] table selects that can run here."""
+        if self.profile is None:
+            return []
+        return [p for p in self.points if p.skip_reason is None and self.profile.selects(p.settings)]
+
     def __post_init__(self) -> None:
         by_group: dict[str, list[PlannedPoint]] = {}
         for point in self.points:

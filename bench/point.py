@@ -183,6 +183,7 @@ class PointSession:
         self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
         if self.rewiring is not None:
             self.trainer.rewire = self.rewiring.step
+        self.weights = [layer.weight for layer in net.weight_layers()]  # what DeepR rewires
         self.step_samples: list[float] = []
         self.losses: list[float] = []
 
@@ -198,13 +199,13 @@ class PointSession:
         with timer.stage(OVERHEAD_STAGE):
             pass
         with timer.stage(FLOOR_STAGE):  # beside the rewiring stage, in the report
-            elementwise_floor([layer.weight for layer in self.trainer.net.weight_layers()])
+            elementwise_floor(self.weights)
         timer.finish_step()
         self.losses.append(float(result.loss))
 
     def connections(self) -> tuple[int, int]:
         """(active, total) rewired connections; a dense net keeps all of them."""
-        total = sum(layer.weight.numel() for layer in self.trainer.net.weight_layers())
+        total = sum(w.numel() for w in self.weights)
         if self.rewiring is None:
             return total, total
         return sum(self.rewiring.active_counts()), total

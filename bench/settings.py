@@ -108,12 +108,13 @@ def normalise(settings: dict) -> dict:
         raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known settings are "
                          f"{', '.join(SETTING_NAMES)}")
     full = {**DEFAULTS, **settings}
-    full["variant"] = parse_variant(full["variant"]).name
+    variant = parse_variant(full["variant"])
+    full["variant"] = variant.name
     if full["data"] is None:
         full["data"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
     if full["threads"] is None:
         full["threads"] = os.cpu_count() or 1
-    if parse_variant(full["variant"]).of("deepr") == "none":
+    if variant.of("deepr") == "none":
         full["connectivity"] = 1.0
     return full
 

@@ -122,11 +122,8 @@ def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[
     """Profile the points the sweep's [profile] table selects, after all timing is done, into
     DIR/profiles/<point id>/. Points profiled before are kept; a failure is written beside them
     as error.txt and the others go on. Returns (profiled, failed)."""
-    if plan.profile is None:
-        return 0, 0
-    chosen = [p for p in plan.points if p.skip_reason is None and plan.profile.selects(p.settings)]
     profiled = failed = 0
-    for point in chosen:
+    for point in plan.profiled_points():
         target = directory / PROFILES / point.point_id
         if (target / "profile.json").exists():
             continue

@@ -62,7 +62,8 @@ def _steps(session: PointSession, batches: EpochCycler, device: torch.device, co
 
 def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_fn=None) -> EpochCycler:
     batches, _ = open_batches(cfg, worker_init_fn=worker_init_fn)
-    _steps(session, batches, device, max(cfg.warmup_steps, 1))
+    for _ in range(max(cfg.warmup_steps, 1)):
+        session.warm_up(batches)
     return batches
 
 

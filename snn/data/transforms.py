@@ -47,13 +47,12 @@ class FrameConfig:
 
 def build_transform(cfg: FrameConfig) -> T.Compose:
     """events (structured x, y, p, t[µs]) → int16 frames (T, P, H, W)."""
-    factor = cfg.frame_size / SENSOR_SIZE[0]
     steps = [T.Denoise(filter_time=cfg.denoise_filter_time_us)] if cfg.denoise_filter_time_us else []
     if cfg.framing == "bincount":
         steps.append(BincountToFrame(SENSOR_SIZE, cfg.frame_size, cfg.n_time_bins))
     else:
         steps += [
-            T.Downsample(spatial_factor=factor),
+            T.Downsample(spatial_factor=cfg.frame_size / SENSOR_SIZE[0]),
             T.ToFrame(sensor_size=(cfg.frame_size, cfg.frame_size, SENSOR_SIZE[2]),
                       n_time_bins=cfg.n_time_bins),
         ]
