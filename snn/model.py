@@ -20,8 +20,8 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-LAYER_TYPES = ("conv2d", "conv1d", "linear")
-FORWARDS = ("reference", "multistep")
+from snn.names import FORWARDS, LAYER_TYPES
+
 SURROGATES = {
     "fast_sigmoid": lambda scale: surrogate.fast_sigmoid(slope=scale),
     "atan": lambda scale: surrogate.atan(alpha=scale),

@@ -20,8 +20,6 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
-STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")
-
 
 class StageTimer(Protocol):
     def stage(self, name: str) -> ContextManager[None]: ...

@@ -18,12 +18,13 @@ import tonic
 import torch.utils.data
 
 from snn.data.synth import SPLITS, TONIC_MIN_FILES
+from snn.errors import UserError
+from snn.names import DATA_ROOT_ENV
 
-DATA_ROOT_ENV = "SNN_BENCH_DATA"
 HOW_TO_GET_DATA = (
-    "To use the real dataset, run `snn-bench data download --root DIR` (about 3 GB) or place "
+    "To use the real dataset, run `snn-bench data download --data-root DIR` (about 3 GB) or place "
     "tonic's ibmGestureTrain.tar.gz / ibmGestureTest.tar.gz and their extracted folders under "
-    "DIR/DVSGesture/. To use synthetic data, run `snn-bench data synth --root DIR`. Then pass "
+    "DIR/DVSGesture/. To use synthetic data, run `snn-bench data synth --data-root DIR`. Then pass "
     f"--data-root DIR or set {DATA_ROOT_ENV}=DIR."
 )
 
@@ -32,11 +33,11 @@ HOW_TO_GET_DATA = (
 _UNREADABLE = (ValueError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserError, FileNotFoundError):
     """The data root does not hold DVS Gesture in tonic's layout."""
 
 
-class CorruptEventFileError(ValueError):
+class CorruptEventFileError(UserError, ValueError):
     """An event file cannot be read as an (N, 4) x, y, p, t array."""
 
     def __init__(self, path: str | Path, problem: str):

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from snn.errors import UserError
+
 SENSOR = 128  # DVS128: 128×128 pixels, 2 polarities
 NUM_CLASSES = 11
 TRAIN_USERS = tuple(range(1, 24))
@@ -37,6 +39,14 @@ SPLITS = {"train": ("ibmGestureTrain", TRAIN_USERS), "test": ("ibmGestureTest", 
 # tonic decides the data is absent (and starts a download) below this many files per split.
 TONIC_MIN_FILES = 100
 MANIFEST = "SYNTHETIC.json"
+
+
+class SynthConfigError(UserError, ValueError):
+    """A synthetic-data setting that cannot be written (e.g. fewer files than tonic needs)."""
+
+
+class RealDataPresentError(UserError, FileExistsError):
+    """The chosen root already holds DVS Gesture data that this tool did not write."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +66,19 @@ class SynthConfig:
             most = len(users) * len(LIGHTINGS)  # one <class>.npy per user/lighting folder
             least = -(-TONIC_MIN_FILES // NUM_CLASSES)
             if not least <= per_class <= most:
-                raise ValueError(
+                raise SynthConfigError(
                     f"{split}_per_class={per_class} is impossible: tonic needs at least "
                     f"{TONIC_MIN_FILES} files per split (so at least {least} per class), and "
                     f"{len(users)} {split} users × {len(LIGHTINGS)} lightings hold at most {most} "
                     f"per class; choose a value in [{least}, {most}]"
                 )
         if self.mean_events < 10:
-            raise ValueError(f"mean_events must be at least 10, got {self.mean_events}")
+            raise SynthConfigError(f"mean_events must be at least 10, got {self.mean_events}")
         lo, hi = self.duration_ms
         if not 0 < lo <= hi:
-            raise ValueError(f"duration_ms must be (low, high) with 0 < low <= high, got {lo, hi}")
+            raise SynthConfigError(f"duration_ms must be (low, high) with 0 < low <= high, got {lo, hi}")
         if not 0.0 <= self.noise_fraction < 1.0:
-            raise ValueError(f"noise_fraction must lie in [0, 1), got {self.noise_fraction}")
+            raise SynthConfigError(f"noise_fraction must lie in [0, 1), got {self.noise_fraction}")
 
 
 @dataclass(frozen=True)
@@ -177,9 +187,9 @@ def write_synthetic_dvsgesture(root: str | Path, cfg: SynthConfig = SynthConfig(
     cfg.validate()
     base = Path(root).expanduser() / "DVSGesture"
     if base.exists() and not (base / MANIFEST).exists() and any(base.glob("ibmGesture*/**/*.npy")):
-        raise FileExistsError(
+        raise RealDataPresentError(
             f"{base} already holds DVS Gesture data that this tool did not write; "
-            "choose another --root for synthetic data"
+            "choose another --data-root for synthetic data"
         )
     if (base / MANIFEST).exists():  # ours: rewrite from scratch so no stale sample survives
         for folder, _ in SPLITS.values():

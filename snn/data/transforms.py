@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import tonic
 import tonic.transforms as T
 
 from snn.data.framing import BincountToFrame
-
-SENSOR_SIZE = tonic.datasets.DVSGesture.sensor_size  # (W, H, P) = (128, 128, 2)
-FRAMINGS = ("tonic", "bincount")
+from snn.names import FRAMINGS, SENSOR_SIZE
 
 
 @dataclass(frozen=True)

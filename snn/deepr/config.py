@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VARIANTS = ("none", "notebook", "exact")
+from snn.names import DEEPR_VARIANTS as VARIANTS
+
 BUDGETS = ("per_layer", "global")
 OPTIMIZER_STATE_POLICIES = ("keep", "zero_first_moment")
 

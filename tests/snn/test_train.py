@@ -7,7 +7,8 @@ from snn.data.dvsgesture import open_split
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
 from snn.model import NetConfig, build_net
-from snn.train import STAGES, Trainer, evaluate, train_step
+from snn.names import STAGES
+from snn.train import Trainer, evaluate, train_step
 
 T = 20
 

@@ -54,7 +54,7 @@ def test_data_root_comes_from_the_environment(tiny_root, monkeypatch):
 
 
 def test_no_data_root_says_how_to_get_data():
-    with pytest.raises(DatasetNotFoundError, match="snn-bench data synth --root DIR"):
+    with pytest.raises(DatasetNotFoundError, match="snn-bench data synth --data-root DIR"):
         open_split(None, train=True)
 
 

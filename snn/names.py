@@ -1,0 +1,18 @@
+"""The names of `snn`'s choices, in a module that imports nothing heavy.
+
+The harness validates settings and renders reports from these without loading torch or tonic;
+the modules that implement each choice import their tuple from here, so a name is defined once.
+"""
+
+from __future__ import annotations
+
+LAYER_TYPES = ("conv2d", "conv1d", "linear")  # snn.model presets
+FORWARDS = ("reference", "multistep")  # snn.model forward passes; reference = the notebook loop
+FRAMINGS = ("tonic", "bincount")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
+DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user's code
+# The labelled stages of one training step, in order (snn.train).
+STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")
+# tonic.datasets.DVSGesture.sensor_size, (W, H, P); tests/snn/test_names.py checks it against tonic.
+SENSOR_SIZE = (128, 128, 2)
+# The environment variable naming a DVS Gesture data root when none is passed.
+DATA_ROOT_ENV = "SNN_BENCH_DATA"
