@@ -6,8 +6,6 @@ host, CPU, GPU and driver, library versions, threads, denormal flushing, load an
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import shutil
@@ -19,12 +17,6 @@ import torch
 
 BUSY_LOAD_PER_CORE = 0.5  # 1-minute load average per core above which timings get noisy
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def config_hash(config: dict) -> str:
-    """A short stable id for a configuration: sha256 of its canonical JSON."""
-    canonical = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def load_average() -> float | None:

@@ -7,55 +7,20 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE, elementwise_floor
+from bench.devices import resolve_device
+from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
+from bench.timing import elementwise_floor
 from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
 from snn.train import NullTimer, StageTimer, Trainer, train_step
-
-
-class DeviceUnavailableError(RuntimeError):
-    """The requested device is not present on this machine."""
-
-
-def parse_device(name: str) -> torch.device:
-    """A device name → torch.device, refusing what this harness cannot time (ValueError)."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {name!r}: use cpu, cuda, cuda:N or mps") from error
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unsupported device {name!r}: use cpu, cuda, cuda:N or mps")
-    return device
-
-
-def device_absence(device: torch.device) -> str | None:
-    """Why a well-formed device is not usable on this machine, or None when it is."""
-    if device.type == "cuda" and not torch.cuda.is_available():
-        return (f"device {str(device)!r} was asked for but torch.cuda.is_available() is False "
-                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
-                "use --device cpu, or install a CUDA build of torch (see README)")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        return (f"device {str(device)!r} does not exist: this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        return f"device {str(device)!r} was asked for but MPS is not available here; use --device cpu"
-    return None
-
-
-def resolve_device(name: str) -> torch.device:
-    device = parse_device(name)
-    reason = device_absence(device)
-    if reason:
-        raise DeviceUnavailableError(reason)
-    return device
 
 
 @dataclass(frozen=True)
@@ -98,10 +63,13 @@ class PointConfig:
     def resolved_threads(self) -> int:
         return self.threads or os.cpu_count() or 1
 
-    def pipeline(self) -> tuple:
-        """What points must share to be fed from one DataLoader and timed side by side."""
-        return (self.data_root, self.frames, self.loader, self.device, self.resolved_threads,
-                self.flush_denormal, self.warmup_steps, self.measured_steps)
+
+
+def loader_key(cfg: PointConfig) -> PointConfig:
+    """What points must share to be fed from one DataLoader and timed side by side: everything
+    but the rewiring rule and the forward pass. The sweep plan groups points by it and
+    `run_group` refuses a group whose members differ in it; nothing else decides this."""
+    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"))
 
 
 class EpochCycler:

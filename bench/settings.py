@@ -1,150 +1,270 @@
-"""Flat point settings (what a sweep file and the command line speak) → a nested `PointConfig`.
+"""The one table of point settings: name, type, default, check, help, and what each configures.
 
-One flat dict per point is also what the results store keys on and what a report groups by, so
-there is exactly one place that knows how a name like `num_workers` maps into the nested configs.
+A sweep file's keys, `snn-bench run`/`profile`'s flags (the keys with dashes), `list`'s columns,
+the README's settings table and the nested configs (bench.build_config) all read this table, so
+adding a setting is one `Setting` here plus the code that uses it.
+
+A normalised settings dict (every name present, canonical spelling) is also what the store keys
+points on and what a report groups by. This module imports nothing heavy: reports read it too.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.point import PointConfig
-from snn.data.dvsgesture import DATA_ROOT_ENV
-from snn.data.loader import LoaderConfig
-from snn.data.transforms import FRAMINGS, FrameConfig
-from snn.deepr import VARIANTS as DEEPR_VARIANTS
-from snn.deepr import DeepRConfig
-from snn.model import FORWARDS, NetConfig
+from bench.devices import DEVICE_FORMS, device_problem
+from bench.errors import SettingError
+from bench.variants import Variant, known_variants, parse_variant
+from snn.names import DATA_ROOT_ENV, LAYER_TYPES, SENSOR_SIZE
 
-# Every component with interchangeable implementations, its variants, and the default one.
-VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "deepr": (DEEPR_VARIANTS, "none"),
-    "forward": (FORWARDS, "reference"),
-    "framing": (FRAMINGS, "tonic"),
-}
-# What each component's variants are compared against by default: the user's own code.
-REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic"}
-# Components that change the data pipeline: points that differ in them cannot share a loader.
-PIPELINE_COMPONENTS = ("framing",)
-
-SYNTHETIC_DATA = "synthetic"  # the `data` value naming the bundled synthetic set
+SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
 SYNTHETIC_ROOT = "data/synthetic"  # where `make data` / the sweep runner write it
 
-DEFAULTS: dict = {
-    "data": None,  # a data root, or "synthetic"; None: $SNN_BENCH_DATA
-    "layer_type": "conv2d",
-    "num_steps": 60,  # time steps, = framed time bins
-    "frame_size": 32,
-    "batch_size": 16,
-    "num_workers": 0,
-    "pin_memory": False,
-    # Steady state: one endless shuffled stream, so no epoch boundary (an empty prefetch queue,
-    # workers re-forked) falls in the measured steps; the small synthetic set would otherwise
-    # end an epoch every few steps. Set false to measure epoch boundaries too.
-    "endless_sampler": True,
-    "persistent_workers": True,  # only matters with endless_sampler = false
-    "variant": "deepr:none",
-    "connectivity": 1.0,  # DeepR's kept fraction; dense points are normalised to 1.0
-    "device": "cpu",
-    "threads": None,  # None: one per core (resolved and recorded before anything runs)
-    "flush_denormal": False,
-    "lr": 5e-3,
-    "warmup_steps": 2,
-    "measured_steps": 10,
-    "seed": 0,
-}
-SETTING_NAMES = tuple(DEFAULTS)
+Check = Callable[[object], "str | None"]  # a value → what is wrong with it, or None
+
+
+# -- value checks: each returns the problem in words (completing "<setting> ..."), or None -----
+def _whole(low: int) -> Check:
+    def check(value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"must be a whole number, got {value!r}"
+        return None if value >= low else f"must be {low} or more, got {value}"
+    return check
+
+
+def _number(low: float, *, strict: bool) -> Check:
+    def check(value) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {value!r}"
+        ok = value > low if strict else value >= low
+        return None if ok else f"must be {'above' if strict else 'at least'} {low:g}, got {value}"
+    return check
+
+
+def _flag(value) -> str | None:
+    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+
+
+def _one_of(options) -> Check:
+    def check(value) -> str | None:
+        return None if value in options else f"unknown {value!r}: choose one of {', '.join(options)}"
+    return check
+
+
+def _or_none(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _frame_size(value) -> str | None:
+    problem = _whole(1)(value)
+    if problem is None and SENSOR_SIZE[0] % value:
+        problem = f"must divide the sensor's {SENSOR_SIZE[0]} pixels (e.g. 16, 32, 64), got {value}"
+    return problem
+
+
+def _connectivity(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"must be a number in (0, 1], got {value!r}"
+    return None if 0.0 < value <= 1.0 else f"must lie in (0, 1] (the fraction of connections kept), got {value}"
+
+
+def _variant(value) -> str | None:
+    try:
+        parse_variant(value)
+    except SettingError as error:
+        return str(error)
+    return None
+
+
+def _data_root(value) -> str | None:
+    return None if isinstance(value, str) and value else f'must be a path or "{SYNTHETIC_DATA}", got {value!r}'
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One implementation per component, e.g. {"deepr": "exact"}; the rest take defaults."""
-
-    choices: tuple[tuple[str, str], ...]  # (component, name), in VARIANT_COMPONENTS order
+class Setting:
+    name: str  # the sweep key; the flag is --name-with-dashes
+    kind: type  # int, float, bool or str (None allowed where the default is None)
+    default: object
+    check: Check
+    help: str
+    component: str  # what it configures: data, frames, loader, net, deepr, train, runtime, timing
+    aliases: tuple[str, ...] = ()  # older spellings, accepted as keys and flags
+    # Variant choices ("deepr:exact") it only matters with; other points get `neutral` instead.
+    only_with: tuple[str, ...] = ()
+    neutral: object = None
 
     @property
-    def name(self) -> str:
-        """Components away from their default, e.g. "deepr:exact+forward:multistep"; the first
-        component is always named, so the all-default variant reads "deepr:none"."""
-        parts = [f"{c}:{n}" for i, (c, n) in enumerate(self.choices)
-                 if i == 0 or n != VARIANT_COMPONENTS[c][1]]
-        return "+".join(parts)
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
-    def of(self, component: str) -> str:
-        return dict(self.choices)[component]
+    def applies(self, variant: Variant) -> bool:
+        return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
-    def with_choice(self, component: str, name: str) -> "Variant":
-        return Variant(tuple((c, name if c == component else n) for c, n in self.choices))
+    def problem(self, value) -> str | None:
+        return self.check(value)
 
 
-def parse_variant(text: str) -> Variant:
-    """'exact', 'deepr:exact' or 'deepr:exact+…' → a Variant naming every component."""
-    chosen: dict[str, str] = {}
-    for part in str(text).split("+"):
-        component, _, name = part.strip().rpartition(":")
-        if not component:
-            owners = [c for c, (names, _) in VARIANT_COMPONENTS.items() if name in names]
-            if len(owners) != 1:
-                raise ValueError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}")
-            component = owners[0]
-        if component not in VARIANT_COMPONENTS or name not in VARIANT_COMPONENTS[component][0]:
-            raise ValueError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}")
-        if component in chosen:
-            raise ValueError(f"variant {text!r} names the {component} component twice")
-        chosen[component] = name
-    return Variant(tuple((c, chosen.get(c, default)) for c, (_, default) in VARIANT_COMPONENTS.items()))
+_DEEPR = ("deepr:notebook", "deepr:exact")
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_root", str, None, _or_none(_data_root),
+            f'DVS Gesture data root, or "{SYNTHETIC_DATA}" for the bundled synthetic set '
+            f"(default: ${DATA_ROOT_ENV})", "data", aliases=("data",)),
+    Setting("layer_type", str, "conv2d", _one_of(LAYER_TYPES),
+            "network preset: " + ", ".join(LAYER_TYPES), "net"),
+    Setting("num_steps", int, 60, _whole(1), "time steps, = framed time bins", "net",
+            aliases=("time_steps",)),
+    Setting("frame_size", int, 32, _frame_size, "frame height = width; divides 128", "frames"),
+    Setting("batch_size", int, 16, _whole(1), "samples per training step", "loader"),
+    Setting("num_workers", int, 0, _whole(0), "DataLoader worker processes", "loader"),
+    Setting("pin_memory", bool, False, _flag, "DataLoader pin_memory", "loader"),
+    Setting("endless_sampler", bool, True, _flag,
+            "one endless shuffled stream instead of epochs (steady state; false measures epoch "
+            "boundaries too)", "loader"),
+    Setting("persistent_workers", bool, True, _flag,
+            "keep workers across epochs (matters only with workers and endless_sampler = false)",
+            "loader"),
+    Setting("variant", str, "deepr:none", _variant,
+            "one implementation per component, joined by +: " + ", ".join(known_variants()),
+            "variant"),
+    Setting("connectivity", float, None, _or_none(_connectivity),
+            "fraction of connections DeepR keeps active, below 1; required with a DeepR variant, "
+            "1.0 for dense points", "deepr", only_with=_DEEPR, neutral=1.0),
+    Setting("l1", float, 0.0, _number(0.0, strict=False),
+            "DeepR's L1 coefficient alpha on active weights", "deepr",
+            only_with=("deepr:exact",), neutral=0.0),
+    Setting("temperature", float, 0.0, _number(0.0, strict=False),
+            "DeepR's noise temperature T on active weights", "deepr",
+            only_with=("deepr:exact",), neutral=0.0),
+    Setting("device", str, "cpu", device_problem, f"device: {DEVICE_FORMS}", "runtime"),
+    Setting("threads", int, None, _or_none(_whole(1)),
+            "torch intra-op threads (default: one per core); set and recorded", "runtime"),
+    Setting("flush_denormal", bool, False, _flag,
+            "flush denormal floats to zero (faster on CPUs)", "runtime"),
+    Setting("lr", float, 5e-3, _number(0.0, strict=True),
+            "learning rate of Adam and of DeepR's update", "train"),
+    Setting("seed", int, 0, _whole(0), "seed of the point (weights, DeepR, data order)", "train"),
+    Setting("warmup_steps", int, 2, _whole(0), "unmeasured steps before timing", "timing",
+            aliases=("warmup",)),
+    Setting("measured_steps", int, 10, _whole(1), "timed training steps", "timing",
+            aliases=("steps",)),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+SETTING_NAMES = tuple(BY_NAME)
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
 
 
-def known_variants() -> list[str]:
-    return [f"{c}:{n}" for c, (names, _) in VARIANT_COMPONENTS.items() for n in names]
+def canonical_name(name: str) -> str | None:
+    """A setting's name from its name or an alias; None when unknown."""
+    return name if name in BY_NAME else ALIASES.get(name)
+
+
+def value_problem(name: str, value) -> str | None:
+    """What is wrong with one value of one (canonical) setting, or None."""
+    return BY_NAME[name].problem(value)
+
+
+def unknown_setting(name: str) -> str:
+    return f"unknown setting {name!r}; known settings are {', '.join(SETTING_NAMES)}"
+
+
+def canonical(settings: dict) -> dict:
+    """Aliases spelt canonically; SettingError for unknown names or a name given twice."""
+    out: dict = {}
+    problems = []
+    for name, value in settings.items():
+        canon = canonical_name(name)
+        if canon is None:
+            problems.append(unknown_setting(name))
+        elif canon in out:
+            problems.append(f"{canon} is given twice (as {canon} and an alias of it): keep one")
+        else:
+            out[canon] = value
+    if problems:
+        raise SettingError("; ".join(problems))
+    return out
+
+
+def _cross_problems(full: dict, variant: Variant) -> list[str]:
+    """Checks that need several settings: what a DeepR variant requires of connectivity."""
+    deepr = variant.of("deepr")
+    if deepr == "none":
+        return []
+    c = full["connectivity"]
+    if c is None:
+        return [f"variant {variant.name} needs a connectivity: set connectivity to the fraction of "
+                "connections DeepR keeps, below 1 (e.g. connectivity = 0.1 in the sweep file, or "
+                "--connectivity 0.1)"]
+    if c >= 1.0:
+        return [f"variant {variant.name} at connectivity {c:g} keeps every connection, so DeepR would "
+                "rewire nothing and time a no-op: use a connectivity below 1, or variant deepr:none "
+                "for the dense network"]
+    return []
 
 
 def normalise(settings: dict) -> dict:
-    """Defaults filled in, unknown names refused, the variant spelt in full, threads resolved,
-    and a dense point's connectivity set to 1.0 (it keeps every connection whatever was asked)."""
-    unknown = sorted(set(settings) - set(SETTING_NAMES))
-    if unknown:
-        raise ValueError(f"unknown setting(s) {', '.join(unknown)}: known settings are "
-                         f"{', '.join(SETTING_NAMES)}")
-    full = {**DEFAULTS, **settings}
+    """Every setting present and checked: aliases resolved, defaults filled in, the variant spelt
+    in full, numbers of float settings as floats, data root and threads resolved, and a setting
+    that does not apply to the variant set to its neutral value (a dense point's connectivity is
+    1.0). SettingError lists every problem at once."""
+    given = canonical(settings)
+    problems = [f"{name} {p}" for name, value in given.items()
+                if (p := value_problem(name, value)) is not None]
+    if problems:
+        raise SettingError("; ".join(problems))
+    full = {**DEFAULTS, **given}
     variant = parse_variant(full["variant"])
     full["variant"] = variant.name
-    if full["data"] is None:
-        full["data"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
+    for setting in SETTINGS:
+        value = full[setting.name]
+        if setting.kind is float and value is not None:
+            full[setting.name] = float(value)  # 1 and 1.0 are one point, not two ids
+        if not setting.applies(variant):
+            full[setting.name] = setting.neutral
+    if full["data_root"] is None:
+        full["data_root"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
     if full["threads"] is None:
         full["threads"] = os.cpu_count() or 1
-    if variant.of("deepr") == "none":
-        full["connectivity"] = 1.0
+    problems = _cross_problems(full, variant)
+    if problems:
+        raise SettingError("; ".join(problems))
     return full
 
 
-def data_root_of(data: str | None) -> str | None:
-    return SYNTHETIC_ROOT if data == SYNTHETIC_DATA else data
+def data_path(data_root: str | None) -> str | None:
+    """The directory a data_root setting names ("synthetic" is the bundled set's folder)."""
+    return SYNTHETIC_ROOT if data_root == SYNTHETIC_DATA else data_root
 
 
-def point_config(settings: dict) -> PointConfig:
-    """The nested config of normalised settings; the dataclasses validate the values."""
-    s = normalise(settings)
-    variant = parse_variant(s["variant"])
-    frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"],
-                         framing=variant.of("framing"))
-    return PointConfig(
-        data_root=data_root_of(s["data"]),
-        net=NetConfig(layer_type=s["layer_type"], num_steps=s["num_steps"],
-                      input_shape=frames.frame_shape, forward=variant.of("forward")),
-        frames=frames,
-        loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
-                            pin_memory=s["pin_memory"], seed=s["seed"],
-                            persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
-                            endless=s["endless_sampler"]),
-        deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=float(s["connectivity"]),
-                          lr=s["lr"], seed=s["seed"]),
-        device=s["device"],
-        threads=s["threads"],
-        flush_denormal=s["flush_denormal"],
-        lr=s["lr"],
-        warmup_steps=s["warmup_steps"],
-        measured_steps=s["measured_steps"],
-        seed=s["seed"],
-    )
+# The settings every label names; the others are named only when away from their default.
+_LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
+_NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
+
+
+def point_label(settings: dict) -> str:
+    """A point as a reader names it: "conv2d | deepr:exact c=0.1 | 0 workers | cpu", then any
+    other setting away from its default ("| seed=1 lr=0.05"). The one label every table,
+    figure and message uses."""
+    s = settings
+    variant = s["variant"] + (f" c={s['connectivity']:g}" if s.get("connectivity") not in (None, 1.0) else "")
+    label = f"{s['layer_type']} | {variant} | {s['num_workers']} workers | {s['device']}"
+    extras = [f"{name}={s[name]:g}" if isinstance(s[name], float) else f"{name}={s[name]}"
+              for name in SETTING_NAMES
+              if name not in _LABELLED + _NOT_LABELLED and name in s and s[name] != DEFAULTS[name]
+              and not (BY_NAME[name].only_with and s[name] == BY_NAME[name].neutral)]
+    return label + (" | " + " ".join(extras) if extras else "")
+
+
+def markdown_table() -> str:
+    """The settings as a Markdown table (the README's is this, checked by a test)."""
+    def show(value) -> str:
+        return "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    rows = ["| setting (flag) | type | default | what it sets |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        aliases = f"; was {', '.join(f'`{a}`' for a in s.aliases)}" if s.aliases else ""
+        only = f" Only with {', '.join(s.only_with)}." if s.only_with else ""
+        rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {s.kind.__name__} | {show(s.default)} "
+                    f"| {s.help}.{only} |")
+    return "\n".join(rows)

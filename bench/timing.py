@@ -16,8 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-OVERHEAD_STAGE = "harness_overhead"  # an empty stage: what timing one stage costs by itself
-FLOOR_STAGE = "elementwise_floor"  # one in-place pass over the rewired weights: rewiring's floor
+from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE  # noqa: F401  (re-exported for callers)
 
 
 def elementwise_floor(weights) -> None:

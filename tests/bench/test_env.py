@@ -2,7 +2,8 @@ import re
 
 import torch
 
-from bench.env import busy_warning, capture_environment, config_hash, git_state
+from bench.env import busy_warning, capture_environment, git_state
+from bench.ids import config_hash
 
 
 def test_config_hash_ignores_key_order_and_sees_every_value():

@@ -2,12 +2,12 @@ import pytest
 import torch
 
 from bench.interleave import run_point
-from bench.point import DeviceUnavailableError, PointConfig, resolve_device
+from bench.point import PointConfig, loader_key
 from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.model import NetConfig
-from snn.train import STAGES
+from snn.names import STAGES
 
 
 def _tiny_point(root, **overrides) -> PointConfig:
@@ -34,16 +34,15 @@ def test_epochs_restarted_while_measuring_are_counted(tiny_root):
     assert run_point(cfg).epoch_restarts == 1
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
-def test_an_absent_cuda_device_is_a_clear_error():
-    with pytest.raises(DeviceUnavailableError, match="use --device cpu"):
-        resolve_device("cuda")
+def test_points_that_differ_only_in_rewiring_and_forward_share_a_loader(tiny_root):
+    from snn.deepr import DeepRConfig
 
-
-@pytest.mark.parametrize("name", ["meta", "tpu", "cuda:x"])
-def test_an_unknown_device_type_is_a_clear_error(name):
-    with pytest.raises(ValueError, match="use cpu, cuda, cuda:N or mps"):
-        resolve_device(name)
+    dense = _tiny_point(tiny_root)
+    exact = _tiny_point(tiny_root, deepr=DeepRConfig(variant="exact", connectivity=0.1),
+                        net=NetConfig(num_steps=8, forward="multistep"))
+    assert loader_key(dense) == loader_key(exact)
+    assert loader_key(dense) != loader_key(_tiny_point(tiny_root, frames=FrameConfig(n_time_bins=8, framing="bincount")))
+    assert loader_key(dense) != loader_key(_tiny_point(tiny_root, seed=1))
 
 
 @pytest.mark.parametrize("overrides, match", [

@@ -1,50 +1,127 @@
+"""The settings table: one definition per setting, read by sweep files, flags, configs and docs."""
+
+from pathlib import Path
+
 import pytest
 
-from bench.settings import normalise, parse_variant, point_config
+from bench.build_config import point_config
+from bench.cli import build_parser, settings_from_args
+from bench.errors import SettingError
+from bench.plan import plan_sweep
+from bench.settings import (
+    DEFAULTS,
+    SETTING_NAMES,
+    SETTINGS,
+    markdown_table,
+    normalise,
+    point_label,
+)
+
+ROOT = Path(__file__).parents[2]
+# A point every setting matters to, and for each setting another valid value than the default.
+BASE = {"variant": "deepr:exact", "connectivity": 0.1, "num_workers": 2, "endless_sampler": False}
+OTHER = {"data_root": "/elsewhere", "layer_type": "linear", "num_steps": 12, "frame_size": 16,
+         "batch_size": 4, "num_workers": 1, "pin_memory": True, "endless_sampler": True,
+         "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
+         "l1": 1e-4, "temperature": 1e-6, "device": "cuda", "threads": 3, "flush_denormal": True,
+         "lr": 0.5, "seed": 7, "warmup_steps": 0, "measured_steps": 3}
 
 
-def test_a_bare_variant_name_resolves_to_its_component():
-    assert parse_variant("exact").name == "deepr:exact"
-    assert parse_variant("deepr:notebook").of("deepr") == "notebook"
+def test_every_setting_has_an_alternative_here_so_a_new_one_cannot_skip_these_tests():
+    assert set(OTHER) == set(SETTING_NAMES)
 
 
-@pytest.mark.parametrize("text", ["fast", "deepr:fast", "forward:exact"])
-def test_an_unknown_variant_lists_the_known_ones(text):
-    with pytest.raises(ValueError, match="choose from deepr:none, deepr:notebook, deepr:exact"):
-        parse_variant(text)
+@pytest.mark.parametrize("name", SETTING_NAMES)
+def test_every_setting_reaches_the_nested_point_config(name):
+    assert point_config({**BASE, name: OTHER[name]}) != point_config(BASE)
+
+
+@pytest.mark.parametrize("name", SETTING_NAMES)
+def test_every_setting_is_a_sweep_key_and_a_flag_of_the_same_name(name, tmp_path):
+    setting = next(s for s in SETTINGS if s.name == name)
+    value = OTHER[name]
+    plan = plan_sweep({"settings": {**BASE, name: value}}, data_override=None)
+    (point,) = plan.points
+    assert point.settings[name] == normalise({**BASE, name: value})[name]
+    if setting.kind is bool:
+        argv = [setting.flag if value else "--no-" + setting.flag[2:]]
+    else:
+        argv = [setting.flag, str(value)]
+    args = build_parser().parse_args(["run", *argv])
+    assert settings_from_args(args) == {name: value}
+
+
+def test_old_flag_spellings_stay_as_aliases():
+    args = build_parser().parse_args(["run", "--time-steps", "7", "--steps", "3", "--warmup", "1",
+                                      "--data", "synthetic"])
+    assert settings_from_args(args) == {"num_steps": 7, "measured_steps": 3, "warmup_steps": 1,
+                                        "data_root": "synthetic"}
+    with pytest.raises(SettingError, match="num_steps is given twice"):
+        normalise({"num_steps": 5, "time_steps": 5})
+
+
+def test_a_flag_not_given_leaves_the_tables_default():
+    assert settings_from_args(build_parser().parse_args(["run"])) == {}
+    assert normalise({})["measured_steps"] == DEFAULTS["measured_steps"]
+
+
+def test_the_variant_shorthand_flags_compose_a_variant():
+    args = build_parser().parse_args(["run", "--deepr", "exact", "--forward", "multistep"])
+    assert settings_from_args(args) == {"variant": "deepr:exact+forward:multistep"}
+    with pytest.raises(SettingError, match="use one or the other"):
+        settings_from_args(build_parser().parse_args(["run", "--deepr", "exact", "--variant", "none"]))
+
+
+def test_a_deepr_point_without_a_connectivity_is_refused_with_the_fix():
+    with pytest.raises(SettingError, match="deepr:exact needs a connectivity.*connectivity = 0.1"):
+        normalise({"variant": "deepr:exact"})
+
+
+@pytest.mark.parametrize("variant", ["deepr:exact", "deepr:notebook"])
+def test_a_deepr_point_at_full_connectivity_is_refused_as_a_no_op(variant):
+    with pytest.raises(SettingError, match="keeps every connection.*deepr:none"):
+        normalise({"variant": variant, "connectivity": 1.0})
 
 
 def test_a_dense_point_keeps_every_connection_whatever_connectivity_was_asked():
     assert normalise({"variant": "none", "connectivity": 0.1})["connectivity"] == 1.0
+    assert normalise({"variant": "none"})["connectivity"] == 1.0
     assert normalise({"variant": "exact", "connectivity": 0.1})["connectivity"] == 0.1
+
+
+def test_l1_and_temperature_reach_exact_deepr_and_are_neutral_elsewhere():
+    exact = point_config({"variant": "exact", "connectivity": 0.1, "l1": 1e-4, "temperature": 1e-5})
+    assert (exact.deepr.l1, exact.deepr.temperature) == (1e-4, 1e-5)
+    notebook = normalise({"variant": "notebook", "connectivity": 0.1, "l1": 1e-4, "temperature": 1e-5})
+    assert (notebook["l1"], notebook["temperature"]) == (0.0, 0.0)
+
+
+def test_lr_and_seed_are_set_once_and_reach_every_consumer():
+    cfg = point_config({"variant": "exact", "connectivity": 0.1, "lr": 0.5, "seed": 3})
+    assert cfg.lr == cfg.deepr.lr == 0.5
+    assert cfg.seed == cfg.deepr.seed == cfg.loader.seed == 3
+
+
+def test_whole_numbers_of_float_settings_are_one_point_not_two():
+    assert normalise({"lr": 1}) == normalise({"lr": 1.0})
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(SettingError) as error:
+        normalise({"num_worker": 2, "batch_size": 0})
+    assert "unknown setting 'num_worker'" in str(error.value)
 
 
 def test_unset_threads_are_resolved_to_a_number_before_anything_runs():
     assert isinstance(normalise({})["threads"], int)
 
 
-def test_an_unknown_setting_is_refused_by_name():
-    with pytest.raises(ValueError, match="unknown setting.*num_worker\\b"):
-        normalise({"num_worker": 2})
+def test_a_label_names_every_setting_away_from_its_default():
+    base = normalise({"variant": "exact", "connectivity": 0.1, "threads": 1})
+    assert point_label(base) == "conv2d | deepr:exact c=0.1 | 0 workers | cpu"
+    other = normalise({"variant": "exact", "connectivity": 0.1, "seed": 1, "lr": 0.05, "threads": 1})
+    assert point_label(other) == "conv2d | deepr:exact c=0.1 | 0 workers | cpu | lr=0.05 seed=1"
 
 
-def test_settings_map_into_the_nested_point_config():
-    cfg = point_config({"layer_type": "linear", "num_steps": 12, "batch_size": 4,
-                        "num_workers": 2, "variant": "exact", "connectivity": 0.05, "threads": 1})
-    assert (cfg.net.layer_type, cfg.net.num_steps, cfg.frames.n_time_bins) == ("linear", 12, 12)
-    assert (cfg.loader.batch_size, cfg.loader.num_workers, cfg.loader.persistent_workers) == (4, 2, True)
-    assert (cfg.deepr.variant, cfg.deepr.connectivity, cfg.threads) == ("exact", 0.05, 1)
-    assert point_config({"num_workers": 0}).loader.persistent_workers is False
-
-
-def test_a_variant_names_only_the_components_away_from_their_default():
-    assert parse_variant("none").name == "deepr:none"
-    assert parse_variant("multistep+exact").name == "deepr:exact+forward:multistep"
-    assert parse_variant("framing:bincount").name == "deepr:none+framing:bincount"
-    with pytest.raises(ValueError, match="names the deepr component twice"):
-        parse_variant("exact+notebook")
-
-
-def test_forward_and_framing_variants_reach_the_nested_configs():
-    cfg = point_config({"variant": "multistep+bincount+exact", "connectivity": 0.1})
-    assert (cfg.net.forward, cfg.frames.framing, cfg.deepr.variant) == ("multistep", "bincount", "exact")
+def test_the_readme_lists_the_settings_table():
+    assert markdown_table() in (ROOT / "README.md").read_text()

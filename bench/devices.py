@@ -1,0 +1,59 @@
+"""Device names: checked without torch (so sweep files validate and reports render without it),
+resolved against this machine with torch."""
+
+from __future__ import annotations
+
+import re
+
+from snn.errors import UserError
+
+DEVICE_FORMS = "cpu, cuda, cuda:N or mps"
+_DEVICE = re.compile(r"(cpu|cuda|mps)(?::(\d+))?")
+
+
+class DeviceUnavailableError(UserError, RuntimeError):
+    """The requested device is not present on this machine."""
+
+
+def device_problem(name) -> str | None:
+    """Why `name` is not a device this harness can time on, or None when it is well formed."""
+    match = _DEVICE.fullmatch(str(name))
+    if match is None:
+        return f"unknown device {name!r}: use {DEVICE_FORMS}"
+    if match.group(1) != "cuda" and match.group(2) is not None and match.group(2) != "0":
+        return f"unsupported device {name!r}: use {DEVICE_FORMS}"
+    return None
+
+
+def parse_device(name: str):
+    """A device name → torch.device (ValueError for a malformed name)."""
+    import torch  # here, not at import: validating names must not load torch
+
+    if (problem := device_problem(name)) is not None:
+        raise ValueError(problem)
+    return torch.device(name)
+
+
+def device_absence(name: str) -> str | None:
+    """Why a well-formed device is not usable on this machine, or None when it is."""
+    import torch
+
+    device = parse_device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        return (f"device {str(device)!r} was asked for but torch.cuda.is_available() is False "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                "use --device cpu, or install a CUDA build of torch (see README)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        return (f"device {str(device)!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        return f"device {str(device)!r} was asked for but MPS is not available here; use --device cpu"
+    return None
+
+
+def resolve_device(name: str):
+    """The torch.device to time on; DeviceUnavailableError when this machine lacks it."""
+    reason = device_absence(name)
+    if reason:
+        raise DeviceUnavailableError(reason)
+    return parse_device(name)

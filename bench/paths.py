@@ -1,0 +1,29 @@
+"""The names of everything written into a results directory, defined once.
+
+    DIR/results.jsonl            the store: typed rows, append-only (bench.store)
+    DIR/results.csv, ratios.csv  flat exports of the store's current rows
+    DIR/sweep.toml               a copy of the sweep file that was run
+    DIR/.lock                    held by the one sweep writing into DIR
+    DIR/profiles/<point id>/     one profile per selected point; profile.json is its summary
+    DIR/report/                  the default home of `snn-bench report DIR`
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = "results.jsonl"
+RESULTS_CSV = "results.csv"
+RATIOS_CSV = "ratios.csv"
+SWEEP_COPY = "sweep.toml"
+LOCK = ".lock"
+PROFILES = "profiles"
+PROFILE_SUMMARY = "profile.json"
+PROFILE_ERROR = "error.txt"
+REPORT = "report"
+REPORT_CSV = "report.csv"
+DEFAULT_REPORTS = Path("reports")  # where commands write when no --out is given
+
+
+def profile_dir(results_dir: str | Path, point_id: str) -> Path:
+    return Path(results_dir) / PROFILES / point_id

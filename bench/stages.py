@@ -1,0 +1,11 @@
+"""The names of the timed stages that rows carry (torch-free, for the report)."""
+
+from __future__ import annotations
+
+from snn.names import STAGES
+
+STEP = "step"  # the whole step, as its own row
+OVERHEAD_STAGE = "harness_overhead"  # an empty stage: what timing one stage costs by itself
+FLOOR_STAGE = "elementwise_floor"  # one in-place pass over the rewired weights: rewiring's floor
+ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)
+COMPARED_STAGES = STAGES + (STEP,)  # the stages a variant and its reference are compared on

@@ -1,0 +1,75 @@
+"""Variants: one implementation chosen per component, e.g. "deepr:exact+forward:multistep".
+
+Each component's first variant is the user's own code, the reference the others are timed
+against. Components in PIPELINE_COMPONENTS change the data pipeline, so their variants need a
+DataLoader of their own and are compared with their reference unpaired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.errors import SettingError
+from snn.names import DEEPR_VARIANTS, FORWARDS, FRAMINGS
+
+# Every component with interchangeable implementations, its variants, and the default one.
+VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "deepr": (DEEPR_VARIANTS, "none"),
+    "forward": (FORWARDS, "reference"),
+    "framing": (FRAMINGS, "tonic"),
+}
+# What each component's variants are compared against by default: the user's own code.
+REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic"}
+# Components that change the data pipeline: points that differ in them cannot share a loader.
+PIPELINE_COMPONENTS = ("framing",)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One implementation per component, e.g. {"deepr": "exact"}; the rest take defaults."""
+
+    choices: tuple[tuple[str, str], ...]  # (component, name), in VARIANT_COMPONENTS order
+
+    @property
+    def name(self) -> str:
+        """Components away from their default, e.g. "deepr:exact+forward:multistep"; the first
+        component is always named, so the all-default variant reads "deepr:none"."""
+        parts = [f"{c}:{n}" for i, (c, n) in enumerate(self.choices)
+                 if i == 0 or n != VARIANT_COMPONENTS[c][1]]
+        return "+".join(parts)
+
+    def of(self, component: str) -> str:
+        return dict(self.choices)[component]
+
+    def uses(self, choice: str) -> bool:
+        """Whether this variant picks `choice` ("deepr:exact")."""
+        component, _, name = choice.partition(":")
+        return self.of(component) == name
+
+    def with_choice(self, component: str, name: str) -> "Variant":
+        return Variant(tuple((c, name if c == component else n) for c, n in self.choices))
+
+
+def known_variants() -> list[str]:
+    return [f"{c}:{n}" for c, (names, _) in VARIANT_COMPONENTS.items() for n in names]
+
+
+def parse_variant(text: str) -> Variant:
+    """'exact', 'deepr:exact' or 'deepr:exact+…' → a Variant naming every component."""
+    unknown = SettingError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}, "
+                           "joined by + (e.g. deepr:exact+forward:multistep)")
+    chosen: dict[str, str] = {}
+    for part in str(text).split("+"):
+        component, _, name = part.strip().rpartition(":")
+        if not component:
+            owners = [c for c, (names, _) in VARIANT_COMPONENTS.items() if name in names]
+            if len(owners) != 1:
+                raise unknown
+            component = owners[0]
+        if component not in VARIANT_COMPONENTS or name not in VARIANT_COMPONENTS[component][0]:
+            raise unknown
+        if component in chosen:
+            raise SettingError(f"variant {text!r} names the {component} component twice: "
+                               "pick one implementation per component")
+        chosen[component] = name
+    return Variant(tuple((c, chosen.get(c, default)) for c, (_, default) in VARIANT_COMPONENTS.items()))

@@ -1,0 +1,30 @@
+import pytest
+
+from bench.errors import SettingError
+from bench.variants import parse_variant
+
+
+def test_a_bare_variant_name_resolves_to_its_component():
+    assert parse_variant("exact").name == "deepr:exact"
+    assert parse_variant("deepr:notebook").of("deepr") == "notebook"
+
+
+@pytest.mark.parametrize("text", ["fast", "deepr:fast", "forward:exact"])
+def test_an_unknown_variant_lists_the_known_ones(text):
+    with pytest.raises(SettingError, match="choose from deepr:none, deepr:notebook, deepr:exact"):
+        parse_variant(text)
+
+
+def test_a_variant_names_only_the_components_away_from_their_default():
+    assert parse_variant("none").name == "deepr:none"
+    assert parse_variant("multistep+exact").name == "deepr:exact+forward:multistep"
+    assert parse_variant("framing:bincount").name == "deepr:none+framing:bincount"
+    with pytest.raises(SettingError, match="names the deepr component twice"):
+        parse_variant("exact+notebook")
+
+
+def test_a_variant_says_which_choices_it_uses():
+    variant = parse_variant("exact+multistep")
+    assert variant.uses("deepr:exact") and variant.uses("forward:multistep")
+    assert not variant.uses("framing:bincount")
+    assert variant.with_choice("deepr", "notebook").name == "deepr:notebook+forward:multistep"
