@@ -73,14 +73,14 @@ def test_points_on_an_absent_device_are_planned_as_skipped_with_the_reason():
 
 
 def test_the_data_override_applies_to_every_point(tmp_path):
-    plan = plan_sweep({"settings": {"data": "synthetic"}, "grid": {"num_workers": [0, 1]}},
+    plan = plan_sweep({"settings": {"data_root": "synthetic"}, "grid": {"num_workers": [0, 1]}},
                       data_override=str(tmp_path))
-    assert {p.settings["data"] for p in plan.points} == {str(tmp_path)}
+    assert {p.settings["data_root"] for p in plan.points} == {str(tmp_path)}
 
 
 def test_sweep_files_are_read_as_toml(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('name = "mine"\n[references]\ndeepr = "exact"\n[grid]\nvariant = ["notebook", "exact"]\n')
+    path.write_text('name = "mine"\n[references]\ndeepr = "exact"\n[grid]\nvariant = ["notebook", "exact"]\nconnectivity = [0.1]\n')
     plan = load_sweep(path)
     assert plan.name == "mine" and plan.references == {"deepr": "exact", "forward": "reference", "framing": "tonic"} and len(plan.points) == 2
     path.write_text("[grid\n")
@@ -104,7 +104,7 @@ def test_framing_variants_need_their_own_loader_so_their_own_group():
 
 
 def test_a_profile_table_selects_points_by_their_settings():
-    plan = plan_sweep({"grid": {"variant": ["none", "exact"], "num_workers": [0, 2]},
+    plan = plan_sweep({"grid": {"variant": ["none", "exact"], "num_workers": [0, 2], "connectivity": [0.1]},
                        "profile": {"match": [{"variant": "exact", "num_workers": 2}], "line_steps": 2}})
     chosen = [p.settings for p in plan.points if plan.profile.selects(p.settings)]
     assert [(s["variant"], s["num_workers"]) for s in chosen] == [("deepr:exact", 2)]
@@ -123,3 +123,31 @@ def test_invalid_profile_tables_name_the_problem(profile, message):
     with pytest.raises(SweepConfigError) as caught:
         plan_sweep({"profile": profile})
     assert message in str(caught.value)
+
+
+def test_a_deepr_point_without_a_connectivity_is_refused_with_the_fix():
+    with pytest.raises(SweepConfigError) as caught:
+        plan_sweep({"points": [{"variant": "deepr:exact"}]})
+    assert "variant deepr:exact needs a connectivity" in str(caught.value)
+    assert "connectivity = 0.1" in str(caught.value)
+
+
+def test_a_deepr_point_at_full_connectivity_is_refused_as_a_no_op():
+    with pytest.raises(SweepConfigError, match="keeps every connection"):
+        plan_sweep({"grid": {"variant": ["notebook", "exact"], "connectivity": [1.0]}})
+
+
+def test_old_key_spellings_are_the_same_setting_and_the_same_point(tmp_path):
+    old = plan_sweep({"settings": {"data": str(tmp_path), "time_steps": 12, "threads": 1}})
+    new = plan_sweep({"settings": {"data_root": str(tmp_path), "num_steps": 12, "threads": 1}})
+    assert [p.point_id for p in old.points] == [p.point_id for p in new.points]
+    with pytest.raises(SweepConfigError, match="num_steps is given twice"):
+        plan_sweep({"settings": {"num_steps": 12, "time_steps": 12}})
+
+
+def test_l1_and_temperature_are_sweep_axes_of_exact_deepr():
+    plan = plan_sweep({"settings": {"variant": "exact", "connectivity": 0.1},
+                       "grid": {"l1": [0.0, 1e-4], "temperature": [0.0, 1e-6]}})
+    assert len(plan.points) == 4 and len(plan.groups) == 1  # they differ only in rewiring
+    assert {(p.config().deepr.l1, p.config().deepr.temperature) for p in plan.points} == {
+        (0.0, 0.0), (1e-4, 0.0), (0.0, 1e-6), (1e-4, 1e-6)}

@@ -1,0 +1,171 @@
+"""A sweep file (TOML) → a checked `SweepSpec`, every problem reported at once with its key and fix.
+
+    name = "default"
+    [references]                           # what variants are compared against (defaults:
+    deepr = "notebook"                     #   deepr:notebook, forward:reference, framing:tonic)
+    [settings]                             # fixed for every point
+    batch_size = 16
+    [grid]                                 # the full product of these axes
+    num_workers = [0, 2]
+    variant = ["notebook", "exact"]
+    connectivity = [0.1]
+    [[points]]                             # and/or explicit points
+    layer_type = "linear"
+    [profile]                              # optional: points to profile after timing
+    match = [{ variant = "exact" }]
+
+Keys are the settings of bench.settings (their aliases too); values are checked there. Checks
+that need a whole point (a DeepR variant's connectivity) run when bench.plan expands the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import UserError
+from bench.profiling import selection as profile_selection
+from bench.profiling.selection import ProfileSelection
+from bench.settings import SETTING_NAMES, canonical_name, unknown_setting, value_problem
+from bench.variants import REFERENCES, VARIANT_COMPONENTS, parse_variant
+
+TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile")
+
+
+class SweepConfigError(UserError, ValueError):
+    """A sweep file that cannot be run; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    description: str
+    source: str
+    fixed: dict  # canonical setting names
+    grid: dict  # axis → values
+    points: list[dict]
+    references: dict
+    profile: ProfileSelection | None
+
+
+def problem_list(source: str, problems: list[str]) -> str:
+    return f"{source}: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def _settings_table(settings, where: str, problems: list[str]) -> dict:
+    """The table with canonical names; each unknown name or bad value is a problem."""
+    if not isinstance(settings, dict):
+        problems.append(f"{where} must be a table of settings, got {settings!r}")
+        return {}
+    out = {}
+    for name, value in settings.items():
+        canon = canonical_name(name)
+        if canon is None:
+            problems.append(f"{where}: {unknown_setting(name)}")
+        elif canon in out:
+            problems.append(f"{where}: {canon} is given twice (once as an alias): keep one")
+        elif (problem := value_problem(canon, value)) is not None:
+            problems.append(f"{where}.{name} {problem}")
+        else:
+            out[canon] = value
+    return out
+
+
+def _section(spec: dict, key: str, kind: type, shape: str, problems: list[str]):
+    """spec[key] if it has the right TOML type, else an empty one and a problem."""
+    value = spec.get(key, kind())
+    if isinstance(value, kind):
+        return value
+    problems.append(f"{key} must be {shape}, got {value!r}")
+    return kind()
+
+
+def _grid(grid: dict, problems: list[str]) -> dict:
+    out = {}
+    for axis, values in grid.items():
+        canon = canonical_name(axis)
+        if canon is None:
+            problems.append(f"[grid]: unknown axis {axis!r}; axes are settings: {', '.join(SETTING_NAMES)}")
+        elif not isinstance(values, list) or not values:
+            problems.append(f"[grid].{axis} must be a non-empty list of values, got {values!r}")
+        else:
+            found = [f"[grid].{axis} value {p}" for v in values if (p := value_problem(canon, v))]
+            problems += found
+            if not found:
+                out[canon] = values
+    return out
+
+
+def _references(references: dict, problems: list[str]) -> dict:
+    for component, name in references.items():
+        if component not in VARIANT_COMPONENTS:
+            problems.append(f"[references]: unknown component {component!r}; components are "
+                            f"{', '.join(VARIANT_COMPONENTS)}")
+        elif name not in VARIANT_COMPONENTS[component][0]:
+            problems.append(f"[references].{component}: unknown variant {name!r}; choose one of "
+                            f"{', '.join(VARIANT_COMPONENTS[component][0])}")
+    return {**REFERENCES, **references}
+
+
+def _profile(table: dict, problems: list[str]) -> ProfileSelection | None:
+    if not table:
+        return None
+    for key in sorted(set(table) - set(profile_selection.KEYS)):
+        problems.append(f"[profile]: unknown key {key!r}; use {', '.join(profile_selection.KEYS)}")
+    for key in profile_selection.OPTION_KEYS:
+        value = table.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"[profile].{key} must be a whole number, 0 or more, got {value!r}")
+    match = table.get("match", "all")
+    if match == "all":
+        matches = None
+    elif isinstance(match, list) and all(isinstance(m, dict) for m in match):
+        matches = []
+        for n, m in enumerate(match, 1):
+            m = _settings_table(m, f"[profile].match #{n}", problems)
+            if "variant" in m:
+                m = {**m, "variant": parse_variant(m["variant"]).name}
+            matches.append(m)
+        matches = tuple(matches)
+    else:
+        problems.append(f'[profile].match must be "all" or a list of settings tables, got {match!r}')
+        return None
+    try:
+        return ProfileSelection(match=matches, options=profile_selection.options_from(table))
+    except ValueError as error:
+        problems.append(f"[profile]: {error}")
+        return None
+
+
+def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:
+    """A parsed TOML document → SweepSpec; SweepConfigError listing every problem."""
+    problems: list[str] = []
+    for key in sorted(set(spec) - set(TOP_LEVEL_KEYS)):
+        problems.append(f"unknown top-level key {key!r}: use {', '.join(TOP_LEVEL_KEYS)}")
+    fixed = _settings_table(_section(spec, "settings", dict, "a table of settings: [settings]", problems),
+                            "[settings]", problems)
+    grid = _grid(_section(spec, "grid", dict, "a table of axis = [values]: [grid]", problems), problems)
+    points = [_settings_table(point, f"[[points]] #{n}", problems) for n, point in
+              enumerate(_section(spec, "points", list, "an array of tables: [[points]]", problems), 1)]
+    references = _references(_section(spec, "references", dict,
+                                       'a table of component = variant, e.g. deepr = "notebook"',
+                                       problems), problems)
+    profile = _profile(_section(spec, "profile", dict, "a table: [profile]", problems), problems)
+    if problems:
+        raise SweepConfigError(problem_list(source, problems))
+    return SweepSpec(name=str(spec.get("name") or Path(source).stem),
+                     description=str(spec.get("description", "")), source=source, fixed=fixed,
+                     grid=grid, points=points, references=references, profile=profile)
+
+
+def read_sweep(path: str | Path) -> SweepSpec:
+    path = Path(path)
+    if not path.is_file():
+        raise SweepConfigError(f"sweep file {path} does not exist: pass a TOML file such as "
+                               "bench/configs/default.toml")
+    try:
+        spec = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
+    return check_sweep(spec, source=str(path))
