@@ -24,6 +24,7 @@ from bench.point import (
     PointResult,
     PointSession,
     apply_runtime,
+    loader_key,
     open_batches,
 )
 from bench.timing import stage_timer
@@ -47,9 +48,9 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     if not configs:
         return []
     first = configs[0]
-    if any(c.pipeline() != first.pipeline() for c in configs):
-        raise ValueError("points timed side by side must share data, loader, device, threads, "
-                         "denormal flushing and step counts")
+    if any(loader_key(c) != loader_key(first) for c in configs):
+        raise ValueError("points timed side by side must differ only in their rewiring and "
+                         "forward pass (bench.point.loader_key)")
     env: dict = {"load_avg_1m_before": load_average()}
     outcomes: dict[int, PointResult | PointFailure] = {}
     try:

@@ -41,13 +41,13 @@ class Progress:
     """A bar, points done of planned, elapsed and ETA; the ETA rescales the prior estimates by
     the ratio of actual to estimated time of the groups finished so far."""
 
-    def __init__(self, total_points: int, estimated_seconds: float, stream: TextIO = sys.stderr,
+    def __init__(self, total_points: int, estimated_seconds: float, stream: TextIO | None = None,
                  clock=time.monotonic, width: int = 24):
         self.total = total_points
         self.done = 0
         self._estimated_left = estimated_seconds
         self._estimated_done = 0.0
-        self._stream = stream
+        self._stream = stream or sys.stderr
         self._clock = clock
         self._start = clock()
         self._width = width

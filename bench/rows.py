@@ -1,126 +1,199 @@
-"""Outcomes → tidy result rows: one per point and stage, plus error, skip and ratio rows.
+"""The typed rows of a results store, and the one function that flattens them for tables.
 
-Every row carries the point's full settings and its environment, so a row read alone (in a CSV,
-in a report, months later) says what was measured where. Durations are in seconds (`*_s`).
+Every row names its point (id, group, full settings) and the run that produced it, so a row read
+alone (in a CSV, in a report, months later) says what was measured where. Durations are seconds
+(`*_s`). The store writes these types and the report reads them back as the same types; a store
+written under another SCHEMA_VERSION is refused by name, never half-read.
+
+    StageRow    one stage of one timed point (median, IQR, CI, raw samples, environment)
+    RatioRow    one stage of a variant against its reference: paired (same group run) or not
+    ErrorRow    a point that raised, with its traceback
+    SkippedRow  a point whose device this machine lacks
+    ProfileSummary  profiles/<point id>/profile.json
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from bench.plan import PlannedPoint
-from bench.point import PointFailure, PointResult
-from bench.settings import parse_variant
-from bench.stats import paired_ratio, summarise
-from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
-from snn.train import STAGES
+from bench.errors import UserError
+from bench.settings import point_label
 
-SCHEMA_VERSION = 1
-STEP = "step"  # the whole step, as its own row
-ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)
+# 2: typed rows with the settings nested under `settings`, `data_root` for `data`, DeepR's l1 and
+# temperature, connectivity required with DeepR, ratio rows with `paired` and reference runs.
+SCHEMA_VERSION = 2
+
+# The environment every timed row records, in the order reports show it (bench.env captures it).
+ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
+              "python", "torch", "snntorch", "tonic", "numpy", "threads", "interop_threads",
+              "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
+              "data_root", "synthetic_data", "git_commit", "git_dirty")
+# The fields that make two runs' timings comparable (a baseline warns when one differs).
+MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
+                  "tonic", "numpy", "python", "threads", "flush_denormal", "synthetic_data")
 
 
-def _by_stage(result: PointResult) -> dict[str, list[float]]:
-    """Every stage's samples, the whole step's included."""
-    return {**result.stage_samples, STEP: result.step_samples}
+class SchemaVersionError(UserError):
+    """A results file written by another version of the row schema."""
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _base(point: PlannedPoint, kind: str, run: dict) -> dict:
-    return {"schema": SCHEMA_VERSION, "kind": kind, **run, "point_id": point.point_id,
-            "group_id": point.group_id, **point.settings, "recorded_at": _now()}
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    KIND: ClassVar[str] = ""
+    sweep: str
+    run_id: str  # the group run that timed the point (a ratio: the run of the point compared)
+    point_id: str
+    group_id: str
+    settings: dict  # normalised: every setting, canonical names
+    recorded_at: str = field(default_factory=now)
+
+    @property
+    def label(self) -> str:
+        return point_label(self.settings)
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA_VERSION, "kind": self.KIND, **dataclasses.asdict(self)}
 
 
-def stage_rows(point: PlannedPoint, result: PointResult, run: dict) -> list[dict]:
-    """One row per stage (and the whole step, and the harness's own overhead)."""
-    samples = _by_stage(result)
-    step_median = summarise(result.step_samples).median
-    batch = point.settings["batch_size"]
-    rows = []
-    for stage in [s for s in ROW_STAGES if s in samples]:
-        s = summarise(samples[stage])
-        rows.append({
-            **_base(point, "stage", run), "status": "ok", "stage": stage,
-            "n": s.n, "median_s": s.median, "iqr_s": s.iqr, "min_s": s.min, "mean_s": s.mean,
-            "ci_low_s": s.ci_low, "ci_high_s": s.ci_high, "unstable": s.unstable,
-            "share_of_step": s.median / step_median if step_median > 0 else None,
-            "samples_per_s": batch / s.median if stage == STEP and s.median > 0 else None,
-            "samples_s": list(samples[stage]),
-            "epoch_restarts": result.epoch_restarts,
-            "active_connections": result.active_connections,
-            "total_connections": result.total_connections,
-            "connectivity_measured": result.active_connections / result.total_connections,
-            "loss_first": result.losses[0], "loss_last": result.losses[-1],
-            "env": result.environment,
-        })
-    return rows
+@dataclass(frozen=True, kw_only=True)
+class StageRow(Row):
+    KIND: ClassVar[str] = "stage"
+    stage: str
+    n: int
+    median_s: float
+    iqr_s: float
+    min_s: float
+    mean_s: float
+    ci_low_s: float  # bootstrap 95% CI of the median
+    ci_high_s: float
+    unstable: bool
+    share_of_step: float | None
+    samples_per_s: float | None  # the step row only
+    samples_s: list[float]
+    epoch_restarts: int
+    active_connections: int
+    total_connections: int
+    connectivity_measured: float
+    loss_first: float
+    loss_last: float
+    group_wall_s: float | None
+    env: dict
 
 
-def error_row(point: PlannedPoint, failure: PointFailure, run: dict) -> dict:
-    return {**_base(point, "error", run), "status": "error", "stage": None,
-            "error": failure.error, "traceback": failure.traceback, "env": failure.environment}
+@dataclass(frozen=True, kw_only=True)
+class RatioRow(Row):
+    """A variant point over its reference on one stage: below 1, the variant is faster.
+
+    paired: both were timed in one group run, step for step, and the ratio is the median of
+    per-step ratios; unpaired (a pipeline component such as framing, which needs its own
+    DataLoader): a ratio of medians with a bootstrap CI resampling each side on its own."""
+
+    KIND: ClassVar[str] = "ratio"
+    stage: str
+    component: str
+    reference_point_id: str
+    reference_run_id: str
+    reference_variant: str
+    paired: bool
+    n: int
+    ratio_median: float
+    ratio_ci_low: float
+    ratio_ci_high: float
+    speedup: float
+    significant: bool
 
 
-def skipped_row(point: PlannedPoint, run: dict) -> dict:
-    return {**_base(point, "skipped", run), "status": "skipped", "stage": None,
-            "error": point.skip_reason}
+@dataclass(frozen=True, kw_only=True)
+class ErrorRow(Row):
+    KIND: ClassVar[str] = "error"
+    error: str  # "<ExceptionType>: message"
+    traceback: str
+    env: dict
 
 
-def group_rows(group: list[PlannedPoint], outcomes: list[PointResult | PointFailure],
-               references: dict[str, str], run: dict) -> tuple[list[dict], list[tuple]]:
-    """All rows of one group run (stages, errors, ratios among its timed points), and the
-    (point, failure) pairs of the points that failed."""
-    rows, timed, failures = [], [], []
-    for point, outcome in zip(group, outcomes):
-        if isinstance(outcome, PointFailure):
-            rows.append(error_row(point, outcome, run))
-            failures.append((point, outcome))
-        else:
-            rows += stage_rows(point, outcome, run)
-            timed.append((point, outcome))
-    return rows + ratio_rows(timed, references, run), failures
+@dataclass(frozen=True, kw_only=True)
+class SkippedRow(Row):
+    KIND: ClassVar[str] = "skipped"
+    reason: str
 
 
-def ratio_rows(timed: list[tuple[PlannedPoint, PointResult]], references: dict[str, str],
-               run: dict) -> list[dict]:
-    """Paired ratios per stage of each point against its reference in the same group run.
-
-    For every component where a point does not use the reference implementation (`references`,
-    e.g. deepr → notebook), its reference is the point that differs only in that component.
-    A ratio below 1 means the point is faster; `speedup` is its inverse.
-    """
-    by_key = {(p.settings["variant"], p.settings["connectivity"]): (p, r) for p, r in timed}
-    rows = []
-    for point, result in timed:
-        variant = parse_variant(point.settings["variant"])
-        for component, reference in references.items():
-            if variant.of(component) == reference:
-                continue
-            ref_name = variant.with_choice(component, reference).name
-            match = by_key.get((ref_name, point.settings["connectivity"]))
-            if match is None:
-                continue
-            ref_point, ref_result = match
-            rows += _stage_ratios(point, result, ref_point, ref_result, component, run)
-    return rows
+ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow)}
 
 
-def _stage_ratios(point, result, ref_point, ref_result, component: str, run: dict) -> list[dict]:
-    samples, ref_samples = _by_stage(result), _by_stage(ref_result)
-    rows = []
-    for stage in [s for s in STAGES + (STEP,) if s in samples and s in ref_samples]:
-        if min(ref_samples[stage]) <= 0:
-            continue  # a stage too short for the clock has no ratio
-        r = paired_ratio(samples[stage], ref_samples[stage])
-        rows.append({
-            **_base(point, "ratio", run), "status": "ok", "stage": stage,
-            "component": component,
-            "reference_point_id": ref_point.point_id,
-            "reference_variant": ref_point.settings["variant"],
-            "n": r.n, "ratio_median": r.median, "ratio_ci_low": r.ci_low,
-            "ratio_ci_high": r.ci_high, "speedup": r.speedup, "significant": r.significant,
-        })
-    return rows
+def _check_schema(data: dict, where: str) -> None:
+    version = data.get("schema")
+    if version != SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{where} holds rows of schema version {version}, and this snn-bench reads version "
+            f"{SCHEMA_VERSION}: rerun the sweep into a fresh --out directory (the old results stay "
+            "readable with the snn-bench commit that wrote them, recorded in their env.git_commit)")
+
+
+def row_from_dict(data: dict, where: str = "a results file") -> Row:
+    """The typed row a stored dict holds; SchemaVersionError for another schema's row."""
+    _check_schema(data, where)
+    kind = data.get("kind")
+    if kind not in ROW_TYPES:
+        raise ValueError(f"unknown row kind {kind!r}")
+    row_type = ROW_TYPES[kind]
+    names = {f.name for f in dataclasses.fields(row_type)}
+    missing = names - set(data) - {"recorded_at"}
+    if missing:
+        raise ValueError(f"a {kind} row lacks {', '.join(sorted(missing))}")
+    return row_type(**{k: v for k, v in data.items() if k in names})
+
+
+def flatten(row: Row, samples: bool = True) -> dict:
+    """One flat dict per row, for every table: kind, the row's fields, the settings spread as
+    columns, the environment as env.<field> columns (ENV_FIELDS), and `config`, the point's label.
+    `samples=False` drops the raw per-step samples (the report's CSV)."""
+    data = dataclasses.asdict(row)
+    settings = data.pop("settings")
+    env = data.pop("env", None)
+    if not samples:
+        data.pop("samples_s", None)
+    flat = {"kind": row.KIND, "config": row.label, **settings, **data}
+    if env is not None:
+        flat.update({f"env.{name}": env.get(name) for name in ENV_FIELDS})
+    return flat
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileSummary:
+    """What one profiled point measured; written as profile.json beside its files."""
+
+    point_id: str
+    settings: dict  # normalised
+    environment: dict
+    unprofiled_step_s: list[float]  # the reference for the overheads
+    line_step_s: list[float]
+    trace_step_s: list[float]  # the active steps of the trace
+    worker_stats_merged: int  # DataLoader workers whose line stats were merged
+    timer_unit_s: float
+    peak_tensor_memory_bytes: int
+    cuda_max_memory_allocated_bytes: int | None
+    line_overhead: float  # profiled / unprofiled median step time
+    trace_overhead: float
+    files: list[str]
+
+    @property
+    def label(self) -> str:
+        return point_label(self.settings)
+
+    def to_json(self) -> str:
+        return json.dumps({"schema": SCHEMA_VERSION, **dataclasses.asdict(self)}, indent=2, default=str)
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> "ProfileSummary":
+        data = json.loads(text)
+        _check_schema(data, where)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,4 +1,5 @@
-"""The results store: an append-only JSONL file per sweep directory, and its CSV exports.
+"""The results store: an append-only JSONL file of typed rows (bench.rows) per results directory,
+and its CSV exports.
 
 Crash safety rests on two rules. Rows of one group run are appended with a single `write` on an
 O_APPEND descriptor, then fsync'd: a run is in the file whole or not at all, except for a torn
@@ -13,18 +14,37 @@ import fcntl
 import json
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-RESULTS = "results.jsonl"
-RESULTS_CSV = "results.csv"
-RATIOS_CSV = "ratios.csv"
-LOCK = ".lock"
+from bench.errors import UserError
+from bench.paths import LOCK, RATIOS_CSV, RESULTS, RESULTS_CSV
+from bench.rows import (
+    ErrorRow,
+    RatioRow,
+    Row,
+    SkippedRow,
+    StageRow,
+    flatten,
+    row_from_dict,
+)
 
 
-class StoreBusyError(RuntimeError):
+class StoreBusyError(UserError, RuntimeError):
     """Another sweep is writing into the same directory."""
+
+
+def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
+    """Rows flattened (bench.rows.flatten) into a CSV, written atomically; lists as JSON."""
+    frame = pd.DataFrame([flatten(r, samples=samples) for r in rows])
+    if "samples_s" in frame:
+        frame["samples_s"] = frame["samples_s"].map(json.dumps)
+    temporary = path.with_suffix(".csv.tmp")
+    frame.to_csv(temporary, index=False)
+    os.replace(temporary, path)
+    return path
 
 
 class ResultStore:
@@ -59,7 +79,7 @@ class ResultStore:
             os.fsync(handle.fileno())
         return len(data) - keep
 
-    def append(self, rows: list[dict]) -> None:
+    def append(self, rows: list[Row]) -> None:
         if not rows:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -67,7 +87,7 @@ class ResultStore:
         if dropped:
             warnings.warn(f"{self.path}: dropped a torn final line ({dropped} bytes) left by an "
                           "interrupted write; its point will be run again", stacklevel=2)
-        payload = "".join(json.dumps(row, default=str) + "\n" for row in rows).encode()
+        payload = "".join(json.dumps(row.to_dict(), default=str) + "\n" for row in rows).encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             written = os.write(fd, payload)
@@ -78,8 +98,9 @@ class ResultStore:
             os.close(fd)
 
     # -- reading -------------------------------------------------------------------------
-    def rows(self) -> list[dict]:
-        """Every complete row, oldest first (a torn final line is not a row)."""
+    def rows(self) -> list[Row]:
+        """Every complete row, oldest first (a torn final line is not a row). A row of another
+        schema version raises SchemaVersionError naming both versions."""
         if not self.path.exists():
             return []
         lines = self.path.read_bytes().split(b"\n")
@@ -88,43 +109,42 @@ class ResultStore:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                data = json.loads(line)
             except json.JSONDecodeError:
                 bad += 1
+                continue
+            rows.append(row_from_dict(data, str(self.path)))
         if bad:
             warnings.warn(f"{self.path}: skipped {bad} unreadable line(s)", stacklevel=2)
         return rows
 
     def completed_ids(self) -> set[str]:
-        return {r["point_id"] for r in self.rows() if r.get("kind") == "stage" and r.get("status") == "ok"}
+        return {r.point_id for r in self.rows() if isinstance(r, StageRow)}
 
-    def current_rows(self) -> list[dict]:
-        """The latest word on each point: rows of its last run that timed it, else its last
-        error or skip. (Resuming retries errors, so the history keeps older rows.)"""
+    def current_rows(self) -> list[Row]:
+        """The latest word on each point: rows of its last run that timed it, and ratios between
+        two such runs; else its last error or skip. (Resuming retries errors, so the history
+        keeps older rows.)"""
         rows = self.rows()
         last_ok: dict[str, str] = {}
-        last_other: dict[str, dict] = {}
+        last_other: dict[str, Row] = {}
         for row in rows:
-            if row.get("kind") == "stage":
-                last_ok[row["point_id"]] = row["run_id"]
-            elif row.get("kind") in ("error", "skipped"):
-                last_other[row["point_id"]] = row
-        current = [r for r in rows if r.get("kind") in ("stage", "ratio")
-                   and last_ok.get(r["point_id"]) == r["run_id"]]
+            if isinstance(row, StageRow):
+                last_ok[row.point_id] = row.run_id
+            elif isinstance(row, (ErrorRow, SkippedRow)):
+                last_other[row.point_id] = row
+        current: list[Row] = [
+            r for r in rows
+            if (isinstance(r, StageRow) and last_ok.get(r.point_id) == r.run_id)
+            or (isinstance(r, RatioRow) and last_ok.get(r.point_id) == r.run_id
+                and last_ok.get(r.reference_point_id) == r.reference_run_id)]
         current += [r for pid, r in last_other.items() if pid not in last_ok]
         return current
 
     def export_csv(self) -> tuple[Path, Path]:
         """results.csv (stage, error and skip rows) and ratios.csv, written atomically."""
         current = self.current_rows()
-        results = [r for r in current if r["kind"] != "ratio"]
-        ratios = [r for r in current if r["kind"] == "ratio"]
-        paths = self.directory / RESULTS_CSV, self.directory / RATIOS_CSV
-        for path, rows in zip(paths, (results, ratios)):
-            frame = pd.json_normalize(rows, sep=".") if rows else pd.DataFrame()
-            if "samples_s" in frame:
-                frame["samples_s"] = frame["samples_s"].map(json.dumps)
-            temporary = path.with_suffix(".csv.tmp")
-            frame.to_csv(temporary, index=False)
-            os.replace(temporary, path)
-        return paths
+        results = [r for r in current if not isinstance(r, RatioRow)]
+        ratios = [r for r in current if isinstance(r, RatioRow)]
+        return (write_csv(results, self.directory / RESULTS_CSV),
+                write_csv(ratios, self.directory / RATIOS_CSV))

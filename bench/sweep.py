@@ -22,16 +22,15 @@ from typing import TextIO
 
 from bench.env import busy_warning
 from bench.executors import Executor, InProcessExecutor
+from bench.paths import PROFILE_ERROR, PROFILE_SUMMARY, SWEEP_COPY, profile_dir
 from bench.plan import PlannedPoint, SweepPlan
 from bench.profiling.run import profile_point
 from bench.progress import Progress, estimate_group_seconds
-from bench.rows import group_rows, skipped_row
-from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_root_of
+from bench.record import group_rows, skipped_row, unpaired_ratio_rows
+from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_path
 from bench.store import ResultStore
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
-
-PROFILES = "profiles"  # DIR/profiles/<point id>/: one profile per selected point
 
 
 @dataclass
@@ -50,11 +49,11 @@ class SweepSummary:
 
 def prepare_data(points: list[PlannedPoint], stream: TextIO) -> None:
     """Fail before timing anything when data is missing; write the synthetic set if asked for."""
-    for data in dict.fromkeys(p.settings["data"] for p in points):
+    for data in dict.fromkeys(p.settings["data_root"] for p in points):
         if data == SYNTHETIC_DATA and read_manifest(SYNTHETIC_ROOT) is None:
             print(f"writing synthetic DVS Gesture to {SYNTHETIC_ROOT} (once, ~1 GB) ...", file=stream)
             write_synthetic_dvsgesture(SYNTHETIC_ROOT, SynthConfig())
-        root = resolve_data_root(data_root_of(data))
+        root = resolve_data_root(data_path(data))
         for train in (True, False):
             check_layout(root, train=train)
 
@@ -65,12 +64,13 @@ def pending_groups(plan: SweepPlan, done: set[str]) -> list[list[PlannedPoint]]:
 
 
 def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = None,
-              stream: TextIO = sys.stderr) -> SweepSummary:
+              stream: TextIO | None = None) -> SweepSummary:
+    stream = stream or sys.stderr  # looked up per call: a caller may have replaced sys.stderr
     executor = executor or InProcessExecutor()
     store = ResultStore(out_dir)
     with store.exclusive():
         if plan.source and Path(plan.source).is_file():
-            shutil.copyfile(plan.source, store.directory / "sweep.toml")
+            shutil.copyfile(plan.source, store.directory / SWEEP_COPY)
         done = store.completed_ids()
         already = sum(p.point_id in done for p in plan.points)
         skipped = [p for p in plan.points if p.skip_reason and p.point_id not in done]
@@ -101,11 +101,10 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                     print(f"error in {point.label}: {failure.error}", file=stream)
                 failed += len(failures)
                 timed += len(group) - len(failures)
-                first = group[0].settings
                 progress.group_done(len(group), estimates[index],
-                                    note=f"{first['layer_type']}, {first['num_workers']} workers, "
-                                         f"{first['device']}: {len(group)} point(s) done")
+                                    note=f"{group[0].label}: {len(group)} point(s) done")
                 started = time.monotonic()
+            store.append(unpaired_ratio_rows(store.current_rows(), plan.references, plan.name))
             profiled, profile_failed = profile_selected(plan, store.directory, stream)
         except KeyboardInterrupt:
             interrupted = True
@@ -124,23 +123,22 @@ def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[
     as error.txt and the others go on. Returns (profiled, failed)."""
     profiled = failed = 0
     for point in plan.profiled_points():
-        target = directory / PROFILES / point.point_id
-        if (target / "profile.json").exists():
+        target = profile_dir(directory, point.point_id)
+        if (target / PROFILE_SUMMARY).exists():
             continue
         print(f"profiling {point.label} -> {target}", file=stream)
         try:
-            summary = profile_point(point.config(), target, plan.profile.options)
+            summary = profile_point(point.settings, target, plan.profile.options)
         except Exception as error:  # one point's failure must not lose the others
             failed += 1
             target.mkdir(parents=True, exist_ok=True)
-            (target / "error.txt").write_text("".join(traceback.format_exception(error)))
+            (target / PROFILE_ERROR).write_text("".join(traceback.format_exception(error)))
             print(f"profiling failed for {point.label}: {type(error).__name__}: {error}", file=stream)
             continue
-        (target / "error.txt").unlink(missing_ok=True)
+        (target / PROFILE_ERROR).unlink(missing_ok=True)
         profiled += 1
-        overhead = summary["overhead"]
-        print(f"  line_profiler x{overhead['line_profiler']:.2f}, torch.profiler "
-              f"x{overhead['torch_profiler']:.2f} the unprofiled step time", file=stream)
+        print(f"  line_profiler x{summary.line_overhead:.2f}, torch.profiler "
+              f"x{summary.trace_overhead:.2f} the unprofiled step time", file=stream)
     return profiled, failed
 
 

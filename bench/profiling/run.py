@@ -10,39 +10,36 @@ measured against. None of this writes to a sweep's timing store.
     out/ops.csv              key_averages by op
     out/ops_by_shape.csv     key_averages by op and input shape
     out/ops_by_stage.csv     self time per op within each stage label
-    out/profile.json         settings, environment, overheads, peak memory, file list
+    out/profile.json         bench.rows.ProfileSummary: settings, environment, step times,
+                             overheads, peak memory, file list
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench.build_config import point_config
 from bench.env import capture_environment
-from bench.point import EpochCycler, PointConfig, PointSession, apply_runtime, open_batches
+from bench.ids import config_hash
+from bench.paths import PROFILE_SUMMARY
+from bench.point import (
+    EpochCycler,
+    PointConfig,
+    PointSession,
+    apply_runtime,
+    open_batches,
+)
 from bench.profiling import lines, torch_trace
+from bench.profiling.options import ProfileOptions
 from bench.profiling.targets import AREAS
+from bench.rows import ProfileSummary
 from bench.timing import device_sync
 from snn.train import NullTimer, train_step
-
-
-@dataclass(frozen=True)
-class ProfileOptions:
-    line_steps: int = 3  # line_profiler slows Python-heavy code a lot: a few steps suffice
-    trace: torch_trace.TraceSchedule = field(default_factory=torch_trace.TraceSchedule)
-    plain_steps: int = 5  # unprofiled steps: the reference for the overheads
-
-    def __post_init__(self) -> None:
-        if min(self.line_steps, self.plain_steps, self.trace.active) < 1 or min(
-                self.trace.wait, self.trace.warmup) < 0:
-            raise ValueError("profiling needs at least one line-profiled, one unprofiled and one "
-                             "active trace step, and no negative wait or warm-up")
 
 
 def _steps(session: PointSession, batches: EpochCycler, device: torch.device, count: int,
@@ -106,8 +103,11 @@ def _trace_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dic
     return {"step_s": seconds[-schedule.active:], **memory}
 
 
-def profile_point(cfg: PointConfig, out: str | Path, options: ProfileOptions = ProfileOptions()) -> dict:
-    """Run the three passes on one point and write the files listed in this module's doc."""
+def profile_point(settings: dict, out: str | Path,
+                  options: ProfileOptions = ProfileOptions()) -> ProfileSummary:
+    """Run the three passes on one point (its normalised settings) and write the files listed in
+    this module's doc; returns the summary also written as profile.json."""
+    cfg = point_config(settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device = apply_runtime(cfg)
@@ -118,17 +118,21 @@ def profile_point(cfg: PointConfig, out: str | Path, options: ProfileOptions = P
     line = _line_pass(cfg, session, device, options, out)
     trace = _trace_pass(cfg, session, device, options, out)
     plain_median = float(np.median(plain))
-    summary = {
-        "config": asdict(cfg),
-        "environment": capture_environment(device, cfg.flush_denormal, cfg.data_root),
-        "unprofiled_step_s": plain,
-        "line_profiler": line,
-        "torch_profiler": trace,
-        "overhead": {  # profiled / unprofiled median step time
-            "line_profiler": float(np.median(line["step_s"])) / plain_median,
-            "torch_profiler": float(np.median(trace["step_s"])) / plain_median,
-        },
-        "files": sorted(p.name for p in out.iterdir() if p.is_file()) + ["profile.json"],
-    }
-    (out / "profile.json").write_text(json.dumps(summary, indent=2, default=str))
+    summary = ProfileSummary(
+        point_id=config_hash(settings),
+        settings=settings,
+        environment=capture_environment(device, cfg.flush_denormal, cfg.data_root),
+        unprofiled_step_s=plain,
+        line_step_s=line["step_s"],
+        trace_step_s=trace["step_s"],
+        worker_stats_merged=line["worker_stats_merged"],
+        timer_unit_s=line["timer_unit_s"],
+        peak_tensor_memory_bytes=trace["peak_tensor_memory_bytes"],
+        cuda_max_memory_allocated_bytes=trace.get("cuda_max_memory_allocated_bytes"),
+        line_overhead=float(np.median(line["step_s"])) / plain_median,  # profiled / unprofiled
+        trace_overhead=float(np.median(trace["step_s"])) / plain_median,
+        files=sorted(p.name for p in out.iterdir() if p.is_file() and p.name != PROFILE_SUMMARY)
+        + [PROFILE_SUMMARY],
+    )
+    (out / PROFILE_SUMMARY).write_text(summary.to_json())
     return summary

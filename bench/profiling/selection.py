@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bench.profiling.run import ProfileOptions
-from bench.profiling.torch_trace import TraceSchedule
+from bench.profiling.options import ProfileOptions, TraceSchedule
 
 OPTION_KEYS = ("line_steps", "plain_steps", "trace_wait", "trace_warmup", "trace_active")
 KEYS = ("match",) + OPTION_KEYS

@@ -10,30 +10,19 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
 
-from snn.train import STAGES
+from bench.profiling.options import TraceSchedule
+from snn.names import STAGES
 
 TRACE = "trace.json.gz"
 # Kineto prints a "USDT ... profiler_start/stop" line to stderr per session; it reads this level
 # when the profiler first starts, and a user's own setting wins.
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")
-
-
-@dataclass(frozen=True)
-class TraceSchedule:
-    wait: int = 1
-    warmup: int = 1
-    active: int = 3
-
-    @property
-    def steps(self) -> int:
-        return self.wait + self.warmup + self.active
 
 
 def _write_gzipped_trace(path: Path):

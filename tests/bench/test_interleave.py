@@ -1,17 +1,17 @@
 import pytest
 import torch
 
+from bench.build_config import point_config
 from bench.interleave import run_group
 from bench.point import PointFailure, PointResult, PointSession
-from bench.settings import point_config
 from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
-from snn.train import STAGES
+from snn.names import STAGES
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
 
 
 def _config(root, **settings):
-    return point_config({**TINY, "data": str(root), **settings})
+    return point_config({**TINY, "data_root": str(root), **settings})
 
 
 def test_a_group_times_every_point_for_the_same_number_of_steps(tiny_root):
@@ -27,15 +27,20 @@ def test_a_group_times_every_point_for_the_same_number_of_steps(tiny_root):
 
 
 def test_the_same_seed_gives_every_variant_the_same_initial_network(tiny_root):
-    # Pairing compares like with like: every session of a group starts from the same weights.
-    a = PointSession(_config(tiny_root, variant="none"), torch.device("cpu"))
-    b = PointSession(_config(tiny_root, variant="notebook"), torch.device("cpu"))
-    for (name, x), (_, y) in zip(a.trainer.net.state_dict().items(), b.trainer.net.state_dict().items()):
-        assert torch.equal(x, y), name
+    # Pairing compares like with like: every session of a group starts from the same weights
+    # (a DeepR variant then keeps a subset of them active, the others zeroed).
+    dense = PointSession(_config(tiny_root, variant="none"), torch.device("cpu")).trainer.net.state_dict()
+    for variant in ("multistep", "notebook", "exact"):
+        other = PointSession(_config(tiny_root, variant=variant, connectivity=0.2),
+                             torch.device("cpu")).trainer.net.state_dict()
+        for name, x in dense.items():
+            y = other[name]
+            kept = y != 0
+            assert torch.equal(x[kept], y[kept]), (variant, name)
 
 
 def test_one_point_failing_to_build_leaves_the_others_timed(tiny_root):
-    broken = _config(tiny_root, variant="exact")
+    broken = _config(tiny_root, variant="exact", connectivity=0.2)
     broken = type(broken)(**{**broken.__dict__, "deepr": type(broken.deepr)(
         variant="exact", connectivity=(0.1, 0.2))})  # 2 values for 5 rewired layers
     good, bad = run_group([_config(tiny_root), broken])
@@ -45,10 +50,27 @@ def test_one_point_failing_to_build_leaves_the_others_timed(tiny_root):
 
 
 def test_a_shared_failure_fails_every_point_of_the_group(tmp_path):
-    outcomes = run_group([_config(tmp_path), _config(tmp_path, variant="exact")])
+    outcomes = run_group([_config(tmp_path), _config(tmp_path, variant="exact", connectivity=0.2)])
     assert all(isinstance(o, PointFailure) and "no DVS Gesture data" in o.error for o in outcomes)
 
 
 def test_points_that_cannot_share_a_loader_are_refused(tiny_root):
-    with pytest.raises(ValueError, match="must share data, loader"):
+    with pytest.raises(ValueError, match="must differ only in their rewiring and forward pass"):
         run_group([_config(tiny_root), _config(tiny_root, batch_size=4)])
+
+
+def test_points_take_their_steps_in_turn_alternating_who_goes_first(tiny_root, monkeypatch):
+    order = []
+    for method in ("warm_up", "measure"):
+        original = getattr(PointSession, method)
+
+        def logged(self, *args, _original=original, _method=method):
+            order.append((_method, self.config.deepr.variant))
+            return _original(self, *args)
+        monkeypatch.setattr(PointSession, method, logged)
+    run_group([_config(tiny_root, variant="notebook", connectivity=0.2),
+               _config(tiny_root, variant="exact", connectivity=0.2)])
+    warm = [v for m, v in order if m == "warm_up"]
+    measured = [v for m, v in order if m == "measure"]
+    assert warm == ["notebook", "exact"]  # TINY: 1 warm-up step
+    assert measured == ["notebook", "exact", "exact", "notebook", "notebook", "exact"]  # A B, B A, A B

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from bench.plan import plan_sweep
-from bench.rows import ROW_STAGES
+from bench.rows import ErrorRow, SkippedRow, StageRow
+from bench.stages import ROW_STAGES
 from bench.store import ResultStore
 from bench.sweep import run_sweep
 
@@ -23,14 +24,14 @@ TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measu
 
 def _plan(root, grid=None, **extra):
     spec = {"name": "t",
-            "settings": {**TINY, "data": str(root)},
+            "settings": {**TINY, "data_root": str(root)},
             "grid": grid or {"layer_type": ["conv2d", "linear"], "variant": ["notebook", "exact"],
                              "connectivity": [0.2]}}
     return plan_sweep({**spec, **extra})
 
 
 def _stage_rows(out):
-    return [r for r in ResultStore(out).rows() if r["kind"] == "stage"]
+    return [r for r in ResultStore(out).rows() if isinstance(r, StageRow)]
 
 
 def test_a_sweep_stores_one_row_per_point_and_stage_with_ratios(tiny_root, tmp_path):
@@ -38,15 +39,15 @@ def test_a_sweep_stores_one_row_per_point_and_stage_with_ratios(tiny_root, tmp_p
     summary = run_sweep(plan, tmp_path)
     assert (summary.timed, summary.failed, summary.interrupted) == (4, 0, False)
     rows = _stage_rows(tmp_path)
-    assert Counter(r["point_id"] for r in rows) == {p.point_id: len(ROW_STAGES) for p in plan.points}
-    step = next(r for r in rows if r["stage"] == "step")
-    assert step["n"] == 3 and step["samples_per_s"] > 0 and step["ci_low_s"] <= step["median_s"]
-    assert step["env"]["threads"] == 1 and step["env"]["git_commit"] and "load_avg_1m_after" in step["env"]
+    assert Counter(r.point_id for r in rows) == {p.point_id: len(ROW_STAGES) for p in plan.points}
+    step = next(r for r in rows if r.stage == "step")
+    assert step.n == 3 and step.samples_per_s > 0 and step.ci_low_s <= step.median_s
+    assert step.env["threads"] == 1 and step.env["git_commit"] and "load_avg_1m_after" in step.env
     frame = pd.read_csv(summary.results_csv)
     assert len(frame) == len(rows) and {"env.cpu_model", "variant", "connectivity"} <= set(frame)
     ratios = pd.read_csv(summary.ratios_csv)
     assert set(ratios["variant"]) == {"deepr:exact"} and set(ratios["reference_variant"]) == {"deepr:notebook"}
-    assert set(ratios["component"]) == {"deepr"}
+    assert set(ratios["component"]) == {"deepr"} and ratios["paired"].all()
     assert len(ratios) == 2 * 8  # two exact points x (7 stages + step)
 
 
@@ -65,7 +66,7 @@ def test_a_grown_sweep_runs_only_the_new_points(tiny_root, tmp_path):
                                    "connectivity": [0.2, 0.5]})
     summary = run_sweep(grown, tmp_path)
     assert (summary.timed, summary.already_done) == (4, 4)
-    assert len({r["point_id"] for r in _stage_rows(tmp_path)}) == 8
+    assert len({r.point_id for r in _stage_rows(tmp_path)}) == 8
 
 
 def test_a_failing_point_is_an_error_row_and_the_sweep_goes_on(tiny_root, tmp_path):
@@ -73,9 +74,9 @@ def test_a_failing_point_is_an_error_row_and_the_sweep_goes_on(tiny_root, tmp_pa
     plan = _plan(tiny_root, grid={"batch_size": [200, 8]})
     summary = run_sweep(plan, tmp_path)
     assert (summary.timed, summary.failed) == (1, 1)
-    (error,) = [r for r in ResultStore(tmp_path).rows() if r["kind"] == "error"]
-    assert error["batch_size"] == 200 and "fewer than one batch of 200" in error["error"]
-    assert "Traceback" in error["traceback"]
+    (error,) = [r for r in ResultStore(tmp_path).rows() if isinstance(r, ErrorRow)]
+    assert error.settings["batch_size"] == 200 and "fewer than one batch of 200" in error.error
+    assert "Traceback" in error.traceback
     # errors are retried on resume (the cause may be fixed); the good point is not rerun
     assert run_sweep(plan, tmp_path).timed == 0
 
@@ -85,8 +86,8 @@ def test_points_on_an_absent_device_are_skipped_rows_not_crashes(tiny_root, tmp_
     plan = _plan(tiny_root, grid={"device": ["cpu", "cuda"]})
     summary = run_sweep(plan, tmp_path)
     assert (summary.timed, summary.skipped, summary.failed) == (1, 1, 0)
-    (skipped,) = [r for r in ResultStore(tmp_path).rows() if r["kind"] == "skipped"]
-    assert skipped["device"] == "cuda" and "torch.cuda.is_available() is False" in skipped["error"]
+    (skipped,) = [r for r in ResultStore(tmp_path).rows() if isinstance(r, SkippedRow)]
+    assert skipped.settings["device"] == "cuda" and "torch.cuda.is_available() is False" in skipped.reason
 
 
 class _InterruptAfterFirstGroup:
@@ -111,7 +112,7 @@ def _start_sweep_and_wait_for_a_group(tmp_path, root, grid_toml: str, **popen):
     """A sweep in a subprocess, returned once its first group is in the store."""
     sweep_file = tmp_path / "sweep.toml"
     out = tmp_path / "out"
-    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data": str(root)}.items())
+    settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data_root": str(root)}.items())
     sweep_file.write_text(f'name = "sub"\n[settings]\n{settings}\n[grid]\n{grid_toml}\n')
     command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out)]
     process = subprocess.Popen(command, cwd=Path(__file__).parents[2], **popen)
@@ -125,19 +126,20 @@ def _start_sweep_and_wait_for_a_group(tmp_path, root, grid_toml: str, **popen):
 
 
 def test_kill_9_mid_sweep_loses_only_the_group_in_flight(tiny_root, tmp_path):
-    grid = {"layer_type": ["conv2d", "linear", "conv1d"], "seed": [0, 1], "variant": ["none", "exact"]}
+    grid = {"layer_type": ["conv2d", "linear", "conv1d"], "seed": [0, 1], "variant": ["none", "exact"],
+            "connectivity": [0.2]}
     process, out = _start_sweep_and_wait_for_a_group(
         tmp_path, tiny_root, "\n".join(f"{k} = {json.dumps(v)}" for k, v in grid.items()),
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.killpg(process.pid, signal.SIGKILL)  # the sweep and any worker it started
     process.wait()
-    killed_with = {r["point_id"] for r in _stage_rows(out)}
+    killed_with = {r.point_id for r in _stage_rows(out)}
     assert killed_with, "the sweep finished no group before the kill; the test needs a slower sweep"
-    plan = plan_sweep({"name": "sub", "settings": {**TINY, "data": str(tiny_root)}, "grid": grid})
+    plan = plan_sweep({"name": "sub", "settings": {**TINY, "data_root": str(tiny_root)}, "grid": grid})
     summary = run_sweep(plan, out)
     assert summary.already_done == len(killed_with) and summary.timed == 12 - len(killed_with)
     rows = _stage_rows(out)
-    per_point_stage = Counter((r["point_id"], r["stage"]) for r in rows)
+    per_point_stage = Counter((r.point_id, r.stage) for r in rows)
     assert set(per_point_stage.values()) == {1}, "a point was stored twice"
     assert {pid for pid, _ in per_point_stage} == {p.point_id for p in plan.points}
 
@@ -165,3 +167,19 @@ def test_sigint_stops_the_sweep_cleanly_and_keeps_what_was_done(tiny_root, tmp_p
     assert process.returncode == 130, stderr
     assert "run the same command again to resume" in stderr and "Traceback" not in stderr
     assert (out / "results.csv").exists() and _stage_rows(out)
+
+
+def test_a_framing_variant_is_compared_with_its_reference_unpaired(tiny_root, tmp_path):
+    plan = _plan(tiny_root, grid={"variant": ["notebook", "exact", "exact+bincount"],
+                                  "connectivity": [0.2]})
+    assert len(plan.groups) == 2  # bincount framing needs a DataLoader of its own
+    summary = run_sweep(plan, tmp_path)
+    ratios = pd.read_csv(summary.ratios_csv)
+    framing = ratios[ratios["component"] == "framing"]
+    assert set(framing["variant"]) == {"deepr:exact+framing:bincount"}
+    assert set(framing["reference_variant"]) == {"deepr:exact"} and not framing["paired"].any()
+    assert {"data_wait", "step"} <= set(framing["stage"])
+    assert ratios[ratios["component"] == "deepr"]["paired"].all()
+    # a resume that times nothing adds no second copy of the unpaired rows
+    run_sweep(plan, tmp_path)
+    assert len(pd.read_csv(summary.ratios_csv)) == len(ratios)

@@ -6,10 +6,11 @@ import json
 import pandas as pd
 import pytest
 
+from bench.profiling.options import TraceSchedule
 from bench.profiling.run import ProfileOptions, profile_point
-from bench.profiling.torch_trace import TraceSchedule
-from bench.settings import point_config
-from snn.train import STAGES
+from bench.rows import ProfileSummary
+from bench.settings import normalise
+from snn.names import STAGES
 
 OPTIONS = ProfileOptions(line_steps=2, plain_steps=2, trace=TraceSchedule(wait=0, warmup=1, active=2))
 
@@ -17,15 +18,15 @@ OPTIONS = ProfileOptions(line_steps=2, plain_steps=2, trace=TraceSchedule(wait=0
 @pytest.fixture(scope="module", params=[0, 2], ids=["main-process", "two-workers"])
 def profiled(request, tiny_root, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"profile-{request.param}")
-    cfg = point_config({"data": str(tiny_root), "num_steps": 8, "batch_size": 8, "threads": 1,
-                        "warmup_steps": 1, "num_workers": request.param, "variant": "exact",
-                        "connectivity": 0.2})
-    return request.param, out, profile_point(cfg, out, OPTIONS)
+    settings = normalise({"data_root": str(tiny_root), "num_steps": 8, "batch_size": 8, "threads": 1,
+                          "warmup_steps": 1, "num_workers": request.param, "variant": "exact",
+                          "connectivity": 0.2})
+    return request.param, out, profile_point(settings, out, OPTIONS)
 
 
 def test_data_loading_lines_hold_hits_from_where_loading_ran(profiled):
     workers, out, summary = profiled
-    assert summary["line_profiler"]["worker_stats_merged"] == workers
+    assert summary.worker_stats_merged == workers
     table = pd.read_csv(out / "lines.csv")
     data = table[table["area"] == "data"]
     getitem = data[data["function"] == "CheckedDVSGesture.__getitem__"]
@@ -64,15 +65,15 @@ def test_op_tables_and_memory_are_written(profiled):
     assert (by_stage.groupby("stage")["percent_of_stage_cpu"].sum().round(6) == 100).all()
     assert "input_shapes" in pd.read_csv(out / "ops_by_shape.csv")
     assert len(pd.read_csv(out / "ops.csv")) > 10
-    assert summary["torch_profiler"]["peak_tensor_memory_bytes"] > 0
+    assert summary.peak_tensor_memory_bytes > 0
 
 
 def test_profiling_overhead_is_recorded_against_unprofiled_steps(profiled):
     _, out, summary = profiled
-    saved = json.loads((out / "profile.json").read_text())
-    assert len(saved["unprofiled_step_s"]) == OPTIONS.plain_steps
-    assert len(saved["torch_profiler"]["step_s"]) == OPTIONS.trace.active
-    for tool in ("line_profiler", "torch_profiler"):
-        assert saved["overhead"][tool] > 0
-    assert set(saved["files"]) >= {"lines.txt", "lines.csv", "trace.json.gz", "ops.csv",
+    saved = ProfileSummary.from_json((out / "profile.json").read_text(), "profile.json")
+    assert saved == summary  # written and read back through the same type
+    assert len(saved.unprofiled_step_s) == OPTIONS.plain_steps
+    assert len(saved.trace_step_s) == OPTIONS.trace.active
+    assert saved.line_overhead > 0 and saved.trace_overhead > 0
+    assert set(saved.files) >= {"lines.txt", "lines.csv", "trace.json.gz", "ops.csv",
                                    "ops_by_shape.csv", "ops_by_stage.csv", "profile.json"}

@@ -1,0 +1,161 @@
+"""Outcomes of a group run → typed rows (bench.rows); ratios of variants against references.
+
+A variant point's reference is the point whose settings differ only in using the reference
+implementation of one component (bench.variants.REFERENCES, or a sweep's [references]).
+Points timed in one group run compare step for step (paired). A pipeline component's variant
+(framing) needs its own DataLoader, so it was timed in another group: it compares with its
+reference as a ratio of medians with an unpaired bootstrap CI, marked `paired = False`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bench.ids import config_hash
+from bench.point import PointFailure, PointResult
+from bench.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow
+from bench.settings import normalise
+from bench.stages import COMPARED_STAGES, ROW_STAGES, STEP
+from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
+from bench.variants import PIPELINE_COMPONENTS, parse_variant
+
+
+def _head(point, run: dict) -> dict:
+    return {"sweep": run["sweep"], "run_id": run["run_id"], "point_id": point.point_id,
+            "group_id": point.group_id, "settings": point.settings}
+
+
+def _by_stage(result: PointResult) -> dict[str, list[float]]:
+    """Every stage's samples, the whole step's included."""
+    return {**result.stage_samples, STEP: result.step_samples}
+
+
+def stage_rows(point, result: PointResult, run: dict) -> list[StageRow]:
+    """One row per stage (and the whole step, the harness's own overhead and the floor)."""
+    samples = _by_stage(result)
+    step_median = summarise(result.step_samples).median
+    rows = []
+    for stage in [s for s in ROW_STAGES if s in samples]:
+        s = summarise(samples[stage])
+        rows.append(StageRow(
+            **_head(point, run), stage=stage,
+            n=s.n, median_s=s.median, iqr_s=s.iqr, min_s=s.min, mean_s=s.mean,
+            ci_low_s=s.ci_low, ci_high_s=s.ci_high, unstable=s.unstable,
+            share_of_step=s.median / step_median if step_median > 0 else None,
+            samples_per_s=(point.settings["batch_size"] / s.median
+                           if stage == STEP and s.median > 0 else None),
+            samples_s=list(samples[stage]),
+            epoch_restarts=result.epoch_restarts,
+            active_connections=result.active_connections,
+            total_connections=result.total_connections,
+            connectivity_measured=result.active_connections / result.total_connections,
+            loss_first=result.losses[0], loss_last=result.losses[-1],
+            group_wall_s=run.get("group_wall_s"), env=result.environment))
+    return rows
+
+
+def error_row(point, failure: PointFailure, run: dict) -> ErrorRow:
+    return ErrorRow(**_head(point, run), error=failure.error, traceback=failure.traceback,
+                    env=failure.environment)
+
+
+def skipped_row(point, run: dict) -> SkippedRow:
+    return SkippedRow(**_head(point, run), reason=point.skip_reason)
+
+
+def reference_settings(settings: dict, component: str, reference: str) -> dict | None:
+    """The settings of `settings`' reference for one component, or None when the point already
+    uses the reference (or its reference cannot exist, e.g. dense against a DeepR reference)."""
+    variant = parse_variant(settings["variant"])
+    if variant.of(component) == reference:
+        return None
+    swapped = {**settings, "variant": variant.with_choice(component, reference).name}
+    try:
+        return normalise(swapped)
+    except ValueError:
+        return None
+
+
+def _ratio_rows(row_head: dict, ratios: dict[str, Ratio], component: str, reference,
+                paired: bool) -> list[RatioRow]:
+    return [RatioRow(**row_head, stage=stage, component=component,
+                     reference_point_id=reference.point_id, reference_run_id=reference.run_id,
+                     reference_variant=reference.settings["variant"], paired=paired,
+                     n=r.n, ratio_median=r.median, ratio_ci_low=r.ci_low, ratio_ci_high=r.ci_high,
+                     speedup=r.speedup, significant=r.significant)
+            for stage, r in ratios.items()]
+
+
+def _ratios(samples: dict, ref_samples: dict, compare) -> dict[str, Ratio]:
+    """Per compared stage; a stage too short for the clock (a 0 reference) has no ratio."""
+    return {stage: compare(samples[stage], ref_samples[stage]) for stage in COMPARED_STAGES
+            if stage in samples and stage in ref_samples and min(ref_samples[stage]) > 0}
+
+
+class _Timed:
+    """A timed point as the ratio builders see it: ids, settings, run and samples per stage."""
+
+    def __init__(self, point_id, group_id, settings, run_id, samples):
+        self.point_id, self.group_id, self.settings = point_id, group_id, settings
+        self.run_id, self.samples = run_id, samples
+
+
+def paired_ratio_rows(group: list, results: list[PointResult], references: dict[str, str],
+                      run: dict) -> list[RatioRow]:
+    """Each point against the references timed in the same group run, step for step."""
+    timed = [_Timed(p.point_id, p.group_id, p.settings, run["run_id"], _by_stage(r))
+             for p, r in zip(group, results)]
+    by_id = {config_hash(t.settings): t for t in timed}
+    rows = []
+    for t in timed:
+        for component, reference in references.items():
+            wanted = reference_settings(t.settings, component, reference)
+            ref = by_id.get(config_hash(wanted)) if wanted is not None else None
+            if ref is not None:
+                rows += _ratio_rows(_head(t, run), _ratios(t.samples, ref.samples, paired_ratio),
+                                    component, ref, paired=True)
+    return rows
+
+
+def group_rows(group: list, outcomes: list[PointResult | PointFailure], references: dict[str, str],
+               run: dict) -> tuple[list[Row], list[tuple]]:
+    """All rows of one group run (stages, errors, paired ratios among its timed points), and the
+    (point, failure) pairs of the points that failed."""
+    rows: list[Row] = []
+    timed, failures = [], []
+    for point, outcome in zip(group, outcomes):
+        if isinstance(outcome, PointFailure):
+            rows.append(error_row(point, outcome, run))
+            failures.append((point, outcome))
+        else:
+            rows += stage_rows(point, outcome, run)
+            timed.append((point, outcome))
+    ratios = paired_ratio_rows([p for p, _ in timed], [r for _, r in timed], references, run)
+    return rows + ratios, failures
+
+
+def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], sweep: str) -> list[RatioRow]:
+    """Ratios of medians for each pipeline-component variant against its reference, from the
+    current stage rows; only pairs of runs not already compared (`current` ratio rows) are new."""
+    points: dict[str, _Timed] = {}
+    done = set()
+    for row in current:
+        if isinstance(row, StageRow):
+            t = points.setdefault(row.point_id, _Timed(row.point_id, row.group_id, row.settings,
+                                                       row.run_id, {}))
+            t.samples[row.stage] = row.samples_s
+        elif isinstance(row, RatioRow) and not row.paired:
+            done.add((row.run_id, row.reference_run_id, row.component))
+    by_id = {config_hash(t.settings): t for t in points.values()}
+    rows = []
+    for t in points.values():
+        for component in PIPELINE_COMPONENTS:
+            wanted = reference_settings(t.settings, component, references[component])
+            ref = by_id.get(config_hash(wanted)) if wanted is not None else None
+            if ref is None or (t.run_id, ref.run_id, component) in done:
+                continue
+            head = {"sweep": sweep, "run_id": t.run_id, "point_id": t.point_id,
+                    "group_id": t.group_id, "settings": t.settings}
+            rows += _ratio_rows(head, _ratios(t.samples, ref.samples, ratio_of_medians),
+                                component, ref, paired=False)
+    return rows

@@ -1,0 +1,54 @@
+"""Rows made with the store's own constructors, for tests of the store, the report and CSVs."""
+
+from __future__ import annotations
+
+from bench.rows import ErrorRow, RatioRow, SkippedRow, StageRow
+from bench.settings import normalise
+
+SETTINGS = {"layer_type": "conv2d", "num_workers": 0, "device": "cpu", "variant": "deepr:none",
+            "batch_size": 16, "threads": 1}
+
+
+def settings(**overrides) -> dict:
+    return normalise({**SETTINGS, **overrides})
+
+
+def _head(point_id: str, run_id: str, point_settings: dict | None) -> dict:
+    return {"sweep": "t", "run_id": run_id, "point_id": point_id, "group_id": "g",
+            "settings": point_settings or settings()}
+
+
+def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
+              point_settings=None, unstable=False, measured=None, env=None) -> StageRow:
+    """A stage row with samples around `median` (`step`: the step median, for the share)."""
+    head = _head(point_id, run_id, point_settings)
+    step = step or median
+    return StageRow(**head, stage=stage, n=3, median_s=median, iqr_s=median * 0.01,
+                    min_s=median * 0.95, mean_s=median, ci_low_s=median * 0.9,
+                    ci_high_s=median * 1.1, unstable=unstable, share_of_step=median / step,
+                    samples_per_s=head["settings"]["batch_size"] / step if stage == "step" else None,
+                    samples_s=[median * 0.95, median, median * 1.05], epoch_restarts=0,
+                    active_connections=10, total_connections=100,
+                    connectivity_measured=head["settings"]["connectivity"] if measured is None else measured,
+                    loss_first=2.4, loss_last=2.3, group_wall_s=1.0, env=env or {"host": "h"})
+
+
+def ratio_row(point_id="a", run_id="r1", stage="step", ratio=0.5, ci=(0.45, 0.55), *,
+              point_settings=None, reference_point_id="ref", reference_run_id=None,
+              paired=True, component="deepr") -> RatioRow:
+    head = _head(point_id, run_id, point_settings)
+    return RatioRow(**head, stage=stage, component=component,
+                    reference_point_id=reference_point_id,
+                    reference_run_id=reference_run_id or run_id,
+                    reference_variant="deepr:notebook", paired=paired, n=15, ratio_median=ratio,
+                    ratio_ci_low=ci[0], ratio_ci_high=ci[1], speedup=1 / ratio,
+                    significant=ci[1] < 1 or ci[0] > 1)
+
+
+def error_row(point_id="a", run_id="r1", message="RuntimeError: boom", point_settings=None) -> ErrorRow:
+    return ErrorRow(**_head(point_id, run_id, point_settings), error=message,
+                    traceback="Traceback (most recent call last): ...", env={"host": "h"})
+
+
+def skipped_row(point_id="a", run_id="r1", reason="no such device", point_settings=None) -> SkippedRow:
+    return SkippedRow(**_head(point_id, run_id, point_settings), reason=reason)
