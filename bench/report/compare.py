@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.env import config_hash
+from bench.ids import config_hash
 from bench.report.load import Results
-from bench.rows import STEP
+from bench.rows import MACHINE_FIELDS
 from bench.settings import SETTING_NAMES
+from bench.stages import STEP
 from bench.stats import ratio_of_medians
 
 # Flag changes beyond ±10%: two runs of the same commit on a shared 2-core machine, ten minutes
 # apart, differed by up to 9% (conv2d with 2 workers) with CIs excluding 1.
 DEFAULT_THRESHOLD = 0.10
 # The data root's path differs between clones of the same data; every other setting must match.
-MATCH_IGNORES = ("data",)
-MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
-                  "tonic", "numpy", "python", "threads", "flush_denormal", "synthetic_data")
+MATCH_IGNORES = ("data_root",)
 
 
 def change_flag(ratio: float, significant: bool, threshold: float) -> str:

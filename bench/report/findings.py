@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.rows import STEP
-from bench.timing import FLOOR_STAGE
-from snn.train import STAGES
+from bench.stages import FLOOR_STAGE, STEP
+from snn.names import STAGES
 
 MS = 1e3
 
@@ -54,6 +53,8 @@ def biggest_stage(stages: pd.DataFrame) -> str | None:
     if table.empty:
         return None
     counts = table["biggest_stage"].value_counts()
+    if counts.empty:  # only whole-step rows: no stage to name
+        return None
     stage = counts.index[0]
     shares = table.loc[table["biggest_stage"] == stage, "biggest_share"]
     return (f"Biggest stage: {stage}, the largest part of the step in {counts.iloc[0]} of "
@@ -90,8 +91,8 @@ def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataF
     if relevant_only:
         keep = ratios.apply(lambda r: r["stage"] in STAGES_OF_COMPONENT.get(r["component"], ()), axis=1)
         ratios = ratios[keep]
-    table = ratios[["config", "stage", "component", "reference_variant", "speedup", "ratio_median",
-                    "ratio_ci_low", "ratio_ci_high", "significant"]].copy()
+    table = ratios[["config", "stage", "component", "reference_variant", "paired", "speedup",
+                    "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant"]].copy()
     return table.sort_values(["component", "stage", "speedup"],
                              ascending=[True, True, False]).reset_index(drop=True)
 
@@ -105,10 +106,12 @@ def best_variants(ratios: pd.DataFrame) -> list[str]:
     winners = table[table["significant"] & (table["speedup"] > 1)]
     for stage in [s for s in STAGES + (STEP,) if s in set(winners["stage"])]:
         best = winners[winners["stage"] == stage].iloc[0]
+        how = ("median of paired per-step ratios" if best["paired"]
+               else "ratio of medians, unpaired: timed in separate groups")
         sentences.append(
             f"Best for {stage}: {best['config']} is {best['speedup']:.2f}x faster than "
             f"{best['reference_variant']} (ratio {best['ratio_median']:.3f}, 95% CI "
-            f"{best['ratio_ci_low']:.3f}-{best['ratio_ci_high']:.3f}).")
+            f"{best['ratio_ci_low']:.3f}-{best['ratio_ci_high']:.3f}; {how}).")
     return sentences
 
 

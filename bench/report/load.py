@@ -1,4 +1,8 @@
-"""A results directory → the tables a report is drawn from."""
+"""A results directory → the tables a report is drawn from, through the store's typed rows.
+
+Imports neither torch nor the sweep runner nor the profilers: a report renders anywhere the
+results were copied to.
+"""
 
 from __future__ import annotations
 
@@ -8,65 +12,67 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.store import RESULTS, ResultStore
-from bench.sweep import PROFILES
+from bench.errors import UserError
+from bench.paths import PROFILE_SUMMARY, PROFILES, RESULTS
+from bench.rows import (
+    ENV_FIELDS,
+    ProfileSummary,
+    RatioRow,
+    Row,
+    StageRow,
+    flatten,
+)
+from bench.store import ResultStore
 
-ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
-              "python", "torch", "snntorch", "tonic", "numpy", "threads", "interop_threads",
-              "flush_denormal", "data_root", "synthetic_data", "git_commit", "git_dirty")
 
-
-class NoResultsError(FileNotFoundError):
+class NoResultsError(UserError, FileNotFoundError):
     """A directory without a results store."""
 
 
 @dataclass
 class Profile:
-    point_id: str
-    summary: dict
+    summary: ProfileSummary
     lines: pd.DataFrame
     ops: pd.DataFrame
+
+    @property
+    def point_id(self) -> str:
+        return self.summary.point_id
 
 
 @dataclass
 class Results:
     directory: Path
-    stages: pd.DataFrame  # one row per point and stage (timed points only)
-    ratios: pd.DataFrame  # paired ratios within group runs
-    problems: pd.DataFrame  # error and skipped rows
+    rows: list[Row]  # the store's current rows
+    stages: pd.DataFrame  # one row per point and stage (timed points only), flattened
+    ratios: pd.DataFrame  # variants against references, paired and unpaired
     profiles: list[Profile] = field(default_factory=list)
 
     @property
     def environments(self) -> list[dict]:
-        """The distinct machines/software the timed rows came from."""
+        """The distinct machines/software the timed rows came from (ENV_FIELDS)."""
         seen, envs = set(), []
-        for env in self.stages.get("env", pd.Series(dtype=object)):
-            key = json.dumps({k: env.get(k) for k in ENV_FIELDS}, sort_keys=True, default=str)
-            if key not in seen:
-                seen.add(key)
-                envs.append({k: env.get(k) for k in ENV_FIELDS})
+        for row in self.rows:
+            if isinstance(row, StageRow):
+                env = {k: row.env.get(k) for k in ENV_FIELDS if not k.startswith("load_avg")}
+                key = json.dumps(env, sort_keys=True, default=str)
+                if key not in seen:
+                    seen.add(key)
+                    envs.append(env)
         return envs
 
 
-def label(row) -> str:
-    """A configuration as a reader names it."""
-    return (f"{row['layer_type']} | {row['num_workers']} workers | {row['device']} | "
-            f"{row['variant']} | c={row['connectivity']:g}")
-
-
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    if not frame.empty:
-        frame["config"] = frame.apply(label, axis=1)
-    return frame
+def frame(rows: list[Row]) -> pd.DataFrame:
+    """Rows as one table (bench.rows.flatten): settings, fields, env.* and the `config` label."""
+    return pd.DataFrame([flatten(r) for r in rows])
 
 
 def _profiles(directory: Path) -> list[Profile]:
     profiles = []
-    for summary_path in sorted((directory / PROFILES).glob("*/profile.json")):
+    for summary_path in sorted((directory / PROFILES).glob(f"*/{PROFILE_SUMMARY}")):
         folder = summary_path.parent
-        profiles.append(Profile(point_id=folder.name, summary=json.loads(summary_path.read_text()),
-                                lines=pd.read_csv(folder / "lines.csv"),
+        summary = ProfileSummary.from_json(summary_path.read_text(), str(summary_path))
+        profiles.append(Profile(summary=summary, lines=pd.read_csv(folder / "lines.csv"),
                                 ops=pd.read_csv(folder / "ops.csv")))
     return profiles
 
@@ -79,8 +85,8 @@ def load_results(directory: str | Path) -> Results:
     rows = ResultStore(directory).current_rows()
     return Results(
         directory=directory,
-        stages=_frame([r for r in rows if r["kind"] == "stage"]),
-        ratios=_frame([r for r in rows if r["kind"] == "ratio"]),
-        problems=_frame([r for r in rows if r["kind"] in ("error", "skipped")]),
+        rows=rows,
+        stages=frame([r for r in rows if isinstance(r, StageRow)]),
+        ratios=frame([r for r in rows if isinstance(r, RatioRow)]),
         profiles=_profiles(directory),
     )

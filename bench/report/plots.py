@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from bench.rows import STEP  # noqa: E402
-from snn.train import STAGES  # noqa: E402
+from bench.stages import STEP  # noqa: E402
+from snn.names import STAGES  # noqa: E402
 
 MS = 1e3
 DPI = 110

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.paths import PROFILES, REPORT_CSV
 from bench.report import compare, findings, html, plots, pytest_benchmarks
-from bench.report.load import ENV_FIELDS, Profile, Results, load_results
+from bench.report.load import Profile, Results, load_results
+from bench.rows import ErrorRow, SkippedRow, StageRow
+from bench.store import write_csv
 
 TOP_LINES = 10
 TOP_OPS = 10
@@ -25,8 +28,9 @@ def _environment(results: Results) -> str:
     envs = results.environments
     if not envs:
         return html.paragraph("No timed rows, so no environment was recorded.", "note")
-    frame = pd.DataFrame({"field": list(ENV_FIELDS),
-                          **{f"run environment {i + 1}": [str(e.get(k)) for k in ENV_FIELDS]
+    fields = list(envs[0])
+    frame = pd.DataFrame({"field": fields,
+                          **{f"run environment {i + 1}": [str(e.get(k)) for k in fields]
                              for i, e in enumerate(envs)}})
     body = html.table(frame, "environment", text_columns=frame.columns)
     if len(envs) > 1:
@@ -50,12 +54,16 @@ def _steps(results: Results) -> str:
 
 def _speedups(results: Results) -> str:
     table = findings.speedup_table(results.ratios, relevant_only=True)
-    note = html.paragraph("Each variant against the point of its group that differs only in using "
-                          "the user's implementation of one component; steps were taken in turn, "
-                          "so these are medians of paired per-step ratios (below 1: faster). Shown: "
-                          "the stages each component is meant to change, and the whole step; "
-                          "ratios.csv in the results directory holds every stage.", "note")
+    note = html.paragraph("Each variant against the point that differs only in using the user's "
+                          "implementation of one component (below 1: faster). Paired: both were "
+                          "timed in one group, steps taken in turn, so the ratio is the median of "
+                          "per-step ratios. Unpaired (framing, which needs a DataLoader of its "
+                          "own): a ratio of medians whose bootstrap CI resamples each side "
+                          "separately, so it is wider. Shown: the stages each component is meant "
+                          "to change, and the whole step; ratios.csv in the results directory "
+                          "holds every stage.", "note")
     formats = {c: _three_decimals for c in ("speedup", "ratio_median", "ratio_ci_low", "ratio_ci_high")}
+    formats["paired"] = lambda v: "paired" if v else "unpaired"
     return note + html.table(table, "speedups", formats,
                              lambda r: "improvement" if r["significant"] and r["speedup"] > 1
                              else "regression" if r["significant"] else "",
@@ -87,32 +95,29 @@ def _problems(results: Results) -> str:
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
-    errors = results.problems
-    frame = (errors[["config", "status", "error"]] if not errors.empty
-             else pd.DataFrame(columns=["config", "status", "error"]))
+    frame = pd.DataFrame([{"config": r.label, "status": r.KIND,
+                           "message": r.error if isinstance(r, ErrorRow) else r.reason}
+                          for r in results.rows if isinstance(r, (ErrorRow, SkippedRow))],
+                         columns=["config", "status", "message"])
     return body + "<h3>Errors and skipped points</h3>" + html.table(
         frame, "errors", row_class=lambda r: "error" if r["status"] == "error" else "",
-        text_columns=("config", "status", "error"))
+        text_columns=("config", "status", "message"))
 
 
 def _profile(profile: Profile) -> str:
     summary = profile.summary
-    cfg = summary["config"]
-    overhead = summary["overhead"]
-    heading = (f"{cfg['net']['layer_type']}, DeepR {cfg['deepr']['variant']} at "
-               f"{cfg['deepr']['connectivity']}, {cfg['loader']['num_workers']} workers, {cfg['device']} "
-               f"(point {profile.point_id})")
+    heading = f"{summary.label} (point {profile.point_id})"
     lines = profile.lines.sort_values("total_s", ascending=False).head(TOP_LINES)
     lines = lines.assign(total_ms=lines["total_s"] * 1e3)[
         ["area", "function", "line", "hits", "total_ms", "percent", "contents"]]
     ops = profile.ops.head(TOP_OPS)[["op", "calls", "self_cpu_us", "cpu_total_us", "self_device_us"]]
     return (f"<h3>{html.escape(heading)}</h3>"
             + html.paragraph(
-                f"Overhead: line_profiler x{overhead['line_profiler']:.2f}, torch.profiler "
-                f"x{overhead['torch_profiler']:.2f} the unprofiled step time; worker profiles merged: "
-                f"{summary['line_profiler']['worker_stats_merged']}; peak tensor memory "
-                f"{summary['torch_profiler']['peak_tensor_memory_bytes'] / 2**20:.1f} MiB. Full "
-                f"outputs: profiles/{profile.point_id}/ (lines.txt, trace.json.gz, ops*.csv).", "note")
+                f"Overhead: line_profiler x{summary.line_overhead:.2f}, torch.profiler "
+                f"x{summary.trace_overhead:.2f} the unprofiled step time; worker profiles merged: "
+                f"{summary.worker_stats_merged}; peak tensor memory "
+                f"{summary.peak_tensor_memory_bytes / 2**20:.1f} MiB. Full "
+                f"outputs: {PROFILES}/{profile.point_id}/ (lines.txt, trace.json.gz, ops*.csv).", "note")
             + html.table(lines, f"lines-{profile.point_id}", {"total_ms": _one_decimal, "percent": _one_decimal},
                          text_columns=("area", "function", "contents"))
             + html.table(ops, f"ops-{profile.point_id}", {c: _one_decimal for c in ops.columns[2:]},
@@ -134,15 +139,6 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
                **{c: _three_decimals for c in ("ratio", "ci_low", "ci_high")}}
     return body + html.image("baseline.png", "current over baseline step time") + html.table(
         table, "baseline", formats, lambda r: r["flag"], text_columns=("configuration", "flag"))
-
-
-def _tidy_csv(results: Results, path: Path) -> None:
-    """The timed rows without raw samples, the environment as env.* columns."""
-    frame = results.stages.drop(columns=["samples_s", "env"], errors="ignore").copy()
-    if "env" in results.stages:
-        for field in ENV_FIELDS:
-            frame[f"env.{field}"] = [env.get(field) for env in results.stages["env"]]
-    frame.to_csv(path, index=False)
 
 
 def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
@@ -196,7 +192,8 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
     if baseline is not None:
         sections.append(html.section(f"Against the baseline {baseline.directory}",
                                      _baseline(results, baseline, threshold, out), "baseline-section"))
-    _tidy_csv(results, out / "report.csv")
+    # the timed rows without raw samples, flattened as results.csv is (bench.rows.flatten)
+    write_csv([r for r in results.rows if isinstance(r, StageRow)], out / REPORT_CSV, samples=False)
     return sections
 
 

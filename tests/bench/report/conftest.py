@@ -17,7 +17,7 @@ GRID = {"num_workers": [0, 1], "variant": ["none", "notebook", "exact", "multist
 @pytest.fixture(scope="session")
 def report(tiny_root, tmp_path_factory):
     base = tmp_path_factory.mktemp("report")
-    settings = {**TINY, "data": str(tiny_root)}
+    settings = {**TINY, "data_root": str(tiny_root)}
     current = plan_sweep({"name": "current", "settings": settings, "grid": GRID,
                           "points": [{"batch_size": 500}],  # more than the data: an error row
                           "profile": {"match": [{"variant": "exact", "connectivity": 0.2}],

@@ -2,29 +2,27 @@ import pandas as pd
 import pytest
 
 from bench.report import findings
-from bench.report.load import label
-
-SETTINGS = {"layer_type": "conv2d", "num_workers": 0, "device": "cpu", "variant": "deepr:none",
-            "connectivity": 1.0, "batch_size": 16}
+from bench.report.load import frame
+from tests.bench.make_rows import ratio_row, settings, stage_row
 
 
 def _stages(points: list[dict]) -> pd.DataFrame:
-    """Stage rows as the store holds them, for points given as settings + {stage: median_s}."""
+    """The report's stage table of points given as settings + {stage: median_s}."""
     rows = []
     for i, point in enumerate(points):
-        settings = {**SETTINGS, **point.get("settings", {})}
         step = sum(point["stages"].values())
         for stage, median in {**point["stages"], "step": step}.items():
-            rows.append({**settings, "point_id": f"p{i}", "stage": stage, "median_s": median,
-                         "ci_low_s": median * 0.9, "ci_high_s": median * 1.1, "iqr_s": median * 0.01,
-                         "unstable": point.get("unstable", {}).get(stage, False),
-                         "share_of_step": median / step,
-                         "samples_per_s": settings["batch_size"] / step if stage == "step" else None,
-                         "connectivity_measured": point.get("measured", settings["connectivity"]),
-                         "active_connections": 10, "total_connections": 100})
-    frame = pd.DataFrame(rows)
-    frame["config"] = frame.apply(label, axis=1)
-    return frame
+            rows.append(stage_row(f"p{i}", f"run-{i}", stage, median, step,
+                                  point_settings=settings(**point.get("settings", {})),
+                                  unstable=point.get("unstable", {}).get(stage, False),
+                                  measured=point.get("measured")))
+    return frame(rows)
+
+
+def _ratio_row(variant: str, stage: str, ratio: float, ci: tuple[float, float], paired=True,
+               component="deepr"):
+    return ratio_row(variant, "r", stage, ratio, ci, paired=paired, component=component,
+                     point_settings=settings(variant=variant, connectivity=0.1))
 
 
 LOADING_BOUND = {"stages": {"data_wait": 0.3, "forward": 0.1, "backward": 0.1, "rewiring": 0.001}}
@@ -34,7 +32,7 @@ WORKERS = {"settings": {"num_workers": 2}, "stages": {"data_wait": 0.01, "forwar
 
 def test_the_fastest_configuration_is_the_one_with_the_most_samples_per_second():
     sentence = findings.fastest(_stages([LOADING_BOUND, WORKERS]))
-    assert sentence.startswith("Fastest configuration: conv2d | 2 workers") and "61.3 samples/s" in sentence
+    assert sentence.startswith("Fastest configuration: conv2d | deepr:none | 2 workers") and "61.3 samples/s" in sentence
 
 
 def test_the_biggest_stage_counts_configurations_where_it_dominates():
@@ -48,18 +46,25 @@ def test_best_num_workers_is_named_per_device_and_layer_type():
 
 
 def test_best_variant_per_stage_is_the_largest_significant_speedup():
-    ratios = pd.DataFrame([
-        {"config": "a", "stage": "rewiring", "component": "deepr", "reference_variant": "deepr:notebook",
-         "speedup": 2.5, "ratio_median": 0.4, "ratio_ci_low": 0.38, "ratio_ci_high": 0.42, "significant": True},
-        {"config": "b", "stage": "rewiring", "component": "deepr", "reference_variant": "deepr:notebook",
-         "speedup": 4.0, "ratio_median": 0.25, "ratio_ci_low": 0.1, "ratio_ci_high": 1.2, "significant": False},
-        {"config": "c", "stage": "forward", "component": "deepr", "reference_variant": "deepr:notebook",
-         "speedup": 1.5, "ratio_median": 0.67, "ratio_ci_low": 0.6, "ratio_ci_high": 0.7, "significant": True},
+    ratios = frame([
+        _ratio_row("deepr:exact", "rewiring", 0.4, (0.38, 0.42)),
+        _ratio_row("deepr:exact+forward:multistep", "rewiring", 0.25, (0.1, 1.2)),  # not significant
+        _ratio_row("deepr:exact+framing:bincount", "forward", 0.67, (0.6, 0.7)),
     ])
     sentences = findings.best_variants(ratios)
-    assert sentences[0].startswith("Best for forward: c is 1.50x")
-    assert sentences[1].startswith("Best for rewiring: a is 2.50x")  # b is not significant
+    assert sentences[0].startswith("Best for forward: conv2d | deepr:exact+framing:bincount c=0.1")
+    assert "1.49x" in sentences[0]
+    assert sentences[1].startswith("Best for rewiring: conv2d | deepr:exact c=0.1 | 0 workers | cpu is 2.50x")
     assert len(findings.speedup_table(ratios, relevant_only=True)) == 2  # deepr changes rewiring
+
+
+def test_an_unpaired_framing_comparison_is_a_finding_that_says_it_is_unpaired():
+    ratios = frame([_ratio_row("framing:bincount", "data_wait", 0.2, (0.15, 0.25), paired=False,
+                               component="framing")])
+    (sentence,) = findings.best_variants(ratios)
+    assert sentence.startswith("Best for data_wait:") and "5.00x faster" in sentence
+    assert "unpaired" in sentence
+    assert list(findings.speedup_table(ratios, relevant_only=True)["paired"]) == [False]
 
 
 def test_drift_is_the_measured_over_the_asked_connectivity():

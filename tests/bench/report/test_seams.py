@@ -1,0 +1,69 @@
+"""The report over stores written row by row with the real constructors: baseline matching,
+regression flags, HTML escaping, and rendering without torch."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.report import compare
+from bench.report.load import load_results
+from bench.report.render import render_report
+from bench.store import ResultStore
+from tests.bench.make_rows import error_row, settings, stage_row
+
+ROOT = Path(__file__).parents[3]
+
+
+def _store(directory, step_median: float, **overrides):
+    point = settings(**overrides)
+    ResultStore(directory).append([stage_row("p", "r1", stage, median, step_median, point_settings=point)
+                                   for stage, median in (("forward", step_median / 2),
+                                                         ("step", step_median))])
+    return directory
+
+
+def test_a_slower_run_is_flagged_a_regression_against_its_baseline(tmp_path):
+    now = load_results(_store(tmp_path / "now", 0.2))
+    before = load_results(_store(tmp_path / "before", 0.1))
+    (row,) = compare.compare(now, before, threshold=0.1).to_dict("records")
+    assert row["ratio"] == 2.0 and row["flag"] == "regression"
+    (row,) = compare.compare(before, now, threshold=0.1).to_dict("records")
+    assert row["flag"] == "improvement"
+
+
+def test_a_change_within_the_threshold_is_not_flagged(tmp_path):
+    now = load_results(_store(tmp_path / "now", 0.105))
+    before = load_results(_store(tmp_path / "before", 0.1))
+    (row,) = compare.compare(now, before, threshold=0.1).to_dict("records")
+    assert row["flag"] == ""
+
+
+def test_baselines_match_on_every_setting_but_the_data_path(tmp_path):
+    now = load_results(_store(tmp_path / "now", 0.2, data_root="/a"))
+    same_elsewhere = load_results(_store(tmp_path / "moved", 0.2, data_root="/b"))
+    other_seed = load_results(_store(tmp_path / "seed", 0.2, data_root="/a", seed=1))
+    assert len(compare.compare(now, same_elsewhere)) == 1
+    assert compare.compare(now, other_seed).empty
+
+
+def test_a_hostile_label_or_path_is_escaped_in_the_page(tmp_path):
+    hostile = "<script>alert(1)</script>"
+    directory = tmp_path / "r"
+    point = settings(data_root=f"/data/{hostile}")
+    env = {"data_root": f"/data/{hostile}"}
+    ResultStore(directory).append([
+        stage_row("p", "r1", "forward", 0.05, 0.1, point_settings=point, env=env),
+        stage_row("p", "r1", "step", 0.1, point_settings=point, env=env),
+        error_row("q", "r1", message=f"ValueError: {hostile}", point_settings=point)])
+    page = render_report(directory, tmp_path / "out").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_rendering_a_report_imports_neither_torch_nor_the_runner_nor_the_profilers(tmp_path):
+    directory = _store(tmp_path / "r", 0.1)
+    code = ("import sys\nfrom bench.cli import main\n"
+            f"assert main(['report', {str(directory)!r}, '--out', {str(tmp_path / 'out')!r}]) == 0\n"
+            "loaded = [m for m in ('torch', 'bench.sweep', 'bench.interleave', 'bench.profiling.run') "
+            "if m in sys.modules]\nassert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
