@@ -34,7 +34,7 @@ browser:
 # Synthetic data only when no real root is configured (SNN_BENCH_DATA); kept between runs.
 data: setup
 ifeq ($(SNN_BENCH_DATA),)
-	$(PY) -m bench data synth --root $(SYNTH_ROOT) --if-missing
+	$(PY) -m bench data synth --data-root $(SYNTH_ROOT) --if-missing
 else
 	@echo "using real data from SNN_BENCH_DATA=$(SNN_BENCH_DATA)"
 endif

@@ -8,57 +8,63 @@ import sys
 from pathlib import Path
 
 from bench.data_cli import add_data_commands
-from bench.env import config_hash
-from bench.interleave import run_point
-from bench.plan import SweepConfigError, load_sweep
-from bench.point import DeviceUnavailableError, PointConfig
-from bench.profiling.run import ProfileOptions, profile_point
-from bench.profiling.selection import OPTION_KEYS, options_from
-from bench.progress import estimate_group_seconds, estimate_profile_seconds, format_duration
+from bench.errors import SettingError, UserError
+from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT
+from bench.profiling.options import ProfileOptions
 from bench.report.compare import DEFAULT_THRESHOLD
-from bench.report.load import NoResultsError
-from bench.report.pytest_benchmarks import BenchmarkRunError
-from bench.report.render import render_report
-from bench.settings import normalise, point_config
-from bench.store import ResultStore, StoreBusyError
-from bench.sweep import pending_groups, run_sweep
-from bench.table import stage_table
-from snn.data.dvsgesture import (
-    DATA_ROOT_ENV,
-    CorruptEventFileError,
-    DatasetNotFoundError,
-)
-from snn.data.transforms import FRAMINGS
-from snn.deepr import VARIANTS as DEEPR_VARIANTS
-from snn.model import FORWARDS, LAYER_TYPES
+from bench.settings import SETTINGS, markdown_table, normalise, point_label
+from bench.variants import VARIANT_COMPONENTS
 
-# Errors that are the user's to fix: printed as one clear line, never as a traceback.
-USER_ERRORS = (DatasetNotFoundError, CorruptEventFileError, DeviceUnavailableError,
-               FileExistsError, ValueError, SweepConfigError, StoreBusyError, NoResultsError,
-               BenchmarkRunError)
+# Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
+# so `report`, `list --help` and errors stay quick.
 
 
-def _settings_from_args(args) -> dict:
-    return {
-        "data": args.data_root, "layer_type": args.layer_type, "num_steps": args.time_steps,
-        "batch_size": args.batch_size, "num_workers": args.num_workers,
-        "variant": f"deepr:{args.deepr}+forward:{args.forward}+framing:{args.framing}",
-        "connectivity": args.connectivity,
-        "device": args.device, "threads": args.threads, "flush_denormal": args.flush_denormal,
-        "lr": args.lr, "warmup_steps": args.warmup, "measured_steps": args.steps, "seed": args.seed,
-    }
+def _show(value) -> str:
+    return "unset" if value is None else str(value)
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per setting of the table (the sweep key with dashes, older spellings as aliases);
+    a flag not given leaves the table's default, so every default lives in bench.settings."""
+    group = parser.add_argument_group("point settings (the keys of a sweep file; `snn-bench settings` lists them)")
+    for s in SETTINGS:
+        flags = [s.flag] + ["--" + alias.replace("_", "-") for alias in s.aliases]
+        options = {"dest": s.name, "default": argparse.SUPPRESS,
+                   "help": f"{s.help} (default: {_show(s.default)})".replace("%", "%%")}
+        if s.kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options.update(type=s.kind, metavar=s.name.upper())
+        group.add_argument(*flags, **options)
+    for component, (names, default) in VARIANT_COMPONENTS.items():
+        group.add_argument(f"--{component}", choices=names, default=argparse.SUPPRESS,
+                           help=f"shorthand for the {component} part of --variant")
+
+
+def settings_from_args(args) -> dict:
+    """The settings given on the command line (canonical names); the variant shorthands joined."""
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if hasattr(args, s.name)}
+    parts = [f"{c}:{getattr(args, c)}" for c in VARIANT_COMPONENTS if hasattr(args, c)]
+    if parts and "variant" in given:
+        raise SettingError(f"--variant {given['variant']} and --{parts[0].split(':')[0]} both name "
+                           "the variant: use one or the other")
+    if parts:
+        given["variant"] = "+".join(parts)
+    return given
 
 
 def _cmd_run(args) -> int:
-    cfg = point_config(_settings_from_args(args))
+    from bench.build_config import point_config
+    from bench.interleave import run_point
+    from bench.table import stage_table
+
+    settings = normalise(settings_from_args(args))
+    cfg = point_config(settings)
     result = run_point(cfg)
     env = result.environment
-    rewiring = "dense" if cfg.deepr.variant == "none" else (
-        f"DeepR {cfg.deepr.variant} at connectivity {cfg.deepr.connectivity}")
-    print(f"{cfg.net.layer_type} net ({cfg.net.forward} forward, {cfg.frames.framing} framing), {rewiring}, batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
-          f"num_workers {cfg.loader.num_workers}, device {env['device']}, threads {env['threads']}, "
-          f"torch {env['torch']}, {'synthetic' if env['synthetic_data'] else 'real'} data at "
-          f"{env['data_root']}")
+    print(f"{point_label(settings)}: batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
+          f"threads {env['threads']}, torch {env['torch']}, "
+          f"{'synthetic' if env['synthetic_data'] else 'real'} data at {env['data_root']}")
     print(f"{cfg.warmup_steps} warm-up + {cfg.measured_steps} measured steps; "
           f"epochs started while measuring: {result.epoch_restarts}")
     print(stage_table(result.stage_samples, result.step_samples))
@@ -70,25 +76,30 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_profile(args) -> int:
-    settings = normalise(_settings_from_args(args))
-    out = Path(args.out or Path("reports") / "profiles" / config_hash(settings))
+    from bench.ids import config_hash
+    from bench.profiling.run import profile_point
+    from bench.profiling.selection import OPTION_KEYS, options_from
+
+    settings = normalise(settings_from_args(args))
+    out = Path(args.out or DEFAULT_REPORTS / PROFILES / config_hash(settings))
     options = options_from({k: getattr(args, k) for k in OPTION_KEYS})
-    summary = profile_point(point_config(settings), out, options)
-    line, trace = summary["line_profiler"], summary["torch_profiler"]
-    print(f"profiled {settings['layer_type']} {settings['variant']} at connectivity "
-          f"{settings['connectivity']:g}, num_workers {settings['num_workers']} -> {out}")
-    print(f"line_profiler: {args.line_steps} steps, stats of {line['worker_stats_merged']} DataLoader "
-          f"worker(s) merged, step time x{summary['overhead']['line_profiler']:.2f} unprofiled")
+    summary = profile_point(settings, out, options)
+    print(f"profiled {summary.label} -> {out}")
+    print(f"line_profiler: {args.line_steps} steps, stats of {summary.worker_stats_merged} DataLoader "
+          f"worker(s) merged, step time x{summary.line_overhead:.2f} unprofiled")
     print(f"torch.profiler: {args.trace_active} active steps, step time "
-          f"x{summary['overhead']['torch_profiler']:.2f} unprofiled, peak tensor memory "
-          f"{trace['peak_tensor_memory_bytes'] / 2**20:.1f} MiB")
-    print("files: " + ", ".join(summary["files"]))
+          f"x{summary.trace_overhead:.2f} unprofiled, peak tensor memory "
+          f"{summary.peak_tensor_memory_bytes / 2**20:.1f} MiB")
+    print("files: " + ", ".join(summary.files))
     return 0
 
 
 def _cmd_sweep(args) -> int:
+    from bench.plan import load_sweep
+    from bench.sweep import run_sweep
+
     plan = load_sweep(args.config, data_override=args.data_root)
-    out = Path(args.out or Path("reports") / plan.name)
+    out = Path(args.out or DEFAULT_REPORTS / plan.name)
     summary = run_sweep(plan, out)
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
           f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
@@ -102,7 +113,9 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    out = Path(args.out or (Path(args.results) / "report" if args.results else Path("reports") / "report"))
+    from bench.report.render import render_report
+
+    out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
     page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold,
                          benchmark_run=args.benchmark_run, benchmark_baseline=args.benchmark_baseline)
     print(f"report: {page.resolve()}")
@@ -110,6 +123,15 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_list(args) -> int:
+    from bench.plan import load_sweep
+    from bench.progress import (
+        estimate_group_seconds,
+        estimate_profile_seconds,
+        format_duration,
+    )
+    from bench.store import ResultStore
+    from bench.sweep import pending_groups
+
     plan = load_sweep(args.config, data_override=args.data_root)
     done = ResultStore(args.out).completed_ids() if args.out else set()
     print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
@@ -117,14 +139,20 @@ def _cmd_list(args) -> int:
           + (f"; {plan.duplicates} duplicate(s) dropped" if plan.duplicates else ""))
     if plan.description:
         print(plan.description)
-    header = f"{'id':<17}{'group':<17}{'layer':<8}{'variant':<16}{'c':>6}{'workers':>8}  {'device':<7}status"
+    # the settings that vary across the points are the columns; the rest hold for all of them
+    varying = [s.name for s in SETTINGS if len({repr(p.settings[s.name]) for p in plan.points}) > 1]
+    fixed = [f"{s.name}={_show(plan.points[0].settings[s.name])}" for s in SETTINGS
+             if s.name not in varying] if plan.points else []
+    if fixed:
+        print("every point: " + ", ".join(fixed))
+    widths = {n: max(len(n), *(len(_show(p.settings[n])) for p in plan.points)) for n in varying}
+    header = f"{'id':<17}{'group':<17}" + "".join(f"{n:<{widths[n] + 2}}" for n in varying) + "status"
     print(header)
     print("-" * len(header))
     for p in plan.points:
-        s = p.settings
         status = "done" if p.point_id in done else "skip (device absent)" if p.skip_reason else "to run"
-        print(f"{p.point_id:<17}{p.group_id:<17}{s['layer_type']:<8}{s['variant']:<16}"
-              f"{s['connectivity']:>6g}{s['num_workers']:>8}  {s['device']:<7}{status}")
+        print(f"{p.point_id:<17}{p.group_id:<17}"
+              + "".join(f"{_show(p.settings[n]):<{widths[n] + 2}}" for n in varying) + status)
     for reason in dict.fromkeys(p.skip_reason for p in plan.points if p.skip_reason):
         print(f"skipped: {reason}")
     groups = pending_groups(plan, done)
@@ -140,31 +168,9 @@ def _cmd_list(args) -> int:
     return 0
 
 
-def _add_point_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags that describe one point (shared by run and profile)."""
-    point = PointConfig()
-    parser.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
-    parser.add_argument("--layer-type", choices=LAYER_TYPES, default=point.net.layer_type)
-    parser.add_argument("--time-steps", type=int, default=point.net.num_steps)
-    parser.add_argument("--batch-size", type=int, default=point.loader.batch_size)
-    parser.add_argument("--num-workers", type=int, default=point.loader.num_workers)
-    parser.add_argument("--deepr", choices=DEEPR_VARIANTS, default=point.deepr.variant,
-                        help="rewiring variant (none: dense)")
-    parser.add_argument("--forward", choices=FORWARDS, default=point.net.forward,
-                        help="forward pass: the notebook loop (reference) or multistep (same spikes)")
-    parser.add_argument("--framing", choices=FRAMINGS, default=point.frames.framing,
-                        help="event framing: tonic's transforms (reference) or bincount (same frames)")
-    parser.add_argument("--connectivity", type=float, default=0.1,
-                        help="fraction of connections DeepR keeps active, in (0, 1]")
-    parser.add_argument("--device", default=point.device, help="cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch intra-op threads (default: one per core); recorded")
-    parser.add_argument("--flush-denormal", action="store_true",
-                        help="flush denormal floats to zero (faster on CPUs; recorded)")
-    parser.add_argument("--lr", type=float, default=point.lr)
-    parser.add_argument("--warmup", type=int, default=point.warmup_steps)
-    parser.add_argument("--steps", type=int, default=point.measured_steps, help="measured steps")
-    parser.add_argument("--seed", type=int, default=point.seed)
+def _cmd_settings(args) -> int:
+    print(markdown_table())
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,13 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(commands)
 
     run = commands.add_parser("run", help="time the stages of training steps at one point")
-    _add_point_arguments(run)
+    add_setting_flags(run)
     run.add_argument("--json", help="also write the full result (samples, environment) here")
     run.set_defaults(func=_cmd_run)
 
     profile = commands.add_parser(
         "profile", help="line_profiler and torch.profiler passes over one point's training steps")
-    _add_point_arguments(profile)
+    add_setting_flags(profile)
     profile.add_argument("--out", help="output directory (default: reports/profiles/<point id>)")
     defaults = ProfileOptions()
     profile.add_argument("--line-steps", type=int, default=defaults.line_steps,
@@ -219,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--out", help="results directory: mark the points already done there")
     listing.add_argument("--data-root", help="data root for every point, as for sweep")
     listing.set_defaults(func=_cmd_list)
+
+    table = commands.add_parser("settings", help="list every point setting: sweep key, flag, type, "
+                                "default and help (as Markdown)")
+    table.set_defaults(func=_cmd_settings)
     return parser
 
 
@@ -226,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except USER_ERRORS as error:
+    except UserError as error:
         print(f"snn-bench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,32 +6,36 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from snn.data.dvsgesture import (
-    DATA_ROOT_ENV,
-    DatasetNotFoundError,
-    check_layout,
-    describe_event_file,
-    resolve_data_root,
+from snn.data.synth import (
+    SPLITS,
+    SynthConfig,
+    read_manifest,
+    write_synthetic_dvsgesture,
 )
-from snn.data.synth import SPLITS, SynthConfig, read_manifest, write_synthetic_dvsgesture
+from snn.names import DATA_ROOT_ENV
+
+# One flag names a data root in every command: --data-root (--root is its older spelling here).
+DATA_ROOT_FLAGS = ("--data-root", "--root")
 
 
 def _cmd_synth(args) -> int:
     cfg = SynthConfig(train_per_class=args.train_per_class, test_per_class=args.test_per_class,
                       mean_events=args.mean_events, seed=args.seed)
-    existing = read_manifest(args.root)
+    existing = read_manifest(args.data_root)
     if args.if_missing and existing is not None and existing["config"] == json.loads(
             json.dumps(asdict(cfg))):
-        print(f"synthetic DVS Gesture already at {args.root} with these settings; kept it")
+        print(f"synthetic DVS Gesture already at {args.data_root} with these settings; kept it")
         return 0
-    manifest = write_synthetic_dvsgesture(args.root, cfg)
-    print(f"wrote synthetic DVS Gesture to {Path(args.root) / 'DVSGesture'}: "
+    manifest = write_synthetic_dvsgesture(args.data_root, cfg)
+    print(f"wrote synthetic DVS Gesture to {Path(args.data_root) / 'DVSGesture'}: "
           f"{manifest['samples']['train']} train and {manifest['samples']['test']} test samples, "
           f"~{cfg.mean_events} events each")
     return 0
 
 
 def _cmd_check(args) -> int:
+    from snn.data.dvsgesture import check_layout, describe_event_file, resolve_data_root
+
     root = resolve_data_root(args.data_root)
     bad = 0
     for split, (folder, _) in SPLITS.items():
@@ -51,7 +55,9 @@ def _cmd_check(args) -> int:
 def _cmd_download(args) -> int:
     import tonic
 
-    root = Path(args.root).expanduser()
+    from snn.data.dvsgesture import DatasetNotFoundError
+
+    root = Path(args.data_root).expanduser()
     print(f"downloading DVS Gesture (~3 GB) into {root / 'DVSGesture'} with tonic ...")
     try:
         for train in (True, False):
@@ -60,7 +66,7 @@ def _cmd_download(args) -> int:
         raise DatasetNotFoundError(
             f"the download failed ({error}). Without network access, copy tonic's "
             f"ibmGestureTrain.tar.gz / ibmGestureTest.tar.gz into {root / 'DVSGesture'} and extract "
-            "them there, or use synthetic data: snn-bench data synth --root DIR"
+            "them there, or use synthetic data: snn-bench data synth --data-root DIR"
         ) from error
     print(f"done: pass --data-root {root} or set {DATA_ROOT_ENV}={root}")
     return 0
@@ -71,7 +77,8 @@ def add_data_commands(commands) -> None:
     data = commands.add_parser("data", help="get, generate or check DVS Gesture data")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     synth = data_commands.add_parser("synth", help="write synthetic data in tonic's on-disk layout")
-    synth.add_argument("--root", required=True, help="data root (DVSGesture/ is written inside)")
+    synth.add_argument(*DATA_ROOT_FLAGS, dest="data_root", required=True,
+                       help="data root (DVSGesture/ is written inside)")
     defaults = SynthConfig()
     synth.add_argument("--train-per-class", type=int, default=defaults.train_per_class)
     synth.add_argument("--test-per-class", type=int, default=defaults.test_per_class)
@@ -82,8 +89,9 @@ def add_data_commands(commands) -> None:
                        help="keep data already written with the same settings")
     synth.set_defaults(func=_cmd_synth)
     check = data_commands.add_parser("check", help="check the layout and every event file")
-    check.add_argument("--data-root", help=f"data root (default: ${DATA_ROOT_ENV})")
+    check.add_argument(*DATA_ROOT_FLAGS, dest="data_root", help=f"data root (default: ${DATA_ROOT_ENV})")
     check.set_defaults(func=_cmd_check)
     download = data_commands.add_parser("download", help="download the real dataset with tonic")
-    download.add_argument("--root", required=True)
+    download.add_argument(*DATA_ROOT_FLAGS, dest="data_root", required=True,
+                          help="data root (DVSGesture/ is downloaded inside)")
     download.set_defaults(func=_cmd_download)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.stats import summarise
-from snn.train import STAGES
+from snn.names import STAGES
 
 
 def stage_table(stage_samples: dict[str, list[float]], step_samples: list[float]) -> str:

@@ -3,10 +3,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
 
-RUN_TINY = ["run", "--time-steps", "8", "--batch-size", "8", "--warmup", "1", "--steps", "2",
-            "--threads", "1"]
+RUN_TINY = ["run", "--num-steps", "8", "--batch-size", "8", "--warmup-steps", "1",
+            "--measured-steps", "2", "--threads", "1"]
 
 
 def test_console_script_help_lists_the_commands():
@@ -41,7 +43,7 @@ def test_run_on_an_absent_device_is_a_one_line_error(tiny_root, capsys):
 def test_run_with_exact_deepr_keeps_connectivity(tiny_root, tmp_path, capsys):
     args = RUN_TINY + ["--data-root", str(tiny_root), "--deepr", "exact", "--connectivity", "0.2"]
     assert main(args) == 0
-    assert "DeepR exact at connectivity 0.2" in capsys.readouterr().out
+    assert "deepr:exact c=0.2" in capsys.readouterr().out
 
 
 def test_run_with_an_impossible_connectivity_is_a_clear_error(tiny_root, capsys):
@@ -50,9 +52,26 @@ def test_run_with_an_impossible_connectivity_is_a_clear_error(tiny_root, capsys)
     assert "connectivity must lie in (0, 1]" in capsys.readouterr().err
 
 
+def test_run_with_deepr_and_no_connectivity_is_refused_with_the_fix(tiny_root, capsys):
+    assert main(RUN_TINY + ["--data-root", str(tiny_root), "--variant", "deepr:exact"]) == 2
+    err = capsys.readouterr().err
+    assert "deepr:exact needs a connectivity" in err and "--connectivity 0.1" in err
+
+
+def test_a_harness_bug_keeps_its_traceback_rather_than_reading_as_bad_input(monkeypatch):
+    import bench.build_config
+
+    def broken(settings):
+        raise ValueError("a bug, not the user's input")
+
+    monkeypatch.setattr(bench.build_config, "point_config", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        main(RUN_TINY)
+
+
 def _sweep_file(tmp_path, root, grid='variant = ["none", "exact"]\nconnectivity = [0.2]'):
     path = tmp_path / "s.toml"
-    path.write_text(f'name = "cli"\n[settings]\ndata = "{root}"\nnum_steps = 8\nbatch_size = 8\n'
+    path.write_text(f'name = "cli"\n[settings]\ndata_root = "{root}"\nnum_steps = 8\nbatch_size = 8\n'
                     f'threads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n[grid]\n{grid}\n')
     return path
 
@@ -90,18 +109,18 @@ def test_a_sweep_without_data_fails_before_timing_anything(tmp_path, capsys):
 def test_run_with_the_fast_forward_and_framing_variants(tiny_root, capsys):
     args = RUN_TINY + ["--data-root", str(tiny_root), "--forward", "multistep", "--framing", "bincount"]
     assert main(args) == 0
-    assert "(multistep forward, bincount framing)" in capsys.readouterr().out
+    assert "deepr:none+forward:multistep+framing:bincount" in capsys.readouterr().out
 
 
 def test_profile_writes_the_line_and_trace_outputs(tiny_root, tmp_path, capsys):
     out = tmp_path / "p"
-    args = ["profile", "--data-root", str(tiny_root), "--time-steps", "8", "--batch-size", "8",
-            "--threads", "1", "--warmup", "1", "--deepr", "notebook", "--connectivity", "0.3",
+    args = ["profile", "--data-root", str(tiny_root), "--num-steps", "8", "--batch-size", "8",
+            "--threads", "1", "--warmup-steps", "1", "--deepr", "notebook", "--connectivity", "0.3",
             "--line-steps", "1", "--plain-steps", "1", "--trace-wait", "0", "--trace-warmup", "1",
             "--trace-active", "1", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "deepr:notebook at connectivity 0.3" in printed and "peak tensor memory" in printed
+    assert "deepr:notebook c=0.3" in printed and "peak tensor memory" in printed
     assert (out / "lines.txt").exists() and (out / "trace.json.gz").exists()
 
 
