@@ -35,15 +35,19 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["snn_bench"] = benchmark_machine_info()
 
 
+def pytest_configure(config):
+    """Asking to compare is asking to time: `pytest --benchmark-compare` enables the benchmarks
+    that the project's addopts disable for `make test`. (pytest-benchmark reads the option in its
+    own pytest_configure, which runs last.)"""
+    if config.getoption("benchmark_compare", None):
+        config.option.benchmark_enable = True
+
+
 def pytest_sessionstart(session):
     """`--benchmark-compare` with nothing saved: a clear hint instead of a warning and no comparison."""
     benchmarks = getattr(session.config, "_benchmarksession", None)
     if benchmarks is None or not benchmarks.compare:
         return
-    if benchmarks.disabled:
-        pytest.exit("--benchmark-compare needs timed benchmarks, but they are disabled (the project's "
-                    "addopts disable them for `make test`): add --benchmark-enable, or run "
-                    "`make bench-compare`", returncode=2)
     pattern = () if benchmarks.compare is True else (benchmarks.compare,)
     if not list(benchmarks.storage.load(*pattern)):
         pytest.exit(

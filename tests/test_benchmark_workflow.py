@@ -17,15 +17,19 @@ def _pytest(*args, storage):
 
 
 def test_comparing_with_nothing_saved_prints_a_hint(tmp_path):
-    done = _pytest("--benchmark-enable", "--benchmark-compare", storage=tmp_path)
+    done = _pytest("--benchmark-compare", storage=tmp_path)
     assert done.returncode == 2
     assert "no saved pytest-benchmark run to compare with" in done.stdout + done.stderr
     assert "make bench-save" in done.stdout + done.stderr
 
 
-def test_comparing_disabled_benchmarks_says_how_to_enable_them(tmp_path):
-    done = _pytest("--benchmark-compare", storage=tmp_path)  # addopts disable them
-    assert done.returncode == 2 and "add --benchmark-enable" in done.stdout + done.stderr
+def test_the_literal_compare_command_times_the_benchmarks_and_compares(tmp_path):
+    # `pytest --benchmark-compare`, as the README promises: no --benchmark-enable needed
+    saved = _pytest("--benchmark-autosave", "--benchmark-enable", storage=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    compared = _pytest("--benchmark-compare", "--benchmark-compare-fail=median:1000%", storage=tmp_path)
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert "0001" in compared.stdout and "Median" in compared.stdout  # a timed comparison table
 
 
 def test_a_saved_run_records_the_machine_and_is_compared_against(tmp_path):
