@@ -133,8 +133,9 @@ def _check_schema(data: dict, where: str) -> None:
     if version != SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{where} holds rows of schema version {version}, and this snn-bench reads version "
-            f"{SCHEMA_VERSION}: rerun the sweep into a fresh --out directory (the old results stay "
-            "readable with the snn-bench commit that wrote them, recorded in their env.git_commit)")
+            f"{SCHEMA_VERSION}: sweep into a fresh --out directory, or move the old one aside "
+            "(`make clean` empties reports/); the old results stay readable with the snn-bench "
+            "commit that wrote them, recorded in their env.git_commit")
 
 
 def row_from_dict(data: dict, where: str = "a results file") -> Row:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.errors import SettingError
+
 
 @dataclass(frozen=True)
 class TraceSchedule:
@@ -26,5 +28,5 @@ class ProfileOptions:
     def __post_init__(self) -> None:
         if min(self.line_steps, self.plain_steps, self.trace.active) < 1 or min(
                 self.trace.wait, self.trace.warmup) < 0:
-            raise ValueError("profiling needs at least one line-profiled, one unprofiled and one "
+            raise SettingError("profiling needs at least one line-profiled, one unprofiled and one "
                              "active trace step, and no negative wait or warm-up")

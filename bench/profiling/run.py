@@ -26,7 +26,14 @@ import torch
 from bench.build_config import point_config
 from bench.env import capture_environment
 from bench.ids import config_hash
-from bench.paths import PROFILE_SUMMARY
+from bench.paths import (
+    LINES_CSV,
+    LINES_TXT,
+    OPS_BY_SHAPE_CSV,
+    OPS_BY_STAGE_CSV,
+    OPS_CSV,
+    PROFILE_SUMMARY,
+)
 from bench.point import (
     EpochCycler,
     PointConfig,
@@ -79,8 +86,8 @@ def _line_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict
         profiler.disable_by_count()
         batches.close()  # workers exit and write their stats
     stats, workers = lines.merge(profiler.get_stats(), worker_dir)
-    (out / "lines.txt").write_text(lines.text(stats))
-    lines.table(stats, AREAS).to_csv(out / "lines.csv", index=False)
+    (out / LINES_TXT).write_text(lines.text(stats))
+    lines.table(stats, AREAS).to_csv(out / LINES_CSV, index=False)
     return {"step_s": seconds, "worker_stats_merged": workers, "timer_unit_s": stats.unit}
 
 
@@ -93,9 +100,9 @@ def _trace_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dic
     with profiler:
         seconds = _steps(session, batches, device, schedule.steps, after_each=profiler.step)
     batches.close()
-    torch_trace.by_op(profiler).to_csv(out / "ops.csv", index=False)
-    torch_trace.by_op(profiler, group_by_input_shape=True).to_csv(out / "ops_by_shape.csv", index=False)
-    torch_trace.by_stage(profiler).to_csv(out / "ops_by_stage.csv", index=False)
+    torch_trace.by_op(profiler).to_csv(out / OPS_CSV, index=False)
+    torch_trace.by_op(profiler, group_by_input_shape=True).to_csv(out / OPS_BY_SHAPE_CSV, index=False)
+    torch_trace.by_stage(profiler).to_csv(out / OPS_BY_STAGE_CSV, index=False)
     memory = {"peak_tensor_memory_bytes": torch_trace.peak_tensor_memory(profiler)}
     if device.type == "cuda":
         memory["cuda_max_memory_allocated_bytes"] = torch.cuda.max_memory_allocated(device)

@@ -16,10 +16,10 @@ import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
 
+from bench.paths import TRACE
 from bench.profiling.options import TraceSchedule
 from snn.names import STAGES
 
-TRACE = "trace.json.gz"
 # Kineto prints a "USDT ... profiler_start/stop" line to stderr per session; it reads this level
 # when the profiler first starts, and a user's own setting wins.
 os.environ.setdefault("KINETO_LOG_LEVEL", "99")

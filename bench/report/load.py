@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
-from bench.paths import PROFILE_SUMMARY, PROFILES, RESULTS
+from bench.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
 from bench.rows import (
     ENV_FIELDS,
     ProfileSummary,
@@ -72,8 +72,8 @@ def _profiles(directory: Path) -> list[Profile]:
     for summary_path in sorted((directory / PROFILES).glob(f"*/{PROFILE_SUMMARY}")):
         folder = summary_path.parent
         summary = ProfileSummary.from_json(summary_path.read_text(), str(summary_path))
-        profiles.append(Profile(summary=summary, lines=pd.read_csv(folder / "lines.csv"),
-                                ops=pd.read_csv(folder / "ops.csv")))
+        profiles.append(Profile(summary=summary, lines=pd.read_csv(folder / LINES_CSV),
+                                ops=pd.read_csv(folder / OPS_CSV)))
     return profiles
 
 

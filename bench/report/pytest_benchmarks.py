@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.errors import UserError
 from bench.report.compare import change_flag
 from bench.stats import ratio_of_medians
 
 MS = 1e3
 
 
-class BenchmarkRunError(ValueError):
+class BenchmarkRunError(UserError, ValueError):
     """A path that is not a saved pytest-benchmark run."""
 
 

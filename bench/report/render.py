@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.errors import SettingError
 from bench.paths import PROFILES, REPORT_CSV
 from bench.report import compare, findings, html, plots, pytest_benchmarks
 from bench.report.load import Profile, Results, load_results
@@ -205,14 +206,14 @@ def render_report(results_dir: str | Path | None, out: str | Path,
     """Write out/index.html and its PNGs (and report.csv for a results directory): a sweep's
     results (against a baseline sweep), and/or a saved pytest-benchmark run (against another)."""
     if results_dir is None and benchmark_run is None:
-        raise ValueError("nothing to report: pass a results directory, a saved pytest-benchmark "
+        raise SettingError("nothing to report: pass a results directory, a saved pytest-benchmark "
                          "run (--benchmark-run), or both")
     if benchmark_baseline is not None and benchmark_run is None:
-        raise ValueError("--benchmark-baseline needs --benchmark-run: the run to compare with it")
+        raise SettingError("--benchmark-baseline needs --benchmark-run: the run to compare with it")
     results = load_results(results_dir) if results_dir is not None else None
     baseline = load_results(baseline_dir) if baseline_dir is not None else None
     if baseline is not None and results is None:
-        raise ValueError("--baseline compares two results directories: pass the current one too")
+        raise SettingError("--baseline compares two results directories: pass the current one too")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sections = _sweep_sections(results, baseline, threshold, out) if results is not None else []

@@ -8,7 +8,13 @@ import torch
 from tonic.collation import PadTensors
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
+from snn.errors import UserError
+
 ENDLESS_SAMPLES = 2**40  # drawn lazily, one permutation at a time
+
+
+class BatchLargerThanDataError(UserError, ValueError):
+    """The dataset holds fewer samples than one (dropped-last) batch."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,7 @@ def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> Da
     process as it starts (the profiler hooks its line profiler in there).
     """
     if len(dataset) < cfg.batch_size and cfg.drop_last:
-        raise ValueError(
+        raise BatchLargerThanDataError(
             f"the dataset holds {len(dataset)} samples, fewer than one batch of {cfg.batch_size}: "
             "lower batch_size or write more data"
         )

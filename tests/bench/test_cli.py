@@ -135,3 +135,16 @@ def test_a_sweep_profiles_its_selected_points_once(tiny_root, tmp_path, capsys):
     assert (profile / "profile.json").exists()
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0  # resumed: nothing profiled again
     assert "profiles:" not in capsys.readouterr().out
+
+
+def test_a_batch_larger_than_the_data_is_a_one_line_error(tiny_root, capsys):
+    assert main(RUN_TINY + ["--data-root", str(tiny_root), "--batch-size", "500"]) == 2
+    err = capsys.readouterr().err
+    assert "fewer than one batch of 500" in err and "Traceback" not in err
+
+
+def test_impossible_profile_steps_and_an_empty_report_are_one_line_errors(tiny_root, capsys):
+    assert main(["profile", "--data-root", str(tiny_root), "--line-steps", "0"]) == 2
+    assert "at least one line-profiled" in capsys.readouterr().err
+    assert main(["report"]) == 2
+    assert "nothing to report" in capsys.readouterr().err

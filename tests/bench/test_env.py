@@ -34,3 +34,11 @@ def test_environment_records_what_a_comparison_needs(tmp_path):
                 "tonic", "numpy", "load_avg_1m", "git_commit", "git_dirty"):
         assert key in env
     assert env["threads"] == 1 and env["flush_denormal"] is True and env["gpu"] is None
+
+
+def test_the_environment_a_group_records_is_exactly_the_one_list_of_fields():
+    from bench.rows import ENV_FIELDS
+
+    env = capture_environment(torch.device("cpu"), flush_denormal=False, data_root=None)
+    group_only = {"load_avg_1m_before", "load_avg_1m_after", "synthetic_data"}  # set by run_group
+    assert set(env) | group_only == set(ENV_FIELDS)
