@@ -10,6 +10,7 @@ reference as a ratio of medians with an unpaired bootstrap CI, marked `paired = 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bench.ids import config_hash
 from bench.point import PointFailure, PointResult
@@ -92,12 +93,15 @@ def _ratios(samples: dict, ref_samples: dict, compare) -> dict[str, Ratio]:
             if stage in samples and stage in ref_samples and min(ref_samples[stage]) > 0}
 
 
+@dataclass
 class _Timed:
     """A timed point as the ratio builders see it: ids, settings, run and samples per stage."""
 
-    def __init__(self, point_id, group_id, settings, run_id, samples):
-        self.point_id, self.group_id, self.settings = point_id, group_id, settings
-        self.run_id, self.samples = run_id, samples
+    point_id: str
+    group_id: str
+    settings: dict
+    run_id: str
+    samples: dict[str, list[float]]
 
 
 def paired_ratio_rows(group: list, results: list[PointResult], references: dict[str, str],
