@@ -30,10 +30,15 @@ from bench.rows import (
     flatten,
     row_from_dict,
 )
+from bench.stages import ROW_STAGES
 
 
 class StoreBusyError(UserError, RuntimeError):
     """Another sweep is writing into the same directory."""
+
+
+class StoreWriteError(UserError, OSError):
+    """A group's rows could not be written (disk full, read-only); none of them were kept."""
 
 
 def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
@@ -56,8 +61,13 @@ class ResultStore:
     @contextlib.contextmanager
     def exclusive(self):
         """Hold the directory for one writer: two sweeps into one store would race."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / LOCK, "w") as handle:
+        try:  # the first write of a sweep: an unwritable --out fails here, before any timing
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / LOCK, "w")
+        except OSError as error:
+            raise StoreWriteError(f"cannot write to {self.directory} ({error.strerror}): pass a "
+                                  "writable --out") from error
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:
@@ -88,12 +98,23 @@ class ResultStore:
             warnings.warn(f"{self.path}: dropped a torn final line ({dropped} bytes) left by an "
                           "interrupted write; its point will be run again", stacklevel=2)
         payload = "".join(json.dumps(row.to_dict(), default=str) + "\n" for row in rows).encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise StoreWriteError(f"cannot write results to {self.path} ({error.strerror}): pass a "
+                                  "writable --out") from error
+        size = os.fstat(fd).st_size
         try:
             written = os.write(fd, payload)
-            if written != len(payload):  # e.g. disk full: leave no partial run behind
-                raise OSError(f"short write to {self.path}: {written} of {len(payload)} bytes")
+            if written != len(payload):  # e.g. disk full
+                raise OSError(f"short write: {written} of {len(payload)} bytes")
             os.fsync(fd)
+        except OSError as error:
+            os.ftruncate(fd, size)  # whole or nothing: no part of this group stays behind
+            raise StoreWriteError(
+                f"could not write {len(rows)} row(s) to {self.path} ({error}); none of them were "
+                "kept. Free some space (or fix the folder) and run the same command again: the "
+                "points of this group will be timed again") from error
         finally:
             os.close(fd)
 
@@ -104,34 +125,50 @@ class ResultStore:
         if not self.path.exists():
             return []
         lines = self.path.read_bytes().split(b"\n")
-        complete, rows, bad = lines[:-1], [], 0  # the last piece is "" or a torn line
-        for line in complete:
+        complete, rows, bad = lines[:-1], [], []  # the last piece is "" or a torn line
+        for number, line in enumerate(complete, 1):
             if not line.strip():
                 continue
             try:
                 data = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
+                if not isinstance(data, dict):
+                    raise ValueError("not a row")
+            except ValueError:  # JSONDecodeError included
+                bad.append(number)
                 continue
             rows.append(row_from_dict(data, str(self.path)))
         if bad:
-            warnings.warn(f"{self.path}: skipped {bad} unreadable line(s)", stacklevel=2)
+            warnings.warn(f"{self.path}: skipped unreadable line(s) {', '.join(map(str, bad[:20]))}"
+                          + (" ..." if len(bad) > 20 else "") + "; a point that lost a row there "
+                          "is not complete and will be timed again", stacklevel=2)
         return rows
 
+    @staticmethod
+    def _complete_runs(rows: list[Row]) -> dict[str, str]:
+        """point id → the last run that stored every stage row of it (a run missing any row,
+        say to a damaged line, does not count: the point is timed again)."""
+        stages: dict[tuple[str, str], set[str]] = {}
+        for r in rows:
+            if isinstance(r, StageRow):
+                stages.setdefault((r.point_id, r.run_id), set()).add(r.stage)
+        last: dict[str, str] = {}
+        for (point_id, run_id), seen in stages.items():  # dicts keep insertion order: oldest first
+            if seen >= set(ROW_STAGES):
+                last[point_id] = run_id
+        return last
+
     def completed_ids(self) -> set[str]:
-        return {r.point_id for r in self.rows() if isinstance(r, StageRow)}
+        return set(self._complete_runs(self.rows()))
 
     def current_rows(self) -> list[Row]:
         """The latest word on each point: rows of its last run that timed it, and ratios between
         two such runs; else its last error or skip. (Resuming retries errors, so the history
         keeps older rows.)"""
         rows = self.rows()
-        last_ok: dict[str, str] = {}
+        last_ok = self._complete_runs(rows)
         last_other: dict[str, Row] = {}
         for row in rows:
-            if isinstance(row, StageRow):
-                last_ok[row.point_id] = row.run_id
-            elif isinstance(row, (ErrorRow, SkippedRow)):
+            if isinstance(row, (ErrorRow, SkippedRow)):
                 last_other[row.point_id] = row
         current: list[Row] = [
             r for r in rows

@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 
 from bench.rows import SCHEMA_VERSION, SchemaVersionError, StageRow
-from bench.store import ResultStore, StoreBusyError
+from bench.stages import ROW_STAGES
+from bench.store import ResultStore, StoreBusyError, StoreWriteError
 from tests.bench.make_rows import error_row, ratio_row, skipped_row, stage_row
 
 
-def _timed(point_id, run_id, stages=("forward", "step")):
+def _timed(point_id, run_id, stages=ROW_STAGES):
     return [stage_row(point_id, run_id, stage) for stage in stages]
 
 
@@ -31,7 +32,7 @@ def test_a_torn_final_line_is_not_a_row_and_is_cut_before_the_next_append(tmp_pa
     with pytest.warns(UserWarning, match="torn final line"):
         store.append(_timed("b", "r2"))
     lines = store.path.read_text().splitlines()
-    assert all(json.loads(line) for line in lines) and len(lines) == 4
+    assert all(json.loads(line) for line in lines) and len(lines) == 2 * len(ROW_STAGES)
 
 
 def test_errors_and_skips_do_not_count_as_completed(tmp_path):
@@ -65,7 +66,7 @@ def test_csv_export_flattens_settings_and_environment(tmp_path):
     store.append(_timed("a", "r1") + [ratio_row("a", "r1", reference_point_id="a")])
     results, ratios = store.export_csv()
     frame = pd.read_csv(results)
-    assert list(frame["env.host"]) == ["h", "h"] and json.loads(frame["samples_s"][0]) == pytest.approx([0.095, 0.1, 0.105])
+    assert set(frame["env.host"]) == {"h"} and json.loads(frame["samples_s"][0]) == pytest.approx([0.095, 0.1, 0.105])
     assert {"layer_type", "variant", "connectivity", "config", "kind"} <= set(frame)
     assert list(pd.read_csv(ratios)["ratio_median"]) == [0.5]
 
@@ -82,4 +83,60 @@ def test_a_second_writer_is_turned_away(tmp_path):
     store = ResultStore(tmp_path)
     with store.exclusive(), pytest.raises(StoreBusyError, match="another snn-bench sweep"):
         with ResultStore(tmp_path).exclusive():
+            pass
+
+
+def test_a_point_missing_any_stage_row_is_not_done_and_runs_again(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(_timed("a", "r1") + _timed("b", "r1", stages=ROW_STAGES[:-1]))
+    assert store.completed_ids() == {"a"}
+    assert {r.point_id for r in store.current_rows()} == {"a"}
+
+
+def test_a_garbage_line_is_reported_by_number_and_its_point_runs_again(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(_timed("a", "r1"))
+    lines = store.path.read_text().splitlines(keepends=True)
+    lines[2] = "this is not a row\n"
+    store.path.write_text("".join(lines))
+    with pytest.warns(UserWarning, match="unreadable line.s. 3;"):
+        assert store.completed_ids() == set()
+
+
+@pytest.mark.parametrize("cut", [0, 1, 100, 1000, -1])
+def test_a_write_cut_short_keeps_nothing_of_the_group_and_a_resume_stores_it_once(tmp_path, monkeypatch, cut):
+    import os
+
+    store = ResultStore(tmp_path)
+    store.append(_timed("a", "r1"))
+    before = store.path.read_bytes()
+    real_write = os.write
+
+    def short_write(fd, data):  # a full disk: the kernel takes only part of the group
+        return real_write(fd, data[:cut if cut >= 0 else len(data) - 1])
+
+    monkeypatch.setattr(os, "write", short_write)
+    with pytest.raises(StoreWriteError, match="none of them were kept"):
+        store.append(_timed("b", "r2") + _timed("c", "r2"))
+    assert store.path.read_bytes() == before
+    monkeypatch.setattr(os, "write", real_write)
+    store.append(_timed("b", "r3") + _timed("c", "r3"))  # the resume
+    rows = store.rows()
+    assert {r.point_id for r in rows} == {"a", "b", "c"}
+    assert len(rows) == 3 * len(ROW_STAGES)  # each point exactly once, none partial
+
+
+def test_an_unwritable_results_folder_is_a_user_error_before_anything_is_timed(tmp_path, monkeypatch):
+    import builtins
+    import os
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(StoreWriteError, match="pass a writable --out"):
+        ResultStore(tmp_path).append(_timed("a", "r1"))
+    monkeypatch.setattr(builtins, "open", refuse)
+    with pytest.raises(StoreWriteError, match="pass a writable --out"):
+        with ResultStore(tmp_path / "new").exclusive():
             pass
