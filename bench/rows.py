@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from bench.errors import UserError
-from bench.settings import point_label
+from bench.settings import SETTING_NAMES, point_label
 
 # 2: typed rows with the settings nested under `settings`, `data_root` for `data`, DeepR's l1 and
 # temperature, connectivity required with DeepR, ratio rows with `paired` and reference runs.
@@ -165,6 +165,14 @@ def flatten(row: Row, samples: bool = True) -> dict:
     if env is not None:
         flat.update({f"env.{name}": env.get(name) for name in ENV_FIELDS})
     return flat
+
+
+def flat_columns(row_type: type[Row], samples: bool = True) -> list[str]:
+    """The columns `flatten` gives a row of this type (for a table with no rows yet)."""
+    fields = [f.name for f in dataclasses.fields(row_type)
+              if f.name not in ("settings", "env") and (samples or f.name != "samples_s")]
+    env = [f"env.{name}" for name in ENV_FIELDS] if "env" in {f.name for f in dataclasses.fields(row_type)} else []
+    return ["kind", "config", *SETTING_NAMES, *fields, *env]
 
 
 @dataclass(frozen=True, kw_only=True)

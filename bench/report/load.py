@@ -20,6 +20,7 @@ from bench.rows import (
     RatioRow,
     Row,
     StageRow,
+    flat_columns,
     flatten,
 )
 from bench.store import ResultStore
@@ -62,8 +63,11 @@ class Results:
         return envs
 
 
-def frame(rows: list[Row]) -> pd.DataFrame:
-    """Rows as one table (bench.rows.flatten): settings, fields, env.* and the `config` label."""
+def frame(rows: list[Row], row_type: type[Row] | None = None) -> pd.DataFrame:
+    """Rows as one table (bench.rows.flatten): settings, fields, env.* and the `config` label;
+    with no rows, the columns of `row_type`, so every table reads alike when nothing was timed."""
+    if not rows and row_type is not None:
+        return pd.DataFrame(columns=flat_columns(row_type))
     return pd.DataFrame([flatten(r) for r in rows])
 
 
@@ -86,7 +90,7 @@ def load_results(directory: str | Path) -> Results:
     return Results(
         directory=directory,
         rows=rows,
-        stages=frame([r for r in rows if isinstance(r, StageRow)]),
-        ratios=frame([r for r in rows if isinstance(r, RatioRow)]),
+        stages=frame([r for r in rows if isinstance(r, StageRow)], StageRow),
+        ratios=frame([r for r in rows if isinstance(r, RatioRow)], RatioRow),
         profiles=_profiles(directory),
     )

@@ -40,7 +40,11 @@ class DatasetNotFoundError(UserError, FileNotFoundError):
 class CorruptEventFileError(UserError, ValueError):
     """An event file cannot be read as an (N, 4) x, y, p, t array."""
 
-    def __init__(self, path: str | Path, problem: str):
+    def __init__(self, path: str | Path, problem: str | None = None):
+        if problem is None:  # rebuilt from its message (torch re-raising a worker's error)
+            self.path = None
+            super().__init__(str(path))
+            return
         self.path = str(path)
         super().__init__(
             f"corrupt event file {path}: {problem}. Expected a 2-D numeric .npy array with 4 "

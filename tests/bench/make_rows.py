@@ -52,3 +52,14 @@ def error_row(point_id="a", run_id="r1", message="RuntimeError: boom", point_set
 
 def skipped_row(point_id="a", run_id="r1", reason="no such device", point_settings=None) -> SkippedRow:
     return SkippedRow(**_head(point_id, run_id, point_settings), reason=reason)
+
+
+def timed_rows(point_id="a", run_id="r1", step=0.1, *, point_settings=None, env=None) -> list[StageRow]:
+    """Every stage row of one timed point (what the store counts as complete): the step's time
+    spread over its stages, forward the largest."""
+    from bench.stages import ROW_STAGES, STEP
+
+    parts = {stage: step / 20 for stage in ROW_STAGES if stage != STEP}
+    parts["forward"] = step / 2
+    return [stage_row(point_id, run_id, stage, step if stage == STEP else parts[stage], step,
+                      point_settings=point_settings, env=env) for stage in ROW_STAGES]

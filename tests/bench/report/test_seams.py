@@ -9,16 +9,14 @@ from bench.report import compare
 from bench.report.load import load_results
 from bench.report.render import render_report
 from bench.store import ResultStore
-from tests.bench.make_rows import error_row, settings, stage_row
+from tests.bench.make_rows import error_row, settings, skipped_row, timed_rows
 
 ROOT = Path(__file__).parents[3]
 
 
 def _store(directory, step_median: float, **overrides):
     point = settings(**overrides)
-    ResultStore(directory).append([stage_row("p", "r1", stage, median, step_median, point_settings=point)
-                                   for stage, median in (("forward", step_median / 2),
-                                                         ("step", step_median))])
+    ResultStore(directory).append(timed_rows("p", "r1", step_median, point_settings=point))
     return directory
 
 
@@ -52,8 +50,7 @@ def test_a_hostile_label_or_path_is_escaped_in_the_page(tmp_path):
     point = settings(data_root=f"/data/{hostile}")
     env = {"data_root": f"/data/{hostile}"}
     ResultStore(directory).append([
-        stage_row("p", "r1", "forward", 0.05, 0.1, point_settings=point, env=env),
-        stage_row("p", "r1", "step", 0.1, point_settings=point, env=env),
+        *timed_rows("p", "r1", 0.1, point_settings=point, env=env),
         error_row("q", "r1", message=f"ValueError: {hostile}", point_settings=point)])
     page = render_report(directory, tmp_path / "out").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
@@ -67,3 +64,12 @@ def test_rendering_a_report_imports_neither_torch_nor_the_runner_nor_the_profile
             "if m in sys.modules]\nassert not loaded, loaded\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_store_of_only_errors_and_skips_renders_the_page_that_lists_them(tmp_path):
+    directory = tmp_path / "r"
+    ResultStore(directory).append([error_row("a", "r1", message="ValueError: the data broke"),
+                                   skipped_row("b", "r1", reason="device 'cuda' is absent")])
+    page = render_report(directory, tmp_path / "out").read_text()
+    assert "ValueError: the data broke" in page and "device &#x27;cuda&#x27; is absent" in page
+    assert "Nothing was timed" in page or 'id="problems-section"' in page

@@ -114,3 +114,15 @@ def test_a_failing_transform_on_a_sound_file_is_not_blamed_on_the_file(tiny_root
 def test_describe_event_file_accepts_a_sound_file(tiny_root):
     ds = CheckedDVSGesture(tiny_root, train=False)
     assert dvsgesture.describe_event_file(ds.paths[0]) is None
+
+
+def test_a_corrupt_file_read_in_a_dataloader_worker_reaches_the_caller_as_itself(damaged_root):
+    from snn.data.loader import LoaderConfig, build_loader
+
+    ds, path = _break(damaged_root, "garbage")
+    loader = build_loader(ds, LoaderConfig(batch_size=len(ds.paths), num_workers=1, shuffle=False))
+    with pytest.raises(CorruptEventFileError) as error:
+        next(iter(loader))
+    message = str(error.value)
+    assert message.startswith(f"corrupt event file {path}: "), (message, path)
+    assert "cannot be read" in message and "\n" not in message
