@@ -24,6 +24,7 @@ def point_config(settings: dict) -> PointConfig:
                          framing=variant.of("framing"))
     return PointConfig(
         data_root=data_path(s["data_root"]),
+        bad_samples=s["bad_samples"],
         net=NetConfig(layer_type=s["layer_type"], num_steps=s["num_steps"],
                       input_shape=frames.frame_shape, forward=variant.of("forward")),
         frames=frames,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,14 +42,18 @@ def _cmd_check(args) -> int:
     for split, (folder, _) in SPLITS.items():
         check_layout(root, train=split == "train")
         files = sorted((root / "DVSGesture" / folder).glob("**/*.npy"))
-        for path in files:
-            problem = describe_event_file(path)
+        every = max(1, len(files) // 10)
+        for done, path in enumerate(files, 1):
+            problem = describe_event_file(path)  # the loader's own checks (snn.data.events)
             if problem:
                 bad += 1
                 print(f"corrupt: {path}: {problem}")
+            if done % every == 0 or done == len(files):
+                print(f"  {split}: checked {done}/{len(files)} files", file=sys.stderr, flush=True)
         print(f"{split}: {len(files)} event files under {root / 'DVSGesture' / folder}")
     kind = "synthetic" if read_manifest(root) is not None else "real (no synthetic manifest)"
-    print(f"data: {kind}; {bad} corrupt file(s)")
+    print(f"data: {kind}; {bad} corrupt file(s)"
+          + ("; fix or delete them, or set bad_samples = \"skip\" to leave them out" if bad else ""))
     return 1 if bad else 0
 
 

@@ -58,6 +58,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         batches, root = open_batches(first)
         env.update(capture_environment(device, first.flush_denormal, str(root)))
         env["synthetic_data"] = read_manifest(root) is not None
+        env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]
 

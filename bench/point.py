@@ -28,6 +28,7 @@ class PointConfig:
     """One benchmark point: what to build and how long to time it."""
 
     data_root: str | None = None  # None: $SNN_BENCH_DATA
+    bad_samples: str = "error"  # or "skip": leave out event files that fail the checks
     net: NetConfig = field(default_factory=NetConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
@@ -109,7 +110,8 @@ def apply_runtime(cfg: PointConfig) -> torch.device:
 def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[EpochCycler, Path]:
     """A fresh DataLoader over the training split, cycled across epochs; and the data root."""
     root = resolve_data_root(cfg.data_root)
-    dataset = open_split(root, train=True, transform=build_transform(cfg.frames))
+    dataset = open_split(root, train=True, transform=build_transform(cfg.frames),
+                         bad_samples=cfg.bad_samples)
     return EpochCycler(build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)), root
 
 

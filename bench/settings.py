@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bench.devices import DEVICE_FORMS, device_problem
 from bench.errors import SettingError
 from bench.variants import Variant, known_variants, parse_variant
-from snn.names import DATA_ROOT_ENV, LAYER_TYPES, SENSOR_SIZE
+from snn.names import BAD_SAMPLE_POLICIES, DATA_ROOT_ENV, LAYER_TYPES, SENSOR_SIZE
 
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
 SYNTHETIC_ROOT = "data/synthetic"  # where `make data` / the sweep runner write it
@@ -111,6 +111,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_root", str, None, _or_none(_data_root),
             f'DVS Gesture data root, or "{SYNTHETIC_DATA}" for the bundled synthetic set '
             f"(default: ${DATA_ROOT_ENV})", "data", aliases=("data",)),
+    Setting("bad_samples", str, "error", _one_of(BAD_SAMPLE_POLICIES),
+            "an event file that fails the checks (empty, NaN, unsorted, outside the sensor): "
+            "error (stop, naming it) or skip (leave it out, counted in env.skipped_samples)", "data"),
     Setting("layer_type", str, "conv2d", _one_of(LAYER_TYPES),
             "network preset: " + ", ".join(LAYER_TYPES), "net"),
     Setting("num_steps", int, 60, _whole(1), "time steps, = framed time bins", "net",

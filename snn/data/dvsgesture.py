@@ -17,6 +17,7 @@ import numpy as np
 import tonic
 import torch.utils.data
 
+from snn.data.events import BAD_SAMPLE_POLICIES, event_problem
 from snn.data.synth import SPLITS, TONIC_MIN_FILES
 from snn.errors import UserError
 from snn.names import DATA_ROOT_ENV
@@ -47,9 +48,10 @@ class CorruptEventFileError(UserError, ValueError):
             return
         self.path = str(path)
         super().__init__(
-            f"corrupt event file {path}: {problem}. Expected a 2-D numeric .npy array with 4 "
-            "columns (x, y, p, t in ms). Delete it and re-extract the real archive, or rewrite "
-            "synthetic data with `snn-bench data synth`."
+            f"corrupt event file {path}: {problem}. Expected a non-empty (N, 4) numeric .npy "
+            "array of x, y inside the 128x128 sensor, p in {0, 1} and t in ms, sorted. Delete it "
+            "and re-extract the real archive, or rewrite synthetic data with `snn-bench data "
+            "synth`; or set bad_samples = \"skip\" to leave such files out (and count them)."
         )
 
 
@@ -85,34 +87,41 @@ def check_layout(root: str | Path, train: bool) -> None:
 
 
 def describe_event_file(path: str | Path) -> str | None:
-    """Why an event file cannot be used, in words; None when it looks sound."""
+    """Why an event file cannot be used, in words (snn.data.events); None when it is sound."""
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except _UNREADABLE as error:
         return f"it cannot be read as a .npy array ({type(error).__name__}: {error})"
-    if array.ndim != 2 or array.shape[1] != 4:
-        return f"its array has shape {array.shape}"
-    if not np.issubdtype(array.dtype, np.number):
-        return f"its array has dtype {array.dtype}"
-    return None
+    return event_problem(array)
 
 
 class CheckedDVSGesture(torch.utils.data.Dataset):
-    """`tonic.datasets.DVSGesture`, unpatched, wrapped with three guards that change no sample:
+    """`tonic.datasets.DVSGesture`, unpatched, wrapped with guards that change no sound sample:
 
     - the layout is checked before tonic's constructor, which would otherwise download;
     - samples are sorted by path, since tonic lists user folders in filesystem order and the
       same seed would otherwise give different batches on different machines;
-    - a file that cannot be read raises `CorruptEventFileError` naming it.
+    - every file is checked (snn.data.events) before tonic reads it: a file that cannot be read,
+      or holds events no frame can be made from, raises `CorruptEventFileError` naming it;
+    - with `bad_samples="skip"`, every file is checked once at the start instead, and the bad
+      ones are left out and listed in `skipped` (the harness records how many).
 
     A wrapper rather than a subclass: tonic derives the folder it reads from the class name.
     """
 
-    def __init__(self, save_to: str | Path, train: bool = True, transform=None):
+    def __init__(self, save_to: str | Path, train: bool = True, transform=None,
+                 bad_samples: str = "error"):
+        if bad_samples not in BAD_SAMPLE_POLICIES:
+            raise ValueError(f"bad_samples must be one of {', '.join(BAD_SAMPLE_POLICIES)}, got {bad_samples!r}")
         check_layout(save_to, train)
         self.tonic = tonic.datasets.DVSGesture(str(save_to), train=train, transform=transform)
         ds = self.tonic
         order = sorted(range(len(ds.data)), key=ds.data.__getitem__)
+        self.skipped: list[tuple[str, str]] = []  # (path, problem) left out under "skip"
+        if bad_samples == "skip":
+            problems = {i: describe_event_file(ds.data[i]) for i in order}
+            self.skipped = [(ds.data[i], problems[i]) for i in order if problems[i]]
+            order = [i for i in order if not problems[i]]
         ds.data, ds.targets, ds.users, ds.lighting = (
             [column[i] for i in order] for column in (ds.data, ds.targets, ds.users, ds.lighting)
         )
@@ -133,16 +142,15 @@ class CheckedDVSGesture(torch.utils.data.Dataset):
         return len(self.tonic)
 
     def __getitem__(self, index):
-        try:
-            return self.tonic[index]
-        except (*_UNREADABLE, IndexError) as error:  # IndexError: tonic reads column 3
-            path = self.tonic.data[index]
-            problem = describe_event_file(path)
-            if problem is None:  # the file is sound: the failure is elsewhere (a transform)
-                raise
-            raise CorruptEventFileError(path, problem) from error
+        path = self.tonic.data[index]
+        problem = describe_event_file(path)  # checked before tonic turns it into frames
+        if problem is not None:
+            raise CorruptEventFileError(path, problem)
+        return self.tonic[index]  # a failure now is not the file's (a transform's, say)
 
 
-def open_split(data_root: str | Path | None, train: bool, transform=None) -> CheckedDVSGesture:
+def open_split(data_root: str | Path | None, train: bool, transform=None,
+               bad_samples: str = "error") -> CheckedDVSGesture:
     """One split of DVS Gesture from data_root (or $SNN_BENCH_DATA), read by tonic."""
-    return CheckedDVSGesture(resolve_data_root(data_root), train=train, transform=transform)
+    return CheckedDVSGesture(resolve_data_root(data_root), train=train, transform=transform,
+                             bad_samples=bad_samples)

@@ -20,7 +20,7 @@ from bench.settings import (
 ROOT = Path(__file__).parents[2]
 # A point every setting matters to, and for each setting another valid value than the default.
 BASE = {"variant": "deepr:exact", "connectivity": 0.1, "num_workers": 2, "endless_sampler": False}
-OTHER = {"data_root": "/elsewhere", "layer_type": "linear", "num_steps": 12, "frame_size": 16,
+OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear", "num_steps": 12, "frame_size": 16,
          "batch_size": 4, "num_workers": 1, "pin_memory": True, "endless_sampler": True,
          "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
          "l1": 1e-4, "temperature": 1e-6, "device": "cuda", "threads": 3, "flush_denormal": True,
