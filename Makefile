@@ -8,9 +8,9 @@ TORCH_SPEC ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
 STAMP := $(VENV)/.snn-bench-installed
 
-# Data: a real DVS Gesture root from $SNN_BENCH_DATA, else synthetic data written here.
-SYNTH_ROOT ?= data/synthetic
-DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),$(SYNTH_ROOT))
+# Data: a real DVS Gesture root from $SNN_BENCH_DATA, else the synthetic set, kept once per user
+# in $SNN_BENCH_CACHE/synthetic (default ~/.cache/snn-bench/synthetic; see README).
+DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
@@ -34,7 +34,7 @@ browser:
 # Synthetic data only when no real root is configured (SNN_BENCH_DATA); kept between runs.
 data: setup
 ifeq ($(SNN_BENCH_DATA),)
-	$(PY) -m bench data synth --data-root $(SYNTH_ROOT) --if-missing
+	$(PY) -m bench data synth --data-root synthetic --if-missing
 else
 	@echo "using real data from SNN_BENCH_DATA=$(SNN_BENCH_DATA)"
 endif
@@ -66,6 +66,7 @@ bench-deepr: setup
 	$(PY) -m pytest tests/benchmarks/test_rewiring.py $(BENCH_OPTS)
 
 clean:
-	rm -rf $(VENV) $(SYNTH_ROOT) .pytest_cache .hypothesis .benchmarks *.egg-info
+	test ! -x $(PY) || rm -rf "$$($(PY) -c 'from bench.settings import synthetic_root; print(synthetic_root())')"
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks *.egg-info
 	find $(REPORTS) -mindepth 1 ! -name README.md -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -13,6 +13,7 @@ from snn.data.synth import (
     read_manifest,
     write_synthetic_dvsgesture,
 )
+from bench.settings import SYNTHETIC_DATA, data_path
 from snn.names import DATA_ROOT_ENV
 
 # One flag names a data root in every command: --data-root (--root is its older spelling here).
@@ -20,6 +21,7 @@ DATA_ROOT_FLAGS = ("--data-root", "--root")
 
 
 def _cmd_synth(args) -> int:
+    args.data_root = data_path(args.data_root)  # "synthetic": the per-user cache folder
     cfg = SynthConfig(train_per_class=args.train_per_class, test_per_class=args.test_per_class,
                       mean_events=args.mean_events, seed=args.seed)
     existing = read_manifest(args.data_root)
@@ -37,7 +39,7 @@ def _cmd_synth(args) -> int:
 def _cmd_check(args) -> int:
     from snn.data.dvsgesture import check_layout, describe_event_file, resolve_data_root
 
-    root = resolve_data_root(args.data_root)
+    root = resolve_data_root(data_path(args.data_root))
     bad = 0
     for split, (folder, _) in SPLITS.items():
         check_layout(root, train=split == "train")
@@ -83,7 +85,8 @@ def add_data_commands(commands) -> None:
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     synth = data_commands.add_parser("synth", help="write synthetic data in tonic's on-disk layout")
     synth.add_argument(*DATA_ROOT_FLAGS, dest="data_root", required=True,
-                       help="data root (DVSGesture/ is written inside)")
+                       help=f'data root (DVSGesture/ is written inside); "{SYNTHETIC_DATA}": the '
+                       "per-user cache folder the sweeps use (see README)")
     defaults = SynthConfig()
     synth.add_argument("--train-per-class", type=int, default=defaults.train_per_class)
     synth.add_argument("--test-per-class", type=int, default=defaults.test_per_class)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.devices import DEVICE_FORMS, device_problem
 from bench.errors import SettingError
@@ -20,7 +21,7 @@ from bench.variants import Variant, known_variants, parse_variant
 from snn.names import BAD_SAMPLE_POLICIES, DATA_ROOT_ENV, LAYER_TYPES, SENSOR_SIZE
 
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
-SYNTHETIC_ROOT = "data/synthetic"  # where `make data` / the sweep runner write it
+CACHE_ENV = "SNN_BENCH_CACHE"  # overrides where the synthetic set is kept
 
 Check = Callable[[object], "str | None"]  # a value → what is wrong with it, or None
 
@@ -228,6 +229,7 @@ def normalise(settings: dict) -> dict:
             full[setting.name] = setting.neutral
     if full["data_root"] is None:
         full["data_root"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
+    full["data_root"] = canonical_data_root(full["data_root"])
     if full["threads"] is None:
         full["threads"] = os.cpu_count() or 1
     problems = _cross_problems(full, variant)
@@ -236,9 +238,26 @@ def normalise(settings: dict) -> dict:
     return full
 
 
+def synthetic_root() -> Path:
+    """Where the bundled synthetic set lives: one folder per user, not per working directory:
+    $SNN_BENCH_CACHE/synthetic, else $XDG_CACHE_HOME/snn-bench/synthetic, else
+    ~/.cache/snn-bench/synthetic."""
+    cache = os.environ.get(CACHE_ENV) or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "snn-bench"
+    return Path(cache).expanduser() / "synthetic"
+
+
 def data_path(data_root: str | None) -> str | None:
     """The directory a data_root setting names ("synthetic" is the bundled set's folder)."""
-    return SYNTHETIC_ROOT if data_root == SYNTHETIC_DATA else data_root
+    return str(synthetic_root()) if data_root == SYNTHETIC_DATA else data_root
+
+
+def canonical_data_root(data_root: str | None) -> str | None:
+    """One spelling per data folder (absolute, symlinks and "..", "~" and trailing slashes
+    resolved), so the same data always gives the same point id; "synthetic" stays a name."""
+    if data_root is None or data_root == SYNTHETIC_DATA:
+        return data_root
+    return str(Path(data_root).expanduser().resolve())
 
 
 # The settings every label names; the others are named only when away from their default.

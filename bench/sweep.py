@@ -27,7 +27,7 @@ from bench.plan import PlannedPoint, SweepPlan
 from bench.profiling.run import profile_point
 from bench.progress import Progress, estimate_group_seconds
 from bench.record import group_rows, skipped_row, unpaired_ratio_rows
-from bench.settings import SYNTHETIC_DATA, SYNTHETIC_ROOT, data_path
+from bench.settings import SYNTHETIC_DATA, data_path
 from bench.store import ResultStore
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
@@ -50,9 +50,9 @@ class SweepSummary:
 def prepare_data(points: list[PlannedPoint], stream: TextIO) -> None:
     """Fail before timing anything when data is missing; write the synthetic set if asked for."""
     for data in dict.fromkeys(p.settings["data_root"] for p in points):
-        if data == SYNTHETIC_DATA and read_manifest(SYNTHETIC_ROOT) is None:
-            print(f"writing synthetic DVS Gesture to {SYNTHETIC_ROOT} (once, ~1 GB) ...", file=stream)
-            write_synthetic_dvsgesture(SYNTHETIC_ROOT, SynthConfig())
+        if data == SYNTHETIC_DATA and read_manifest(data_path(data)) is None:
+            print(f"writing synthetic DVS Gesture to {data_path(data)} (once, ~1 GB) ...", file=stream)
+            write_synthetic_dvsgesture(data_path(data), SynthConfig())
         root = resolve_data_root(data_path(data))
         for train in (True, False):
             check_layout(root, train=train)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import tarfile
 from dataclasses import asdict, dataclass
@@ -39,6 +40,7 @@ SPLITS = {"train": ("ibmGestureTrain", TRAIN_USERS), "test": ("ibmGestureTest", 
 # tonic decides the data is absent (and starts a download) below this many files per split.
 TONIC_MIN_FILES = 100
 MANIFEST = "SYNTHETIC.json"
+PARTIAL_PREFIX = ".DVSGesture.partial-"  # a writer's staging folder, beside DVSGesture/
 
 
 class SynthConfigError(UserError, ValueError):
@@ -179,21 +181,43 @@ def _placeholder_archive(path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_dead_partials(root: Path) -> None:
+    """Folders left by a writer that was killed (its pid no longer runs)."""
+    for partial in root.glob(f"{PARTIAL_PREFIX}*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def write_synthetic_dvsgesture(root: str | Path, cfg: SynthConfig = SynthConfig()) -> dict:
     """Write the dataset under root/DVSGesture; returns the manifest (also saved as SYNTHETIC.json).
 
+    Everything is written into a temporary sibling folder that is renamed into place last, so a
+    writer killed partway leaves nothing in the way of the next one (which removes the leftover).
     Refuses to write over a folder that holds real DVS Gesture data.
     """
     cfg.validate()
-    base = Path(root).expanduser() / "DVSGesture"
+    root = Path(root).expanduser()
+    base = root / "DVSGesture"
     if base.exists() and not (base / MANIFEST).exists() and any(base.glob("ibmGesture*/**/*.npy")):
         raise RealDataPresentError(
             f"{base} already holds DVS Gesture data that this tool did not write; "
             "choose another --data-root for synthetic data"
         )
-    if (base / MANIFEST).exists():  # ours: rewrite from scratch so no stale sample survives
-        for folder, _ in SPLITS.values():
-            shutil.rmtree(base / folder, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_dead_partials(root)
+    staging = root / f"{PARTIAL_PREFIX}{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
     counts = {}
     for split_index, (split, (folder, _)) in enumerate(SPLITS.items()):
         per_class = cfg.train_per_class if split == "train" else cfg.test_per_class
@@ -203,14 +227,21 @@ def write_synthetic_dvsgesture(root: str | Path, cfg: SynthConfig = SynthConfig(
                 n_events = max(1, int(cfg.mean_events * rng.uniform(0.75, 1.25)))
                 duration = int(rng.integers(cfg.duration_ms[0], cfg.duration_ms[1] + 1))
                 events = synth_events(label, n_events, duration, cfg.noise_fraction, rng)
-                out = base / folder / sample_folder(split, index) / f"{label}.npy"
+                out = staging / folder / sample_folder(split, index) / f"{label}.npy"
                 out.parent.mkdir(parents=True, exist_ok=True)
                 np.save(out, events)
         counts[split] = per_class * NUM_CLASSES
-        _placeholder_archive(base / f"{folder}.tar.gz")
+        _placeholder_archive(staging / f"{folder}.tar.gz")
     manifest = {"generator": "snn-bench synthetic DVS Gesture", "config": asdict(cfg),
                 "samples": counts}
-    (base / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    if base.exists():  # ours (checked above), or an empty folder: replaced whole
+        retired = root / f"{PARTIAL_PREFIX}old-{os.getpid()}"
+        os.replace(base, retired)
+        os.replace(staging, base)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, base)
     return manifest
 
 

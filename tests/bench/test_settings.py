@@ -125,3 +125,23 @@ def test_a_label_names_every_setting_away_from_its_default():
 
 def test_the_readme_lists_the_settings_table():
     assert markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_one_data_folder_spelled_three_ways_is_one_point(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    spellings = ["data", "./data/", str(tmp_path / "data" / ".." / "data")]
+    ids = {plan_sweep({"settings": {"data_root": s, "threads": 1}}).points[0].point_id for s in spellings}
+    assert len(ids) == 1
+    assert normalise({"data_root": "data/"})["data_root"] == str(tmp_path / "data")
+
+
+def test_the_synthetic_set_lives_in_one_per_user_cache_folder(monkeypatch, tmp_path):
+    from bench.settings import data_path, synthetic_root
+
+    monkeypatch.delenv("SNN_BENCH_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert synthetic_root() == tmp_path / "xdg" / "snn-bench" / "synthetic"
+    monkeypatch.setenv("SNN_BENCH_CACHE", str(tmp_path / "mine"))
+    assert data_path("synthetic") == str(tmp_path / "mine" / "synthetic")
+    assert normalise({"data_root": "synthetic"})["data_root"] == "synthetic"  # the id names the set

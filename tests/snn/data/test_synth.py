@@ -101,3 +101,26 @@ def test_sample_folders_fill_users_before_lightings():
 def test_manifest_records_the_settings(tiny_root):
     manifest = json.loads((tiny_root / "DVSGesture" / "SYNTHETIC.json").read_text())
     assert manifest["config"]["mean_events"] == 3000
+
+
+def test_a_writer_killed_partway_leaves_nothing_in_the_way(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from snn.data.synth import PARTIAL_PREFIX, SynthConfig, read_manifest, write_synthetic_dvsgesture
+
+    cfg = SynthConfig(train_per_class=10, test_per_class=10, mean_events=200)
+    # a writer killed partway: its staging folder stays, holding some samples, no manifest
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    staging = tmp_path / f"{PARTIAL_PREFIX}{dead}" / "ibmGestureTrain" / "user01_fluorescent"
+    staging.mkdir(parents=True)
+    (staging / "0.npy").write_bytes(b"half a file")
+    assert not (tmp_path / "DVSGesture").exists()  # nothing was put in place
+    write_synthetic_dvsgesture(tmp_path, cfg)
+    assert read_manifest(tmp_path)["config"]["mean_events"] == 200
+    assert not list(tmp_path.glob(f"{PARTIAL_PREFIX}*")), os.listdir(tmp_path)
+    write_synthetic_dvsgesture(tmp_path, SynthConfig(train_per_class=10, test_per_class=10, mean_events=100))
+    assert read_manifest(tmp_path)["config"]["mean_events"] == 100  # replaced whole
+    assert not list(tmp_path.glob(f"{PARTIAL_PREFIX}*"))
