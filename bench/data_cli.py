@@ -7,13 +7,13 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.settings import SYNTHETIC_DATA, data_path
 from snn.data.synth import (
     SPLITS,
     SynthConfig,
     read_manifest,
     write_synthetic_dvsgesture,
 )
-from bench.settings import SYNTHETIC_DATA, data_path
 from snn.names import DATA_ROOT_ENV
 
 # One flag names a data root in every command: --data-root (--root is its older spelling here).

@@ -28,6 +28,7 @@ from bench.point import (
     open_batches,
 )
 from bench.timing import stage_timer
+from snn.data.dvsgesture import data_fingerprint
 from snn.data.synth import read_manifest
 
 
@@ -58,6 +59,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         batches, root = open_batches(first)
         env.update(capture_environment(device, first.flush_denormal, str(root)))
         env["synthetic_data"] = read_manifest(root) is not None
+        env["data_fingerprint"] = data_fingerprint(root)
         env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]

@@ -37,8 +37,13 @@ def match_key(row) -> str:
     return config_hash({k: row[k] for k in SETTING_NAMES if k not in MATCH_IGNORES and k in row})
 
 
+DIFFERENT_DATA = "different data"  # the flag of a pair timed on different data: no verdict
+
+
 def compare(current: Results, baseline: Results, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """One row per configuration timed in both runs: ratio current/baseline, CI, flag."""
+    """One row per configuration timed in both runs: ratio current/baseline, CI, flag. A pair
+    whose data differ (env.data_fingerprint) is flagged "different data", never a regression or
+    an improvement: the ratio then measures the data as much as the code."""
     columns = ["configuration", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag"]
     if current.stages.empty or baseline.stages.empty:
         return pd.DataFrame(columns=columns)
@@ -51,7 +56,8 @@ def compare(current: Results, baseline: Results, threshold: float = DEFAULT_THRE
         if old is None:
             continue
         r = ratio_of_medians(row["samples_s"], old["samples_s"])
-        flag = change_flag(r.median, r.significant, threshold)
+        same_data = row.get("env.data_fingerprint") == old.get("env.data_fingerprint")
+        flag = change_flag(r.median, r.significant, threshold) if same_data else DIFFERENT_DATA
         rows.append({"configuration": row["config"], "current_ms": row["median_s"] * 1e3,
                      "baseline_ms": old["median_s"] * 1e3, "ratio": r.median, "ci_low": r.ci_low,
                      "ci_high": r.ci_high, "flag": flag})

@@ -132,6 +132,12 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
         body += html.paragraph(f"The machines differ: {difference}.", "warning")
     if table.empty:
         return body + html.paragraph("No configuration was timed in both runs.", "note")
+    different = int(sum(table["flag"] == compare.DIFFERENT_DATA))
+    if different:
+        body += html.paragraph(
+            f"{different} matched configuration(s) ran on different data in the two runs (their "
+            "data fingerprints differ: another synthetic setting, or other event files): they are "
+            "flagged 'different data' and not counted as regressions or improvements.", "warning")
     plots.baseline_ratios(table, threshold, out / "baseline.png")
     body += html.paragraph(f"{len(table)} configurations matched; {sum(table['flag'] == 'regression')} "
                            f"regression(s) and {sum(table['flag'] == 'improvement')} improvement(s) "
@@ -139,7 +145,7 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
     formats = {"current_ms": _one_decimal, "baseline_ms": _one_decimal,
                **{c: _three_decimals for c in ("ratio", "ci_low", "ci_high")}}
     return body + html.image("baseline.png", "current over baseline step time") + html.table(
-        table, "baseline", formats, lambda r: r["flag"], text_columns=("configuration", "flag"))
+        table, "baseline", formats, lambda r: r["flag"].replace(" ", "-"), text_columns=("configuration", "flag"))
 
 
 def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:

@@ -8,6 +8,8 @@ synthetic stand-in; `snn-bench data download` is the only path that downloads.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import zipfile
@@ -18,7 +20,7 @@ import tonic
 import torch.utils.data
 
 from snn.data.events import BAD_SAMPLE_POLICIES, event_problem
-from snn.data.synth import SPLITS, TONIC_MIN_FILES
+from snn.data.synth import SPLITS, TONIC_MIN_FILES, read_manifest
 from snn.errors import UserError
 from snn.names import DATA_ROOT_ENV
 
@@ -93,6 +95,19 @@ def describe_event_file(path: str | Path) -> str | None:
     except _UNREADABLE as error:
         return f"it cannot be read as a .npy array ({type(error).__name__}: {error})"
     return event_problem(array)
+
+
+def data_fingerprint(root: str | Path) -> str:
+    """What the data at root is, independent of where it lies: the generator's settings for
+    synthetic data; else the number and total size of its event files. Two runs whose
+    fingerprints differ timed different data, and their step times are not comparable."""
+    root = Path(root).expanduser()
+    manifest = read_manifest(root)
+    if manifest is not None:
+        config = json.dumps(manifest["config"], sort_keys=True)
+        return "synthetic:" + hashlib.sha256(config.encode()).hexdigest()[:12]
+    files = list((root / "DVSGesture").glob("ibmGesture*/**/*.npy"))
+    return f"files={len(files)},bytes={sum(f.stat().st_size for f in files)}"
 
 
 class CheckedDVSGesture(torch.utils.data.Dataset):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.report import compare
 from bench.report.load import load_results
 from bench.report.render import render_report
@@ -14,9 +16,9 @@ from tests.bench.make_rows import error_row, settings, skipped_row, timed_rows
 ROOT = Path(__file__).parents[3]
 
 
-def _store(directory, step_median: float, **overrides):
+def _store(directory, step_median: float, env=None, **overrides):
     point = settings(**overrides)
-    ResultStore(directory).append(timed_rows("p", "r1", step_median, point_settings=point))
+    ResultStore(directory).append(timed_rows("p", "r1", step_median, point_settings=point, env=env))
     return directory
 
 
@@ -73,3 +75,12 @@ def test_a_store_of_only_errors_and_skips_renders_the_page_that_lists_them(tmp_p
     page = render_report(directory, tmp_path / "out").read_text()
     assert "ValueError: the data broke" in page and "device &#x27;cuda&#x27; is absent" in page
     assert "Nothing was timed" in page or 'id="problems-section"' in page
+
+
+def test_runs_on_different_data_are_flagged_never_called_a_regression(tmp_path):
+    now = load_results(_store(tmp_path / "now", 0.7, env={"data_fingerprint": "synthetic:300k"}))
+    before = load_results(_store(tmp_path / "before", 0.1, env={"data_fingerprint": "synthetic:2k"}))
+    (row,) = compare.compare(now, before, threshold=0.1).to_dict("records")
+    assert row["ratio"] == pytest.approx(7.0) and row["flag"] == compare.DIFFERENT_DATA
+    page = render_report(tmp_path / "now", tmp_path / "out", baseline_dir=tmp_path / "before").read_text()
+    assert "ran on different data" in page and "0 regression(s)" in page

@@ -126,3 +126,13 @@ def test_a_corrupt_file_read_in_a_dataloader_worker_reaches_the_caller_as_itself
     message = str(error.value)
     assert message.startswith(f"corrupt event file {path}: "), (message, path)
     assert "cannot be read" in message and "\n" not in message
+
+
+def test_the_data_fingerprint_names_the_data_not_its_folder(tiny_root, tmp_path):
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(tiny_root, copy)
+    assert dvsgesture.data_fingerprint(copy) == dvsgesture.data_fingerprint(tiny_root)
+    assert dvsgesture.data_fingerprint(copy).startswith("synthetic:")
+    (copy / "DVSGesture" / "SYNTHETIC.json").unlink()  # now it reads as real data
+    real = dvsgesture.data_fingerprint(copy)
+    assert real.startswith("files=220,") and real != dvsgesture.data_fingerprint(tiny_root)

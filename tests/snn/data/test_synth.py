@@ -108,7 +108,12 @@ def test_a_writer_killed_partway_leaves_nothing_in_the_way(tmp_path):
     import subprocess
     import sys
 
-    from snn.data.synth import PARTIAL_PREFIX, SynthConfig, read_manifest, write_synthetic_dvsgesture
+    from snn.data.synth import (
+        PARTIAL_PREFIX,
+        SynthConfig,
+        read_manifest,
+        write_synthetic_dvsgesture,
+    )
 
     cfg = SynthConfig(train_per_class=10, test_per_class=10, mean_events=200)
     # a writer killed partway: its staging folder stays, holding some samples, no manifest
