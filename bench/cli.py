@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 from bench.data_cli import add_data_commands
@@ -13,10 +14,14 @@ from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT
 from bench.profiling.options import ProfileOptions
 from bench.report.compare import DEFAULT_THRESHOLD
 from bench.settings import SETTINGS, markdown_table, normalise, point_label
+from bench.sweepfile import MAX_POINTS
 from bench.variants import VARIANT_COMPONENTS
 
 # Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
 # so `report`, `list --help` and errors stay quick.
+
+
+LIST_ALL_UP_TO = 60  # `list` prints every point up to this many, else a summary (--all: every one)
 
 
 def _show(value) -> str:
@@ -55,11 +60,16 @@ def settings_from_args(args) -> dict:
 
 def _cmd_run(args) -> int:
     from bench.build_config import point_config
+    from bench.env import oversubscription_warning
     from bench.interleave import run_point
     from bench.table import stage_table
 
     settings = normalise(settings_from_args(args))
     cfg = point_config(settings)
+    if args.json:
+        _check_writable(Path(args.json))  # before the timing it would hold, not after
+    if warning := oversubscription_warning(settings["threads"], settings["num_workers"]):
+        print(f"warning: {warning}", file=sys.stderr)
     result = run_point(cfg)
     env = result.environment
     print(f"{point_label(settings)}: batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
@@ -73,6 +83,16 @@ def _cmd_run(args) -> int:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str))
         print(f"result written to {args.json}")
     return 0
+
+
+def _check_writable(path: Path) -> None:
+    """Create (or touch) the file now; a UserError naming the fix when that is impossible."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as error:
+        raise SettingError(f"cannot write {path} ({error.strerror}): pass a writable --json path") from error
 
 
 def _cmd_profile(args) -> int:
@@ -98,7 +118,7 @@ def _cmd_sweep(args) -> int:
     from bench.plan import load_sweep
     from bench.sweep import run_sweep
 
-    plan = load_sweep(args.config, data_override=args.data_root)
+    plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
     summary = run_sweep(plan, out)
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
@@ -132,7 +152,7 @@ def _cmd_list(args) -> int:
     from bench.store import ResultStore
     from bench.sweep import pending_groups
 
-    plan = load_sweep(args.config, data_override=args.data_root)
+    plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
     done = ResultStore(args.out).completed_ids() if args.out else set()
     print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
           f"{len(plan.groups)} group(s) timed side by side"
@@ -145,11 +165,17 @@ def _cmd_list(args) -> int:
              if s.name not in varying] if plan.points else []
     if fixed:
         print("every point: " + ", ".join(fixed))
+    if len(plan.points) > LIST_ALL_UP_TO and not args.all:
+        _summarise_points(plan, varying, done)
+        plan_points = []
+    else:
+        plan_points = plan.points
     widths = {n: max(len(n), *(len(_show(p.settings[n])) for p in plan.points)) for n in varying}
     header = f"{'id':<17}{'group':<17}" + "".join(f"{n:<{widths[n] + 2}}" for n in varying) + "status"
-    print(header)
-    print("-" * len(header))
-    for p in plan.points:
+    if plan_points:
+        print(header)
+        print("-" * len(header))
+    for p in plan_points:
         status = "done" if p.point_id in done else "skip (device absent)" if p.skip_reason else "to run"
         print(f"{p.point_id:<17}{p.group_id:<17}"
               + "".join(f"{_show(p.settings[n]):<{widths[n] + 2}}" for n in varying) + status)
@@ -166,6 +192,17 @@ def _cmd_list(args) -> int:
     print(f"{sum(map(len, groups))} point(s) to run; rough ETA {format_duration(eta)} "
           "(calibrated on a 2-core CPU; the sweep rescales it as it goes)")
     return 0
+
+
+def _summarise_points(plan, varying: list[str], done: set[str]) -> None:
+    """A large sweep in a few lines: each varying setting's values and counts, and the status."""
+    for name in varying:
+        counts = Counter(_show(p.settings[name]) for p in plan.points)
+        print(f"  {name}: " + ", ".join(f"{value} ({n})" for value, n in counts.items()))
+    status = Counter("done" if p.point_id in done else "skipped (device absent)" if p.skip_reason
+                     else "to run" for p in plan.points)
+    print("  status: " + ", ".join(f"{n} {s}" for s, n in status.items())
+          + " (list --all prints every point)")
 
 
 def _cmd_settings(args) -> int:
@@ -207,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", help="results directory (default: reports/<sweep name>); "
                        "rerunning into it resumes")
     sweep.add_argument("--data-root", help="data root for every point, overriding the file's data")
+    sweep.add_argument("--max-points", type=int, default=MAX_POINTS,
+                       help="refuse a sweep of more points than this (default: %(default)s)")
     sweep.set_defaults(func=_cmd_sweep)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
@@ -224,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("config", help="sweep file (TOML)")
     listing.add_argument("--out", help="results directory: mark the points already done there")
     listing.add_argument("--data-root", help="data root for every point, as for sweep")
+    listing.add_argument("--max-points", type=int, default=MAX_POINTS,
+                         help="refuse a sweep of more points than this (default: %(default)s)")
+    listing.add_argument("--all", action="store_true",
+                         help=f"list every point even when there are more than {LIST_ALL_UP_TO}")
     listing.set_defaults(func=_cmd_list)
 
     table = commands.add_parser("settings", help="list every point setting: sweep key, flag, type, "

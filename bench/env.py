@@ -103,6 +103,17 @@ def busy_warning(load: float | None = None, cores: int | None = None) -> str | N
             "other work and rerun (completed points are kept)")
 
 
+def oversubscription_warning(threads: int, workers: int, cores: int | None = None) -> str | None:
+    """A warning when a point asks for more busy threads (torch's intra-op threads, plus one per
+    DataLoader worker process) than the machine has cores, else None."""
+    cores = cores or os.cpu_count() or 1
+    if threads + workers <= cores:
+        return None
+    return (f"{threads} torch thread(s) + {workers} DataLoader worker(s) on {cores} core(s): they "
+            "compete for the cores, so steps slow down (64 threads on 2 cores made a step 114x "
+            f"slower); set threads to at most {max(1, cores - workers)} to time without contention")
+
+
 def benchmark_machine_info() -> dict:
     """What pytest-benchmark's machine_info lacks for comparing runs across machines."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

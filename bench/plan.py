@@ -8,6 +8,7 @@ are timed in turn. A point whose device is absent here is planned as skipped, wi
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bench.point import loader_key
 from bench.profiling.selection import ProfileSelection
 from bench.settings import normalise, point_label
 from bench.sweepfile import (
+    MAX_POINTS,
     SweepConfigError,
     SweepSpec,
     check_sweep,
@@ -90,12 +92,25 @@ def _describe(combo: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in combo.items()) or "the defaults"
 
 
+def point_count(spec: SweepSpec) -> int:
+    """How many points the spec asks for, counted before anything is expanded."""
+    grid = math.prod(len(values) for values in spec.grid.values()) if spec.grid or not spec.points else 0
+    return grid + len(spec.points)
+
+
 def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
-               data_override: str | None = None) -> SweepPlan:
+               data_override: str | None = None, max_points: int = MAX_POINTS) -> SweepPlan:
     """Every point of the spec (a SweepSpec, or a parsed TOML document, checked first), the data
-    root overridden when given; SweepConfigError listing every point that cannot run and why."""
+    root overridden when given; SweepConfigError listing every point that cannot run and why,
+    or for a sweep of more than `max_points` points (a grid typo can ask for millions)."""
     if isinstance(spec, dict):
         spec = check_sweep(spec, source)
+    if (count := point_count(spec)) > max_points:
+        axes = " x ".join(f"{len(v)} {k}" for k, v in spec.grid.items())
+        raise SweepConfigError(
+            f"{spec.source}: {count} points ({axes}{' + ' if spec.points else ''}"
+            f"{len(spec.points) or ''}{' explicit' if spec.points else ''}) is more than "
+            f"--max-points {max_points}: shrink the grid, or pass --max-points {count} to run it")
     problems: list[str] = []
     points: dict[str, PlannedPoint] = {}
     combos = _combos(spec)
@@ -116,5 +131,6 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
                      source=spec.source, profile=spec.profile)
 
 
-def load_sweep(path: str | Path, data_override: str | None = None) -> SweepPlan:
-    return plan_sweep(read_sweep(path), data_override=data_override)
+def load_sweep(path: str | Path, data_override: str | None = None,
+               max_points: int = MAX_POINTS) -> SweepPlan:
+    return plan_sweep(read_sweep(path), data_override=data_override, max_points=max_points)

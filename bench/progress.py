@@ -14,8 +14,13 @@ SECONDS_PER_SAMPLE_STEP = 0.6e-3
 GROUP_SETUP_SECONDS = 3.0
 
 
+REFERENCE_FRAME = 32  # the frame size that calibration used
+
+
 def _step_seconds(settings: dict) -> float:
-    return settings["batch_size"] * settings["num_steps"] * SECONDS_PER_SAMPLE_STEP
+    """Work grows with samples, time steps and frame pixels (the convolutions' cost)."""
+    pixels = (settings["frame_size"] / REFERENCE_FRAME) ** 2
+    return settings["batch_size"] * settings["num_steps"] * pixels * SECONDS_PER_SAMPLE_STEP
 
 
 def estimate_group_seconds(settings_of_points: list[dict]) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -153,16 +154,17 @@ def row_from_dict(data: dict, where: str = "a results file") -> Row:
     return row_type(**{k: v for k, v in data.items() if k in names})
 
 
-def flatten(row: Row, samples: bool = True) -> dict:
+def flatten(row: Row, samples: bool = True, label_also: Collection[str] = ()) -> dict:
     """One flat dict per row, for every table: kind, the row's fields, the settings spread as
     columns, the environment as env.<field> columns (ENV_FIELDS), and `config`, the point's label.
-    `samples=False` drops the raw per-step samples (the report's CSV)."""
+    `samples=False` drops the raw per-step samples (the report's CSV); `label_also` names
+    settings the label must show (bench.settings.point_label)."""
     data = dataclasses.asdict(row)
     settings = data.pop("settings")
     env = data.pop("env", None)
     if not samples:
         data.pop("samples_s", None)
-    flat = {"kind": row.KIND, "config": row.label, **settings, **data}
+    flat = {"kind": row.KIND, "config": point_label(settings, also=label_also), **settings, **data}
     if env is not None:
         flat.update({f"env.{name}": env.get(name) for name in ENV_FIELDS})
     return flat

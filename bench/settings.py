@@ -11,7 +11,7 @@ points on and what a report groups by. This module imports nothing heavy: report
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,17 +265,19 @@ _LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
 _NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
 
 
-def point_label(settings: dict) -> str:
+def point_label(settings: dict, also: Collection[str] = ()) -> str:
     """A point as a reader names it: "conv2d | deepr:exact c=0.1 | 0 workers | cpu", then any
-    other setting away from its default ("| seed=1 lr=0.05"). The one label every table,
-    figure and message uses."""
+    other setting away from its default, or named in `also` (a report passes the settings that
+    differ between its points, threads and data root included): "| seed=1 lr=0.05". The one
+    label every table, figure and message uses."""
     s = settings
     variant = s["variant"] + (f" c={s['connectivity']:g}" if s.get("connectivity") not in (None, 1.0) else "")
     label = f"{s['layer_type']} | {variant} | {s['num_workers']} workers | {s['device']}"
     extras = [f"{name}={s[name]:g}" if isinstance(s[name], float) else f"{name}={s[name]}"
               for name in SETTING_NAMES
-              if name not in _LABELLED + _NOT_LABELLED and name in s and s[name] != DEFAULTS[name]
-              and not (BY_NAME[name].only_with and s[name] == BY_NAME[name].neutral)]
+              if name not in _LABELLED and name in s and (name in also or (
+                  name not in _NOT_LABELLED and s[name] != DEFAULTS[name]
+                  and not (BY_NAME[name].only_with and s[name] == BY_NAME[name].neutral)))]
     return label + (" | " + " ".join(extras) if extras else "")
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from bench.env import busy_warning
+from bench.env import busy_warning, oversubscription_warning
 from bench.executors import Executor, InProcessExecutor
 from bench.paths import PROFILE_ERROR, PROFILE_SUMMARY, SWEEP_COPY, profile_dir
 from bench.plan import PlannedPoint, SweepPlan
@@ -82,6 +82,10 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
             prepare_data([p for g in groups for p in g], stream)
         if warning := busy_warning():
             print(f"warning: {warning}", file=stream)
+        crowded = Counter((p.settings["threads"], p.settings["num_workers"]) for g in groups for p in g)
+        for (threads, workers), count in crowded.items():
+            if warning := oversubscription_warning(threads, workers):
+                print(f"warning: {count} point(s): {warning}", file=stream)
         estimates = [estimate_group_seconds([p.settings for p in g]) for g in groups]
         progress = Progress(sum(map(len, groups)), sum(estimates), stream=stream)
         print(f"sweep {plan.name!r}: {len(plan.points)} points planned, {already} already done, "

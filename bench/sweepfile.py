@@ -20,6 +20,7 @@ that need a whole point (a DeepR variant's connectivity) run when bench.plan exp
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ from bench.settings import SETTING_NAMES, canonical_name, unknown_setting, value
 from bench.variants import REFERENCES, VARIANT_COMPONENTS, parse_variant
 
 TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile")
+MAX_POINTS = 10_000  # a larger sweep is refused unless the user raises the limit (--max-points)
+# A sweep's name becomes a folder (reports/<name>): a plain name, never a path.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class SweepConfigError(UserError, ValueError):
@@ -152,9 +156,15 @@ def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:
                                        'a table of component = variant, e.g. deepr = "notebook"',
                                        problems), problems)
     profile = _profile(_section(spec, "profile", dict, "a table: [profile]", problems), problems)
+    name = str(spec.get("name") or "")
+    if not name:  # the file's own name, when it can name a folder
+        name = Path(source).stem if _PLAIN_NAME.fullmatch(Path(source).stem) else "sweep"
+    elif not _PLAIN_NAME.fullmatch(name):
+        problems.append(f"name {name!r} must be a plain folder name (letters, digits, . _ -; no "
+                        "slashes or leading dot): it names the results folder under reports/")
     if problems:
         raise SweepConfigError(problem_list(source, problems))
-    return SweepSpec(name=str(spec.get("name") or Path(source).stem),
+    return SweepSpec(name=name,
                      description=str(spec.get("description", "")), source=source, fixed=fixed,
                      grid=grid, points=points, references=references, profile=profile)
 

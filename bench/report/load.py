@@ -23,6 +23,7 @@ from bench.rows import (
     flat_columns,
     flatten,
 )
+from bench.settings import point_label
 from bench.store import ResultStore
 
 
@@ -48,6 +49,10 @@ class Results:
     stages: pd.DataFrame  # one row per point and stage (timed points only), flattened
     ratios: pd.DataFrame  # variants against references, paired and unpaired
     profiles: list[Profile] = field(default_factory=list)
+    label_also: list[str] = field(default_factory=list)  # settings that differ between points
+
+    def label(self, row: Row) -> str:
+        return point_label(row.settings, also=self.label_also)
 
     @property
     def environments(self) -> list[dict]:
@@ -63,12 +68,21 @@ class Results:
         return envs
 
 
-def frame(rows: list[Row], row_type: type[Row] | None = None) -> pd.DataFrame:
+def varying_settings(rows: list[Row]) -> list[str]:
+    """The settings that differ between the points of these rows: every label names them."""
+    values: dict[str, set] = {}
+    for row in rows:
+        for name, value in row.settings.items():
+            values.setdefault(name, set()).add(repr(value))
+    return [name for name, seen in values.items() if len(seen) > 1]
+
+
+def frame(rows: list[Row], row_type: type[Row] | None = None, label_also=()) -> pd.DataFrame:
     """Rows as one table (bench.rows.flatten): settings, fields, env.* and the `config` label;
     with no rows, the columns of `row_type`, so every table reads alike when nothing was timed."""
     if not rows and row_type is not None:
         return pd.DataFrame(columns=flat_columns(row_type))
-    return pd.DataFrame([flatten(r) for r in rows])
+    return pd.DataFrame([flatten(r, label_also=label_also) for r in rows])
 
 
 def _profiles(directory: Path) -> list[Profile]:
@@ -87,10 +101,12 @@ def load_results(directory: str | Path) -> Results:
         raise NoResultsError(f"no results in {directory} (no {RESULTS}): run `snn-bench sweep FILE "
                              f"--out {directory}` first, or pass the directory a sweep wrote")
     rows = ResultStore(directory).current_rows()
+    varying = varying_settings(rows)
     return Results(
         directory=directory,
         rows=rows,
-        stages=frame([r for r in rows if isinstance(r, StageRow)], StageRow),
-        ratios=frame([r for r in rows if isinstance(r, RatioRow)], RatioRow),
+        stages=frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying),
+        ratios=frame([r for r in rows if isinstance(r, RatioRow)], RatioRow, varying),
+        label_also=varying,
         profiles=_profiles(directory),
     )

@@ -96,7 +96,7 @@ def _problems(results: Results) -> str:
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
-    frame = pd.DataFrame([{"config": r.label, "status": r.KIND,
+    frame = pd.DataFrame([{"config": results.label(r), "status": r.KIND,
                            "message": r.error if isinstance(r, ErrorRow) else r.reason}
                           for r in results.rows if isinstance(r, (ErrorRow, SkippedRow))],
                          columns=["config", "status", "message"])

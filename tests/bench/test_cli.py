@@ -148,3 +148,47 @@ def test_impossible_profile_steps_and_an_empty_report_are_one_line_errors(tiny_r
     assert "at least one line-profiled" in capsys.readouterr().err
     assert main(["report"]) == 2
     assert "nothing to report" in capsys.readouterr().err
+
+
+def test_run_json_to_an_impossible_path_fails_before_timing(tiny_root, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = main(RUN_TINY + ["--data-root", str(tiny_root), "--json", str(blocker / "r.json")])
+    captured = capsys.readouterr()
+    assert code == 2 and "pass a writable --json path" in captured.err
+    assert "step" not in captured.out  # nothing was timed, so nothing was lost
+
+
+def test_more_threads_and_workers_than_cores_is_warned_about(tiny_root, capsys, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert main(RUN_TINY[:-2] + ["--threads", "2", "--num-workers", "1", "--data-root", str(tiny_root)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 torch thread(s) + 1 DataLoader worker(s) on 2 core(s)" in err
+
+
+def test_a_huge_grid_is_refused_unless_confirmed(tmp_path, capsys):
+    sweep = tmp_path / "huge.toml"
+    sweep.write_text('[grid]\nseed = [' + ", ".join(map(str, range(200))) + ']\n'
+                     'batch_size = [' + ", ".join(map(str, range(1, 101))) + ']\n')
+    assert main(["list", str(sweep), "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "20000 points (200 seed x 100 batch_size) is more than --max-points 10000" in err
+
+
+def test_list_summarises_a_large_sweep(tmp_path, capsys):
+    sweep = tmp_path / "big.toml"
+    sweep.write_text('[settings]\nthreads = 1\n[grid]\nseed = [' + ", ".join(map(str, range(70))) + ']\n')
+    assert main(["list", str(sweep), "--data-root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "70 points" in out and "status: 70 to run" in out and out.count("\n") < 15
+    assert main(["list", str(sweep), "--data-root", str(tmp_path), "--all"]) == 0
+    assert capsys.readouterr().out.count("to run") >= 70
+
+
+def test_a_sweep_name_that_is_a_path_is_refused(tmp_path, capsys):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('name = "../../outside"\n')
+    assert main(["sweep", str(sweep), "--data-root", str(tmp_path)]) == 2
+    assert "must be a plain folder name" in capsys.readouterr().err

@@ -1,8 +1,10 @@
 import io
 
+import pytest
+
 from bench.progress import Progress, estimate_group_seconds, format_duration
 
-SETTINGS = {"warmup_steps": 2, "measured_steps": 10, "batch_size": 16, "num_steps": 60}
+SETTINGS = {"warmup_steps": 2, "measured_steps": 10, "batch_size": 16, "num_steps": 60, "frame_size": 32}
 
 
 def test_the_prior_estimate_grows_with_steps_batch_and_time_steps():
@@ -27,3 +29,15 @@ def test_the_eta_is_rescaled_by_how_fast_this_machine_really_is():
 
 def test_durations_read_like_a_clock():
     assert [format_duration(s) for s in (5, 75, 3725)] == ["5s", "1m15s", "1h02m"]
+
+
+def test_the_prior_estimate_grows_with_batch_time_steps_and_frame_pixels():
+    from bench.progress import estimate_group_seconds
+    from bench.settings import normalise
+
+    base = normalise({})
+    one = estimate_group_seconds([base])
+    for change, factor in (({"batch_size": 32}, 2), ({"num_steps": 120}, 2), ({"frame_size": 64}, 4)):
+        grown = estimate_group_seconds([{**base, **change}])
+        setup = estimate_group_seconds([])
+        assert (grown - setup) == pytest.approx(factor * (one - setup)), change

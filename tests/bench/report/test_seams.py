@@ -84,3 +84,12 @@ def test_runs_on_different_data_are_flagged_never_called_a_regression(tmp_path):
     assert row["ratio"] == pytest.approx(7.0) and row["flag"] == compare.DIFFERENT_DATA
     page = render_report(tmp_path / "now", tmp_path / "out", baseline_dir=tmp_path / "before").read_text()
     assert "ran on different data" in page and "0 regression(s)" in page
+
+
+def test_points_that_differ_only_in_threads_get_different_labels(tmp_path):
+    directory = tmp_path / "r"
+    ResultStore(directory).append(timed_rows("p1", "r1", 0.1, point_settings=settings(threads=1))
+                                  + timed_rows("p2", "r1", 0.1, point_settings=settings(threads=2)))
+    labels = set(load_results(directory).stages["config"])
+    assert labels == {"conv2d | deepr:none | 0 workers | cpu | threads=1",
+                      "conv2d | deepr:none | 0 workers | cpu | threads=2"}
