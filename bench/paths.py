@@ -27,6 +27,9 @@ OPS_CSV = "ops.csv"
 OPS_BY_SHAPE_CSV = "ops_by_shape.csv"
 OPS_BY_STAGE_CSV = "ops_by_stage.csv"
 PROFILE_ERROR = "error.txt"
+LINE_WORKERS = "line-workers"  # each DataLoader worker's line stats, merged into lines.*
+PROFILE_FILES = (PROFILE_SUMMARY, PROFILE_ERROR, LINES_TXT, LINES_CSV, TRACE, OPS_CSV,
+                 OPS_BY_SHAPE_CSV, OPS_BY_STAGE_CSV, LINE_WORKERS)
 REPORT = "report"
 REPORT_CSV = "report.csv"
 DEFAULT_REPORTS = Path("reports")  # where commands write when no --out is given

@@ -16,6 +16,7 @@ measured against. None of this writes to a sweep's timing store.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -25,13 +26,16 @@ import torch
 
 from bench.build_config import point_config
 from bench.env import capture_environment
+from bench.errors import SettingError
 from bench.ids import config_hash
 from bench.paths import (
+    LINE_WORKERS,
     LINES_CSV,
     LINES_TXT,
     OPS_BY_SHAPE_CSV,
     OPS_BY_STAGE_CSV,
     OPS_CSV,
+    PROFILE_FILES,
     PROFILE_SUMMARY,
 )
 from bench.point import (
@@ -72,7 +76,7 @@ def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_f
 
 
 def _line_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict:
-    worker_dir = out / "line-workers"
+    worker_dir = out / LINE_WORKERS
     shutil.rmtree(worker_dir, ignore_errors=True)
     worker_dir.mkdir(parents=True)
     in_workers = cfg.loader.num_workers > 0
@@ -116,7 +120,41 @@ def profile_point(settings: dict, out: str | Path,
     this module's doc; returns the summary also written as profile.json."""
     cfg = point_config(settings)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_profile_folder(out)
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        summary = _profile_into(cfg, settings, staging, options)
+        _replace_folder(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # a failed profile leaves nothing behind
+    return summary
+
+
+def _check_profile_folder(out: Path) -> None:
+    """A profile replaces its folder whole: refuse one holding anything but profile outputs."""
+    if out.exists():
+        other = sorted(p.name for p in out.iterdir() if p.name not in PROFILE_FILES)
+        if other:
+            raise SettingError(f"{out} holds files that are not a profile's ({', '.join(other[:5])}); "
+                               "a profile replaces its whole folder: pass a new or empty --out")
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    """Put the finished profile in place in one rename, so no reader ever sees half of one (an
+    old profile.json beside new files, a truncated trace)."""
+    if out.exists():
+        retired = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, retired)
+        os.replace(staging, out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, out)
+
+
+def _profile_into(cfg: PointConfig, settings: dict, out: Path, options: ProfileOptions) -> ProfileSummary:
     device = apply_runtime(cfg)
     session = PointSession(cfg, device)
     batches = _warm_batches(cfg, session, device)
@@ -142,4 +180,5 @@ def profile_point(settings: dict, out: str | Path,
         + [PROFILE_SUMMARY],
     )
     (out / PROFILE_SUMMARY).write_text(summary.to_json())
+    shutil.rmtree(out / LINE_WORKERS, ignore_errors=True)  # merged into lines.*
     return summary

@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 
+from bench.errors import SettingError
 from bench.profiling.options import TraceSchedule
 from bench.profiling.run import ProfileOptions, profile_point
 from bench.rows import ProfileSummary
@@ -77,3 +78,27 @@ def test_profiling_overhead_is_recorded_against_unprofiled_steps(profiled):
     assert saved.line_overhead > 0 and saved.trace_overhead > 0
     assert set(saved.files) >= {"lines.txt", "lines.csv", "trace.json.gz", "ops.csv",
                                    "ops_by_shape.csv", "ops_by_stage.csv", "profile.json"}
+
+
+def test_a_profile_that_fails_partway_leaves_the_old_one_whole_and_nothing_else(profiled, monkeypatch):
+    workers, out, summary = profiled
+    if workers:
+        pytest.skip("one case is enough")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    import bench.profiling.run as run
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("killed during the trace pass")
+
+    monkeypatch.setattr(run, "_trace_pass", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        profile_point(summary.settings, out, OPTIONS)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")] == []
+
+
+def test_a_profile_never_replaces_a_folder_of_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(SettingError, match="pass a new or empty --out"):
+        profile_point(normalise({"threads": 1}), tmp_path, OPTIONS)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
