@@ -84,7 +84,7 @@ RUN = ["run", "--num-steps", "8", "--batch-size", "8", "--warmup-steps", "1", "-
        "--threads", "1"]
 
 
-@pytest.mark.parametrize("one_bad_file", ["unsorted", "empty"], indirect=True)
+@pytest.mark.parametrize("one_bad_file", ["unsorted", "empty", "beyond", "nan"], indirect=True)
 @pytest.mark.parametrize("workers", ["0", "1"])
 def test_a_run_meeting_a_bad_file_stops_with_one_line_naming_it(one_bad_file, workers, capsys):
     root, victim, problem = one_bad_file
