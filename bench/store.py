@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,6 +32,9 @@ from bench.rows import (
     row_from_dict,
 )
 from bench.stages import ROW_STAGES
+
+
+MIN_FREE_BYTES = 64 * 2**20  # checked before a sweep times anything (rows, CSVs, report, profiles)
 
 
 class StoreBusyError(UserError, RuntimeError):
@@ -68,6 +72,11 @@ class ResultStore:
             raise StoreWriteError(f"cannot write to {self.directory} ({error.strerror}): pass a "
                                   "writable --out") from error
         with handle:
+            free = shutil.disk_usage(self.directory).free
+            if free < MIN_FREE_BYTES:
+                raise StoreWriteError(f"{self.directory} has {free / 2**20:.1f} MiB free, less than the "
+                                      f"{MIN_FREE_BYTES // 2**20} MiB a sweep's results and report need: "
+                                      "free some space or pass another --out")
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as error:

@@ -66,3 +66,34 @@ def test_a_baseline_on_other_data_is_flagged_not_counted_as_a_regression(tmp_pat
     assert main(["report", str(now), "--baseline", str(before)]) == 0
     page = (now / "report" / "index.html").read_text()
     assert "0 regression(s)" in page and "ran on different data" in page
+
+
+def test_a_full_results_disk_stops_the_sweep_before_anything_is_timed(tiny_root, tmp_path, capsys, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    out = tmp_path / "out"
+    assert main(["sweep", str(_sweep(tmp_path, tiny_root)), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "1.0 MiB free" in err and "pass another --out" in err and "Traceback" not in err
+    assert not (out / "results.jsonl").exists()
+
+
+def test_an_unwritable_results_folder_stops_the_sweep_before_anything_is_timed(tiny_root, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["sweep", str(_sweep(tmp_path, tiny_root)), "--out", str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "pass a writable --out" in err and "Traceback" not in err
+
+
+def test_synthetic_data_killed_partway_is_written_whole_by_the_next_run(tmp_path, capsys):
+    leftover = tmp_path / ".DVSGesture.partial-999999999" / "ibmGestureTrain"
+    leftover.mkdir(parents=True)
+    args = ["data", "synth", "--data-root", str(tmp_path), "--mean-events", "100"]
+    assert main(args) == 0
+    assert (tmp_path / "DVSGesture" / "SYNTHETIC.json").is_file()
+    assert not leftover.parent.exists()
+    assert main(["data", "check", "--data-root", str(tmp_path)]) == 0
