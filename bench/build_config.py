@@ -14,6 +14,7 @@ from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.deepr import DeepRConfig
 from snn.model import NetConfig
+from snn.seeds import stream_seed
 
 
 def point_config(settings: dict) -> PointConfig:
@@ -29,11 +30,13 @@ def point_config(settings: dict) -> PointConfig:
                       input_shape=frames.frame_shape, forward=variant.of("forward")),
         frames=frames,
         loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
-                            pin_memory=s["pin_memory"], seed=s["seed"],
+                            pin_memory=s["pin_memory"], seed=stream_seed(s["seed"], "data"),
                             persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
                             endless=s["endless_sampler"]),
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
                           l1=s["l1"], temperature=s["temperature"], lr=s["lr"], seed=s["seed"]),
+        # (DeepR splits its seed into its own streams; the loader's order and the weights each
+        # get another: snn.seeds)
         device=s["device"],
         threads=s["threads"],
         flush_denormal=s["flush_denormal"],

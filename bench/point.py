@@ -20,6 +20,7 @@ from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.model import NetConfig, build_net
+from snn.seeds import stream_seed
 from snn.train import NullTimer, StageTimer, Trainer, train_step
 
 
@@ -146,7 +147,9 @@ class PointSession:
 
     def __init__(self, cfg: PointConfig, device: torch.device):
         self.config = cfg
-        torch.manual_seed(cfg.seed)  # same seed, same initial weights in every variant
+        # Same seed, same initial weights in every variant: the weights' own stream (snn.seeds),
+        # never the one DeepR draws its masks from.
+        torch.manual_seed(stream_seed(cfg.seed, "weights"))
         net = build_net(cfg.net).to(device)
         optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         self.trainer = Trainer(net=net, optimiser=optimiser, device=device)

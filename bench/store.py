@@ -33,7 +33,6 @@ from bench.rows import (
 )
 from bench.stages import ROW_STAGES
 
-
 MIN_FREE_BYTES = 64 * 2**20  # checked before a sweep times anything (rows, CSVs, report, profiles)
 
 

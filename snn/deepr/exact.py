@@ -26,6 +26,7 @@ from torch import nn
 
 from snn.deepr import select
 from snn.deepr.config import DeepRConfig
+from snn.seeds import stream_seed
 
 
 class ExactDeepR:
@@ -39,7 +40,11 @@ class ExactDeepR:
         self.connectivity = cfg.per_layer(len(self.weights))
         device = self.weights[0].device
         self.sync_free = cfg.sync_free if cfg.sync_free is not None else device.type == "cuda"
-        self.generator = torch.Generator(device=device).manual_seed(cfg.seed)
+        # One stream per use (snn.seeds): the initial mask, reactivation choices and noise never
+        # share draws with each other or with whatever initialised the weights.
+        self.mask_generator, self.reactivation_generator, self.noise_generator = (
+            torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, stream))
+            for stream in ("deepr_mask", "deepr_reactivation", "deepr_noise"))
         self.step_count = 0
         # Layers at connectivity 1.0 with no schedule are dense: rewiring skips them entirely.
         self.dense = [c == 1.0 and cfg.schedule_start is None for c in self.connectivity]
@@ -71,7 +76,7 @@ class ExactDeepR:
     def _initialise(self, group: list[int]) -> None:
         flat_active = torch.zeros(sum(self.weights[i].numel() for i in group), dtype=torch.bool,
                                   device=self.weights[group[0]].device)
-        chosen = select.by_keys(flat_active, self.target(group, 0), self.generator)
+        chosen = select.by_keys(flat_active, self.target(group, 0), self.mask_generator)
         flat_active[chosen] = True
         offset = 0
         for i in group:
@@ -117,15 +122,17 @@ class ExactDeepR:
             if cfg.l1:
                 theta.sub_(cfg.lr * cfg.l1)
             if cfg.temperature:
-                noise = torch.randn(theta.shape, generator=self.generator, device=theta.device)
+                noise = torch.randn(theta.shape, generator=self.noise_generator, device=theta.device,
+                                    dtype=theta.dtype)
                 theta.add_(noise, alpha=math.sqrt(2 * cfg.lr * cfg.temperature))
             w.copy_(theta * sign)
         strength = theta.clone() if cfg.schedule_start is not None else None
         keep = theta.ge_(0).mul_(active.view(torch.uint8).to(w.dtype))  # 1.0: active, θ ≥ 0
         w.mul_(keep)  # dormant weights (new and old) are exactly zero
         active.copy_(keep)
-        # float32 counts exactly up to 2^24; larger layers pay for a float64 sum.
-        return strength, keep.sum(dtype=torch.float64 if keep.numel() >= 2**24 else None)
+        # Counted in float32 (exact up to 2^24), never in the weights' dtype: a bf16 or fp16 sum
+        # rounds (K = 45000 came out as 44971-45052); larger layers pay for a float64 sum.
+        return strength, keep.sum(dtype=torch.float64 if keep.numel() >= 2**24 else torch.float32)
 
     def _flat(self, group: list[int], tensors) -> torch.Tensor:
         if len(group) == 1:
@@ -154,9 +161,9 @@ class ExactDeepR:
         if deficit > 0:
             dormant = active.numel() - int(self.target(group, self.step_count)) + deficit
             if active.device.type == "cpu":
-                chosen = select.by_rejection(active, deficit, dormant, self.generator)
+                chosen = select.by_rejection(active, deficit, dormant, self.reactivation_generator)
             else:
-                chosen = select.by_keys(active, deficit, self.generator)
+                chosen = select.by_keys(active, deficit, self.reactivation_generator)
         else:  # a schedule lowered K: the weakest active connections go dormant
             strength = self._flat(group, strengths).masked_fill(~active, math.inf)
             chosen = torch.topk(strength, -deficit, largest=False, sorted=False).indices
@@ -183,7 +190,7 @@ class ExactDeepR:
 
     def _rewire_sync_free(self, group: list[int], deficit: torch.Tensor, strengths: dict) -> None:
         active = self._flat(group, self.active)
-        revive = select.by_rank(active, deficit.clamp(min=0), self.generator)
+        revive = select.by_rank(active, deficit.clamp(min=0), self.reactivation_generator)
         self._scatter_back(group, revive, reactivate=True)
         if self.cfg.schedule_start is not None:  # only a schedule can lower K
             strength = self._flat(group, strengths).masked_fill(~active, math.inf)

@@ -74,3 +74,20 @@ def test_points_take_their_steps_in_turn_alternating_who_goes_first(tiny_root, m
     measured = [v for m, v in order if m == "measure"]
     assert warm == ["notebook", "exact"]  # TINY: 1 warm-up step
     assert measured == ["notebook", "exact", "exact", "notebook", "notebook", "exact"]  # A B, B A, A B
+
+
+def test_deepr_draws_its_mask_from_its_own_stream_not_the_weights_one(tiny_root):
+    # At one seed, the keys that pick exact DeepR's active set must not be the values that
+    # initialised the weights (they were: layer 0 started with its K largest positive weights).
+    dense = PointSession(_config(tiny_root, variant="none"), torch.device("cpu"))
+    exact = PointSession(_config(tiny_root, variant="exact", connectivity=0.1), torch.device("cpu"))
+    w0 = dense.trainer.net.weight_layers()[0].weight.detach()
+    kept = exact.rewiring.active[0]
+    positive = (w0[kept] > 0).float().mean().item()
+    assert 0.35 < positive < 0.65, positive  # about half, as for any random subset
+    k = int(kept.sum())
+    top_k = torch.zeros_like(kept).view(-1)
+    top_k[w0.view(-1).topk(k).indices] = True
+    overlap = (top_k.view_as(kept) & kept).sum().item() / k
+    assert overlap < 0.3, overlap  # a random subset shares about c = 10% with the top K
+    assert w0[kept].abs().mean() == pytest.approx(w0.abs().mean(), rel=0.25)

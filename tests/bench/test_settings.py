@@ -97,9 +97,12 @@ def test_l1_and_temperature_reach_exact_deepr_and_are_neutral_elsewhere():
 
 
 def test_lr_and_seed_are_set_once_and_reach_every_consumer():
+    from snn.seeds import stream_seed
+
     cfg = point_config({"variant": "exact", "connectivity": 0.1, "lr": 0.5, "seed": 3})
     assert cfg.lr == cfg.deepr.lr == 0.5
-    assert cfg.seed == cfg.deepr.seed == cfg.loader.seed == 3
+    assert cfg.seed == cfg.deepr.seed == 3  # the weights' and DeepR's streams derive from it
+    assert cfg.loader.seed == stream_seed(3, "data")  # data order: its own stream
 
 
 def test_whole_numbers_of_float_settings_are_one_point_not_two():

@@ -118,13 +118,54 @@ def test_per_layer_connectivity_and_a_schedule_that_prunes(sync_free):
     assert rewiring.active_counts() == [20, 10]
 
 
-def test_l1_and_noise_apply_to_active_weights_only():
+def _theta_shift(l1: float, temperature: float, lr: float = 1e-2):
+    """θ of the connections active before and after one step with no deaths: (before, after)."""
+    torch.manual_seed(0)
+    layer = Weight((200, 200))
+    with torch.no_grad():
+        layer.weight.abs_().add_(1.0)  # θ well above 0: no connection dies, so all stay comparable
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=l1, temperature=temperature, lr=lr))
+    active = rewiring.active[0].clone()
+    before = (layer.weight.detach() * rewiring.sign[0])[active].clone()
+    rewiring.step()
+    after = (layer.weight.detach() * rewiring.sign[0])[active]
+    assert rewiring.active[0][active].all()
+    return before, after
+
+
+def test_l1_shifts_active_theta_by_minus_lr_alpha():
+    before, after = _theta_shift(l1=2.0, temperature=0.0)
+    assert (after - before).mean().item() == pytest.approx(-1e-2 * 2.0, rel=1e-3)
+    assert (after - before).std().item() < 1e-5  # a shift, no noise
+
+
+def test_temperature_adds_noise_of_spread_sqrt_2_lr_t_with_no_drift():
+    before, after = _theta_shift(l1=0.0, temperature=0.5)
+    step = after - before  # 20,000 draws: the spread is known to about 1%
+    assert step.std().item() == pytest.approx(math.sqrt(2 * 1e-2 * 0.5), rel=0.03)
+    assert abs(step.mean().item()) < 4 * math.sqrt(2 * 1e-2 * 0.5) / math.sqrt(step.numel())
+
+
+def test_l1_and_noise_leave_dormant_weights_at_zero():
     layer = Weight((30, 30))
     rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=1.0, temperature=1e-3, lr=1e-2))
     dormant_before = ~rewiring.active[0]
     rewiring.step()
     assert (layer.weight[dormant_before & ~rewiring.active[0]] == 0).all()
     assert sum(rewiring.active_counts()) == 450
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_weights_keep_exactly_k(dtype):
+    torch.manual_seed(0)
+    layer = Weight((300, 300))
+    layer.weight.data = layer.weight.data.to(dtype)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, lr=1e-2))
+    for _ in range(5):
+        with torch.no_grad():  # kill about a tenth of the active connections each step
+            layer.weight.mul_(torch.where(torch.rand(layer.weight.shape) < 0.1, -1.0, 1.0).to(dtype))
+        rewiring.step()
+        assert rewiring.active_counts() == [45000]
 
 
 def test_zero_first_moment_policy_clears_adam_momentum_of_reactivated_weights():
