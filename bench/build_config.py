@@ -8,7 +8,7 @@ value each, and the variant picks each component's implementation.
 from __future__ import annotations
 
 from bench.point import PointConfig
-from bench.settings import data_path, normalise
+from bench.settings import data_path, effective_lr, normalise
 from bench.variants import parse_variant
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
@@ -21,6 +21,7 @@ def point_config(settings: dict) -> PointConfig:
     """The nested config of a point's settings (normalised here; SettingError when invalid)."""
     s = normalise(settings)
     variant = parse_variant(s["variant"])
+    lr = effective_lr(s)  # the one learning rate: Adam's or SGD's, and DeepR's η
     frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"],
                          framing=variant.of("framing"))
     return PointConfig(
@@ -34,13 +35,14 @@ def point_config(settings: dict) -> PointConfig:
                             persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
                             endless=s["endless_sampler"]),
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
-                          l1=s["l1"], temperature=s["temperature"], lr=s["lr"], seed=s["seed"]),
+                          l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"]),
         # (DeepR splits its seed into its own streams; the loader's order and the weights each
         # get another: snn.seeds)
         device=s["device"],
         threads=s["threads"],
         flush_denormal=s["flush_denormal"],
-        lr=s["lr"],
+        lr=lr,
+        optimiser=s["optimiser"],
         warmup_steps=s["warmup_steps"],
         measured_steps=s["measured_steps"],
         seed=s["seed"],

@@ -23,6 +23,8 @@ from snn.model import NetConfig, build_net
 from snn.seeds import stream_seed
 from snn.train import NullTimer, StageTimer, Trainer, train_step
 
+OPTIMISER_CLASSES = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}  # snn.names.OPTIMISERS
+
 
 @dataclass(frozen=True)
 class PointConfig:
@@ -38,6 +40,7 @@ class PointConfig:
     threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
     flush_denormal: bool = False  # denormal floats (decaying membranes) are slow on CPUs
     lr: float = 5e-3
+    optimiser: str = "adam"  # snn.names.OPTIMISERS
     warmup_steps: int = 2
     measured_steps: int = 10
     seed: int = 0
@@ -151,7 +154,7 @@ class PointSession:
         # never the one DeepR draws its masks from.
         torch.manual_seed(stream_seed(cfg.seed, "weights"))
         net = build_net(cfg.net).to(device)
-        optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        optimiser = OPTIMISER_CLASSES[cfg.optimiser](net.parameters(), lr=cfg.lr)
         self.trainer = Trainer(net=net, optimiser=optimiser, device=device)
         self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
         if self.rewiring is not None:

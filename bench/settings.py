@@ -18,7 +18,14 @@ from pathlib import Path
 from bench.devices import DEVICE_FORMS, device_problem
 from bench.errors import SettingError
 from bench.variants import Variant, known_variants, parse_variant
-from snn.names import BAD_SAMPLE_POLICIES, DATA_ROOT_ENV, LAYER_TYPES, SENSOR_SIZE
+from snn.names import (
+    BAD_SAMPLE_POLICIES,
+    DATA_ROOT_ENV,
+    LAYER_TYPES,
+    LR_RULES,
+    OPTIMISERS,
+    SENSOR_SIZE,
+)
 
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
 CACHE_ENV = "SNN_BENCH_CACHE"  # overrides where the synthetic set is kept
@@ -148,6 +155,10 @@ SETTINGS: tuple[Setting, ...] = (
             "flush denormal floats to zero (faster on CPUs)", "runtime"),
     Setting("lr", float, 5e-3, _number(0.0, strict=True),
             "learning rate of Adam and of DeepR's update", "train"),
+    Setting("lr_rule", str, "fixed", _one_of(LR_RULES),
+            "fixed: lr as given; per_connectivity: lr / connectivity, as the user's notes suggest "
+            "for DeepR at low connectivity", "train", only_with=_DEEPR, neutral="fixed"),
+    Setting("optimiser", str, "adam", _one_of(OPTIMISERS), "the optimiser: adam or sgd", "train"),
     Setting("seed", int, 0, _whole(0), "seed of the point (weights, DeepR, data order)", "train"),
     Setting("warmup_steps", int, 2, _whole(0), "unmeasured steps before timing", "timing",
             aliases=("warmup",)),
@@ -245,6 +256,13 @@ def synthetic_root() -> Path:
     cache = os.environ.get(CACHE_ENV) or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "snn-bench"
     return Path(cache).expanduser() / "synthetic"
+
+
+def effective_lr(settings: dict) -> float:
+    """The learning rate a point trains with, after its lr_rule."""
+    if settings["lr_rule"] == "per_connectivity":
+        return settings["lr"] / settings["connectivity"]
+    return settings["lr"]
 
 
 def data_path(data_root: str | None) -> str | None:

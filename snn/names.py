@@ -14,6 +14,11 @@ DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user
 STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")
 # tonic.datasets.DVSGesture.sensor_size, (W, H, P); tests/snn/test_names.py checks it against tonic.
 SENSOR_SIZE = (128, 128, 2)
+# The optimisers a point can train with, and how DeepR's learning rate follows connectivity:
+# "per_connectivity" divides lr by the connectivity (the user's notes: lower connectivity wants
+# about lr / connectivity).
+OPTIMISERS = ("adam", "sgd")
+LR_RULES = ("fixed", "per_connectivity")
 # What a loader does with an event file that fails its checks (snn.data.events).
 BAD_SAMPLE_POLICIES = ("error", "skip")
 # The environment variable naming a DVS Gesture data root when none is passed.

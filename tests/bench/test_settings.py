@@ -24,7 +24,7 @@ OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear
          "batch_size": 4, "num_workers": 1, "pin_memory": True, "endless_sampler": True,
          "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
          "l1": 1e-4, "temperature": 1e-6, "device": "cuda", "threads": 3, "flush_denormal": True,
-         "lr": 0.5, "seed": 7, "warmup_steps": 0, "measured_steps": 3}
+         "lr": 0.5, "lr_rule": "per_connectivity", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3}
 
 
 def test_every_setting_has_an_alternative_here_so_a_new_one_cannot_skip_these_tests():
@@ -148,3 +148,19 @@ def test_the_synthetic_set_lives_in_one_per_user_cache_folder(monkeypatch, tmp_p
     monkeypatch.setenv("SNN_BENCH_CACHE", str(tmp_path / "mine"))
     assert data_path("synthetic") == str(tmp_path / "mine" / "synthetic")
     assert normalise({"data_root": "synthetic"})["data_root"] == "synthetic"  # the id names the set
+
+
+def test_the_per_connectivity_rule_divides_lr_by_connectivity_for_deepr_only():
+    deepr = point_config({"variant": "exact", "connectivity": 0.1, "lr": 5e-3, "lr_rule": "per_connectivity"})
+    assert deepr.lr == deepr.deepr.lr == pytest.approx(5e-2)
+    dense = normalise({"variant": "none", "lr_rule": "per_connectivity"})
+    assert dense["lr_rule"] == "fixed"  # a dense point has nothing to divide by
+
+
+def test_the_optimiser_is_a_setting_the_session_builds():
+    import torch
+
+    from bench.point import PointSession
+
+    session = PointSession(point_config({"optimiser": "sgd", "threads": 1}), torch.device("cpu"))
+    assert isinstance(session.trainer.optimiser, torch.optim.SGD)
