@@ -100,6 +100,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
             active_connections=active,
             total_connections=total,
             environment=env,
+            traffic=session.traffic.traffic if session.traffic is not None else None,
         )
     return [outcomes[i] for i in range(len(configs))]
 

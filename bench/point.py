@@ -15,6 +15,7 @@ import torch
 from bench.devices import resolve_device
 from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.timing import elementwise_floor
+from bench.traffic import Traffic, TrafficRecorder
 from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
@@ -129,6 +130,7 @@ class PointResult:
     active_connections: int  # after the last step: DeepR's count, or every weight when dense
     total_connections: int
     environment: dict
+    traffic: Traffic | None = None  # per rewired layer, over the measured updates; None: dense
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -162,12 +164,16 @@ class PointSession:
         self.weights = [layer.weight for layer in net.weight_layers()]  # what DeepR rewires
         self.step_samples: list[float] = []
         self.losses: list[float] = []
+        self.traffic: TrafficRecorder | None = None
 
     def warm_up(self, batches) -> None:
         train_step(self.trainer, batches, NullTimer())
 
     def measure(self, batches, timer: StageTimer, clock) -> None:
-        """One timed step: its stages into `timer`, its whole duration and loss here."""
+        """One timed step: its stages into `timer`, its whole duration and loss here; then,
+        untimed, the rewiring traffic of its update."""
+        if self.rewiring is not None and self.traffic is None:
+            self.traffic = TrafficRecorder(self.rewiring)  # the active sets before the first
         start = clock()
         result = train_step(self.trainer, batches, timer)
         timer.finish_step()  # synchronises: the step's device work is done after this
@@ -178,6 +184,8 @@ class PointSession:
             elementwise_floor(self.weights)
         timer.finish_step()
         self.losses.append(float(result.loss))
+        if self.traffic is not None:
+            self.traffic.record()
 
     def connections(self) -> tuple[int, int]:
         """(active, total) rewired connections; a dense net keeps all of them."""

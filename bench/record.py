@@ -35,6 +35,7 @@ def stage_rows(point, result: PointResult, run: dict) -> list[StageRow]:
     """One row per stage (and the whole step, the harness's own overhead and the floor)."""
     samples = _by_stage(result)
     step_median = summarise(result.step_samples).median
+    traffic = result.traffic
     rows = []
     for stage in [s for s in ROW_STAGES if s in samples]:
         s = summarise(samples[stage])
@@ -51,7 +52,11 @@ def stage_rows(point, result: PointResult, run: dict) -> list[StageRow]:
             total_connections=result.total_connections,
             connectivity_measured=result.active_connections / result.total_connections,
             loss_first=result.losses[0], loss_last=result.losses[-1],
-            group_wall_s=run.get("group_wall_s"), env=result.environment))
+            group_wall_s=run.get("group_wall_s"),
+            deaths_per_update=traffic.mean_per_update(traffic.died) if traffic else [],
+            revivals_per_update=traffic.mean_per_update(traffic.revived) if traffic else [],
+            active_after_updates=traffic.active_after if traffic else [],
+            env=result.environment))
     return rows
 
 

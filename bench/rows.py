@@ -87,6 +87,11 @@ class StageRow(Row):
     loss_first: float
     loss_last: float
     group_wall_s: float | None
+    # Rewiring traffic per rewired layer over the measured updates (empty for dense points):
+    # mean connections that died and were revived per update, and the active count after each.
+    deaths_per_update: list[float]
+    revivals_per_update: list[float]
+    active_after_updates: list[list[int]]
     env: dict
 
 
@@ -150,7 +155,9 @@ def row_from_dict(data: dict, where: str = "a results file") -> Row:
     names = {f.name for f in dataclasses.fields(row_type)}
     missing = names - set(data) - {"recorded_at"}
     if missing:
-        raise ValueError(f"a {kind} row lacks {', '.join(sorted(missing))}")
+        raise SchemaVersionError(
+            f"{where} holds a {kind} row without {', '.join(sorted(missing))}: it was written by "
+            "another snn-bench version of the same schema number; sweep into a fresh --out")
     return row_type(**{k: v for k, v in data.items() if k in names})
 
 

@@ -123,12 +123,16 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
     rewiring = deepr[deepr["stage"] == "rewiring"].set_index("point_id")
     floor = deepr[deepr["stage"] == FLOOR_STAGE].set_index("point_id")["median_s"]
     table = pd.DataFrame({
+        "config": rewiring["config"],  # names every setting that differs (lr, seed, ...)
         "layer_type": rewiring["layer_type"], "variant": rewiring["variant"],
         "num_workers": rewiring["num_workers"], "device": rewiring["device"],
         "connectivity": rewiring["connectivity"],
         "rewiring_ms": rewiring["median_s"] * MS,
         "ci_low_ms": rewiring["ci_low_s"] * MS, "ci_high_ms": rewiring["ci_high_s"] * MS,
         "floor_ms": floor.reindex(rewiring.index) * MS,
+        # rewiring traffic, summed over the rewired layers: what each update had to do
+        "deaths_per_update": rewiring["deaths_per_update"].map(sum),
+        "revivals_per_update": rewiring["revivals_per_update"].map(sum),
     })
     table["x_floor"] = table["rewiring_ms"] / table["floor_ms"]
     return table.sort_values(["layer_type", "variant", "connectivity"]).reset_index(drop=True)

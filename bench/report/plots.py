@@ -118,6 +118,33 @@ def rewiring(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path
     return _save(fig, path)
 
 
+def rewiring_traffic(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
+    """Rewiring time against the connections that died per update, one panel per layer type,
+    with the elementwise floor: does the update's cost follow its traffic?"""
+    layers = sorted(table["layer_type"].unique())
+    fig, axes = plt.subplots(1, len(layers), figsize=(5.5 * len(layers), 4.5), squeeze=False)
+    for ax, layer in zip(axes[0], layers):
+        on_layer = table[table["layer_type"] == layer]
+        for variant, points in on_layer.groupby("variant"):
+            ax.errorbar(points["deaths_per_update"], points["rewiring_ms"],
+                        yerr=[points["rewiring_ms"] - points["ci_low_ms"],
+                              points["ci_high_ms"] - points["rewiring_ms"]],
+                        fmt="o", color=colours[variant], capsize=3, label=variant)
+        floor = on_layer["floor_ms"].median()
+        if pd.notna(floor):
+            ax.axhline(floor, color="black", linestyle="--", label=f"elementwise floor ({floor:.3f} ms)")
+        ax.set_xscale("symlog", linthresh=1)
+        # no negative deaths: room for the zero column on the left and the largest on the right
+        ax.set_xlim(-0.3, max(1.0, on_layer["deaths_per_update"].max()) * 3)
+        ax.set_yscale("log")
+        ax.set_xlabel("connections that died per update (all rewired layers, mean)")
+        ax.set_ylabel("median rewiring time per step (ms), 95% CI")
+        ax.set_title(f"{layer}: rewiring cost against traffic")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def baseline_ratios(table: pd.DataFrame, threshold: float, path: Path) -> Path:
     """Current/baseline step-time ratio per matched configuration, with CI and the threshold band."""
     table = table.sort_values("ratio")

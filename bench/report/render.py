@@ -78,10 +78,19 @@ def _rewiring(results: Results) -> str:
     drift = findings.drift_table(results.stages)
     formats = {c: _three_decimals for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
     formats["x_floor"] = _one_decimal
+    formats.update({c: _one_decimal for c in ("deaths_per_update", "revivals_per_update")})
     drift_formats = {"connectivity_measured": lambda v: html.number(v, 5),
                      "drift_percent": _three_decimals}
     return (html.image("rewiring.png", "rewiring time against connectivity per layer type")
-            + html.table(table, "rewiring", formats, text_columns=("layer_type", "variant", "device"))
+            + html.image("rewiring_traffic.png", "rewiring time against connections died per update")
+            + html.paragraph("Traffic: the connections that died and were revived per measured "
+                             "update, summed over the rewired layers (net changes of the active "
+                             "sets, read between steps, outside the timing). Variants compared at "
+                             "one connectivity and learning rate see the same gradients, not "
+                             "necessarily the same deaths: compare their traffic before their "
+                             "times.", "note")
+            + html.table(table, "rewiring", formats,
+                         text_columns=("config", "layer_type", "variant", "device"))
             + "<h3>Connectivity drift</h3>"
             + html.paragraph("Active connections after the measured steps, against the connectivity "
                              "asked for: exact DeepR keeps exactly K per layer (rounding aside); the "
@@ -184,6 +193,7 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
         rewiring = findings.rewiring_table(stages)
         if not rewiring.empty:
             plots.rewiring(rewiring, colours, out / "rewiring.png")
+            plots.rewiring_traffic(rewiring, colours, out / "rewiring_traffic.png")
         sections += [
             html.section("Per-stage breakdown", _steps(results), "steps-section"),
             html.section("num_workers and devices",

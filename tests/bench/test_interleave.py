@@ -91,3 +91,17 @@ def test_deepr_draws_its_mask_from_its_own_stream_not_the_weights_one(tiny_root)
     overlap = (top_k.view_as(kept) & kept).sum().item() / k
     assert overlap < 0.3, overlap  # a random subset shares about c = 10% with the top K
     assert w0[kept].abs().mean() == pytest.approx(w0.abs().mean(), rel=0.25)
+
+
+def test_each_deepr_point_records_its_rewiring_traffic_per_layer_and_update(tiny_root):
+    notebook, exact, dense = run_group([_config(tiny_root, variant="notebook", connectivity=0.2, lr=0.5),
+                                        _config(tiny_root, variant="exact", connectivity=0.2, lr=0.5),
+                                        _config(tiny_root, variant="none", lr=0.5)])
+    assert dense.traffic is None
+    for result in (notebook, exact):
+        traffic = result.traffic
+        assert len(traffic.died) == 5 and all(len(layer) == 3 for layer in traffic.died)
+        assert sum(map(sum, traffic.died)) > 0  # at lr 0.5 connections die every update
+    # exact DeepR revives exactly what died: the active count never moves
+    for died, revived, active in zip(exact.traffic.died, exact.traffic.revived, exact.traffic.active_after):
+        assert died == revived and len(set(active)) == 1

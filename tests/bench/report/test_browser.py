@@ -33,7 +33,7 @@ def test_the_report_renders_in_chromium_without_errors(report, browser_page, tmp
     browser_page.wait_for_load_state("load")
     assert errors == []
     widths = browser_page.evaluate("Array.from(document.images, image => image.naturalWidth)")
-    assert len(widths) == 4 and all(width > 0 for width in widths)
+    assert len(widths) == 5 and all(width > 0 for width in widths)
     for table in ("environment", "steps", "speedups", "rewiring", "drift", "errors", "baseline"):
         assert browser_page.locator(f"table#{table} tbody tr").count() > 0, table
     assert browser_page.locator("ul#findings li").count() >= 3

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from bench.report import findings
 from bench.report.load import NoResultsError, load_results
 from bench.report.render import render_report
 
@@ -13,7 +14,7 @@ def test_the_report_has_every_section_and_its_files(report):
     html = report.read_text()
     for section in SECTIONS:
         assert f'id="{section}"' in html, section
-    for image in ("stages.png", "workers.png", "rewiring.png", "baseline.png"):
+    for image in ("stages.png", "workers.png", "rewiring.png", "rewiring_traffic.png", "baseline.png"):
         assert (report.parent / image).stat().st_size > 10_000 and f'src="{image}"' in html
     assert "http://" not in html and "https://" not in html  # opens offline
 
@@ -42,3 +43,10 @@ def test_a_directory_without_results_is_a_clear_error(tmp_path):
 def test_loaded_results_keep_one_environment_per_machine(report):
     results = load_results(report.parent.parent / "current")
     assert len(results.environments) == 1 and len(results.profiles) == 2  # 0 and 1 workers
+
+
+def test_the_rewiring_table_carries_each_points_traffic(report):
+    table = findings.rewiring_table(load_results(report.parent.parent / "current").stages)
+    assert (table["deaths_per_update"] >= 0).all() and table["deaths_per_update"].notna().all()
+    exact = table[table["variant"] == "deepr:exact"]
+    assert (exact["deaths_per_update"] == exact["revivals_per_update"]).all()  # exactly K kept
