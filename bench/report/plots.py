@@ -29,6 +29,17 @@ def variant_colours(variants) -> dict[str, tuple]:
     return {v: palette[i % len(palette)] for i, v in enumerate(sorted(set(variants)))}
 
 
+REWIRING_MS = "median rewiring time per step (ms), 95% CI"
+
+
+def _finish_panel(ax, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+
+
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
@@ -110,11 +121,8 @@ def rewiring(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-        ax.set_xlabel("connectivity (fraction of connections kept)")
-        ax.set_ylabel("median rewiring time per step (ms), 95% CI")
-        ax.set_title(f"{layer}: DeepR rewiring cost")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        _finish_panel(ax, "connectivity (fraction of connections kept)", REWIRING_MS,
+                      f"{layer}: DeepR rewiring cost")
     return _save(fig, path)
 
 
@@ -137,11 +145,8 @@ def rewiring_traffic(table: pd.DataFrame, colours: dict[str, tuple], path: Path)
         # no negative deaths: room for the zero column on the left and the largest on the right
         ax.set_xlim(-0.3, max(1.0, on_layer["deaths_per_update"].max()) * 3)
         ax.set_yscale("log")
-        ax.set_xlabel("connections that died per update (all rewired layers, mean)")
-        ax.set_ylabel("median rewiring time per step (ms), 95% CI")
-        ax.set_title(f"{layer}: rewiring cost against traffic")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        _finish_panel(ax, "connections that died per update (all rewired layers, mean)", REWIRING_MS,
+                      f"{layer}: rewiring cost against traffic")
     return _save(fig, path)
 
 
