@@ -163,8 +163,7 @@ def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], swee
             ref = by_id.get(config_hash(wanted)) if wanted is not None else None
             if ref is None or (t.run_id, ref.run_id, component) in done:
                 continue
-            head = {"sweep": sweep, "run_id": t.run_id, "point_id": t.point_id,
-                    "group_id": t.group_id, "settings": t.settings}
+            head = _head(t, {"sweep": sweep, "run_id": t.run_id})  # the row of t's own run
             rows += _ratio_rows(head, _ratios(t.samples, ref.samples, ratio_of_medians),
                                 component, ref, paired=False)
     return rows
