@@ -50,6 +50,7 @@ from bench.profiling.options import ProfileOptions
 from bench.profiling.targets import AREAS
 from bench.rows import ProfileSummary
 from bench.timing import device_sync
+from snn.files import replace_folder
 from snn.train import NullTimer, train_step
 
 
@@ -126,7 +127,9 @@ def profile_point(settings: dict, out: str | Path,
     staging.mkdir(parents=True)
     try:
         summary = _profile_into(cfg, settings, staging, options)
-        _replace_folder(staging, out)
+        # one rename: no reader ever sees half a profile (an old profile.json beside new
+        # files, a truncated trace)
+        replace_folder(staging, out, retired=out.parent / f".{out.name}.old-{os.getpid()}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # a failed profile leaves nothing behind
     return summary
@@ -139,19 +142,6 @@ def _check_profile_folder(out: Path) -> None:
         if other:
             raise SettingError(f"{out} holds files that are not a profile's ({', '.join(other[:5])}); "
                                "a profile replaces its whole folder: pass a new or empty --out")
-
-
-def _replace_folder(staging: Path, out: Path) -> None:
-    """Put the finished profile in place in one rename, so no reader ever sees half of one (an
-    old profile.json beside new files, a truncated trace)."""
-    if out.exists():
-        retired = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, retired)
-        os.replace(staging, out)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, out)
 
 
 def _profile_into(cfg: PointConfig, settings: dict, out: Path, options: ProfileOptions) -> ProfileSummary:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from snn.errors import UserError
+from snn.files import replace_folder
 
 SENSOR = 128  # DVS128: 128×128 pixels, 2 polarities
 NUM_CLASSES = 11
@@ -235,13 +236,8 @@ def write_synthetic_dvsgesture(root: str | Path, cfg: SynthConfig = SynthConfig(
     manifest = {"generator": "snn-bench synthetic DVS Gesture", "config": asdict(cfg),
                 "samples": counts}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    if base.exists():  # ours (checked above), or an empty folder: replaced whole
-        retired = root / f"{PARTIAL_PREFIX}old-{os.getpid()}"
-        os.replace(base, retired)
-        os.replace(staging, base)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, base)
+    # an old folder is ours (checked above) or empty: replaced whole
+    replace_folder(staging, base, retired=root / f"{PARTIAL_PREFIX}old-{os.getpid()}")
     return manifest
 
 
