@@ -13,7 +13,7 @@ from bench.errors import SettingError, UserError
 from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT
 from bench.profiling.options import ProfileOptions
 from bench.report.compare import DEFAULT_THRESHOLD
-from bench.settings import SETTINGS, markdown_table, normalise, point_label
+from bench.settings import SETTINGS, markdown_table, normalise, point_label, show_value
 from bench.sweepfile import MAX_POINTS
 from bench.variants import VARIANT_COMPONENTS
 
@@ -24,10 +24,6 @@ from bench.variants import VARIANT_COMPONENTS
 LIST_ALL_UP_TO = 60  # `list` prints every point up to this many, else a summary (--all: every one)
 
 
-def _show(value) -> str:
-    return "unset" if value is None else str(value)
-
-
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of the table (the sweep key with dashes, older spellings as aliases);
     a flag not given leaves the table's default, so every default lives in bench.settings."""
@@ -35,7 +31,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     for s in SETTINGS:
         flags = [s.flag] + ["--" + alias.replace("_", "-") for alias in s.aliases]
         options = {"dest": s.name, "default": argparse.SUPPRESS,
-                   "help": f"{s.help} (default: {_show(s.default)})".replace("%", "%%")}
+                   "help": f"{s.help} (default: {show_value(s.default)})".replace("%", "%%")}
         if s.kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         else:
@@ -161,24 +157,14 @@ def _cmd_list(args) -> int:
         print(plan.description)
     # the settings that vary across the points are the columns; the rest hold for all of them
     varying = [s.name for s in SETTINGS if len({repr(p.settings[s.name]) for p in plan.points}) > 1]
-    fixed = [f"{s.name}={_show(plan.points[0].settings[s.name])}" for s in SETTINGS
+    fixed = [f"{s.name}={show_value(plan.points[0].settings[s.name])}" for s in SETTINGS
              if s.name not in varying] if plan.points else []
     if fixed:
         print("every point: " + ", ".join(fixed))
     if len(plan.points) > LIST_ALL_UP_TO and not args.all:
         _summarise_points(plan, varying, done)
-        plan_points = []
-    else:
-        plan_points = plan.points
-    widths = {n: max(len(n), *(len(_show(p.settings[n])) for p in plan.points)) for n in varying}
-    header = f"{'id':<17}{'group':<17}" + "".join(f"{n:<{widths[n] + 2}}" for n in varying) + "status"
-    if plan_points:
-        print(header)
-        print("-" * len(header))
-    for p in plan_points:
-        status = "done" if p.point_id in done else "skip (device absent)" if p.skip_reason else "to run"
-        print(f"{p.point_id:<17}{p.group_id:<17}"
-              + "".join(f"{_show(p.settings[n]):<{widths[n] + 2}}" for n in varying) + status)
+    elif plan.points:
+        _point_table(plan.points, varying, done)
     for reason in dict.fromkeys(p.skip_reason for p in plan.points if p.skip_reason):
         print(f"skipped: {reason}")
     groups = pending_groups(plan, done)
@@ -194,13 +180,28 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _status(point, done: set[str]) -> str:
+    return "done" if point.point_id in done else "skip (device absent)" if point.skip_reason else "to run"
+
+
+def _point_table(points, varying: list[str], done: set[str]) -> None:
+    """One line per point: its id, group, the settings that vary, and its status."""
+    widths = {n: max(len(n), *(len(show_value(p.settings[n])) for p in points)) for n in varying}
+    header = f"{'id':<17}{'group':<17}" + "".join(f"{n:<{widths[n] + 2}}" for n in varying) + "status"
+    print(header)
+    print("-" * len(header))
+    for p in points:
+        print(f"{p.point_id:<17}{p.group_id:<17}"
+              + "".join(f"{show_value(p.settings[n]):<{widths[n] + 2}}" for n in varying)
+              + _status(p, done))
+
+
 def _summarise_points(plan, varying: list[str], done: set[str]) -> None:
     """A large sweep in a few lines: each varying setting's values and counts, and the status."""
     for name in varying:
-        counts = Counter(_show(p.settings[name]) for p in plan.points)
+        counts = Counter(show_value(p.settings[name]) for p in plan.points)
         print(f"  {name}: " + ", ".join(f"{value} ({n})" for value, n in counts.items()))
-    status = Counter("done" if p.point_id in done else "skipped (device absent)" if p.skip_reason
-                     else "to run" for p in plan.points)
+    status = Counter(_status(p, done) for p in plan.points)
     print("  status: " + ", ".join(f"{n} {s}" for s, n in status.items())
           + " (list --all prints every point)")
 

@@ -110,9 +110,6 @@ class Setting:
     def applies(self, variant: Variant) -> bool:
         return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
-    def problem(self, value) -> str | None:
-        return self.check(value)
-
 
 _DEEPR = ("deepr:notebook", "deepr:exact")
 SETTINGS: tuple[Setting, ...] = (
@@ -178,7 +175,7 @@ def canonical_name(name: str) -> str | None:
 
 def value_problem(name: str, value) -> str | None:
     """What is wrong with one value of one (canonical) setting, or None."""
-    return BY_NAME[name].problem(value)
+    return BY_NAME[name].check(value)
 
 
 def unknown_setting(name: str) -> str:
@@ -299,14 +296,18 @@ def point_label(settings: dict, also: Collection[str] = ()) -> str:
     return label + (" | " + " ".join(extras) if extras else "")
 
 
+def show_value(value) -> str:
+    """A setting's value as a sweep file spells it ("unset" for None): for tables and help."""
+    return "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def markdown_table() -> str:
     """The settings as a Markdown table (the README's is this, checked by a test)."""
-    def show(value) -> str:
-        return "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    rows = ["| setting (flag) | type | default | what it sets |", "| --- | --- | --- | --- |"]
+    rows = ["| setting (flag) | type | default | configures | what it sets |",
+            "| --- | --- | --- | --- | --- |"]
     for s in SETTINGS:
         aliases = f"; was {', '.join(f'`{a}`' for a in s.aliases)}" if s.aliases else ""
         only = f" Only with {', '.join(s.only_with)}." if s.only_with else ""
-        rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {s.kind.__name__} | {show(s.default)} "
-                    f"| {s.help}.{only} |")
+        rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {s.kind.__name__} | {show_value(s.default)} "
+                    f"| {s.component} | {s.help}.{only} |")
     return "\n".join(rows)
