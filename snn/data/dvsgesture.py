@@ -133,6 +133,8 @@ class CheckedDVSGesture(torch.utils.data.Dataset):
         ds = self.tonic
         order = sorted(range(len(ds.data)), key=ds.data.__getitem__)
         self.skipped: list[tuple[str, str]] = []  # (path, problem) left out under "skip"
+        # "skip" checks every file here, once; "error" checks each sample as it is read
+        self.check_each_read = bad_samples == "error"
         if bad_samples == "skip":
             problems = {i: describe_event_file(ds.data[i]) for i in order}
             self.skipped = [(ds.data[i], problems[i]) for i in order if problems[i]]
@@ -157,10 +159,10 @@ class CheckedDVSGesture(torch.utils.data.Dataset):
         return len(self.tonic)
 
     def __getitem__(self, index):
-        path = self.tonic.data[index]
-        problem = describe_event_file(path)  # checked before tonic turns it into frames
-        if problem is not None:
-            raise CorruptEventFileError(path, problem)
+        if self.check_each_read:  # before tonic turns the file into frames
+            path = self.tonic.data[index]
+            if (problem := describe_event_file(path)) is not None:
+                raise CorruptEventFileError(path, problem)
         return self.tonic[index]  # a failure now is not the file's (a transform's, say)
 
 
