@@ -51,8 +51,9 @@ class Results:
     profiles: list[Profile] = field(default_factory=list)
     label_also: list[str] = field(default_factory=list)  # settings that differ between points
 
-    def label(self, row: Row) -> str:
-        return point_label(row.settings, also=self.label_also)
+    def label(self, settings: dict) -> str:
+        """A point's label in this report: naming every setting that differs between its points."""
+        return point_label(settings, also=self.label_also)
 
     @property
     def environments(self) -> list[dict]:

@@ -105,7 +105,7 @@ def _problems(results: Results) -> str:
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
-    frame = pd.DataFrame([{"config": results.label(r), "status": r.KIND,
+    frame = pd.DataFrame([{"config": results.label(r.settings), "status": r.KIND,
                            "message": r.error if isinstance(r, ErrorRow) else r.reason}
                           for r in results.rows if isinstance(r, (ErrorRow, SkippedRow))],
                          columns=["config", "status", "message"])
@@ -114,9 +114,9 @@ def _problems(results: Results) -> str:
         text_columns=("config", "status", "message"))
 
 
-def _profile(profile: Profile) -> str:
+def _profile(profile: Profile, label: str) -> str:
     summary = profile.summary
-    heading = f"{summary.label} (point {profile.point_id})"
+    heading = f"{label} (point {profile.point_id})"
     lines = profile.lines.sort_values("total_s", ascending=False).head(TOP_LINES)
     lines = lines.assign(total_ms=lines["total_s"] * 1e3)[
         ["area", "function", "line", "hits", "total_ms", "percent", "contents"]]
@@ -204,8 +204,8 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
         ]
     sections.append(html.section("Unstable measurements and errors", _problems(results), "problems-section"))
     if results.profiles:
-        sections.append(html.section("Profiles", "".join(_profile(p) for p in results.profiles),
-                                     "profiles-section"))
+        profiles = "".join(_profile(p, results.label(p.summary.settings)) for p in results.profiles)
+        sections.append(html.section("Profiles", profiles, "profiles-section"))
     if baseline is not None:
         sections.append(html.section(f"Against the baseline {baseline.directory}",
                                      _baseline(results, baseline, threshold, out), "baseline-section"))
