@@ -57,10 +57,6 @@ class Row:
     settings: dict  # normalised: every setting, canonical names
     recorded_at: str = field(default_factory=now)
 
-    @property
-    def label(self) -> str:
-        return point_label(self.settings)
-
     def to_dict(self) -> dict:
         return {"schema": SCHEMA_VERSION, "kind": self.KIND, **dataclasses.asdict(self)}
 
