@@ -8,30 +8,64 @@ for active k is the update of θ_k (s_k² = 1). After each optimiser step, `step
 2. makes every active k with θ_k < 0 dormant (w_k = 0; dormant weights the optimiser moved are
    zeroed too: gradients flow densely, updates apply to active connections only);
 3. reactivates exactly as many dormant connections as are missing from the target K, chosen
-   uniformly without replacement (`snn.deepr.select`), with θ = ε and their own fixed sign; when
-   a connectivity schedule lowers K, the weakest active connections (smallest θ) go dormant;
+   uniformly without replacement, with θ = ε and their own fixed sign; when a connectivity
+   schedule lowers K, the weakest active connections (smallest θ) go dormant;
 4. applies the optimiser-state policy to reactivated weights.
 
-So exactly K connections are active after every step. Masks are compact: `active` is bool and
-`sign` int8. Host syncs: one per step (a single `.tolist()` of all layers' death counts), or none
-with `sync_free=True` (ranks by sort instead of `topk`; the CUDA default).
+So exactly K connections are active after every step. Every rewired weight is a view of one flat
+buffer (`snn.deepr.flat`), and so are the masks (`active` bool, `sign` int8): the update costs a
+fixed handful of passes over one tensor, not a handful per layer. On the CPU in float32/float64
+those passes are compiled loops (`snn.deepr.kernels`: about 1.6 in-place passes); elsewhere
+they are torch ops over the same buffer. Host syncs: none on the CPU path; one per step on the
+torch path (a single `.tolist()` of the counts), or none with `sync_free=True` (ranks by sort;
+the CUDA default).
+
+Randomness: the initial mask, the reactivation choices and the noise each have a stream of the
+point's seed (`snn.seeds`). The compiled path draws reactivations with SplitMix64 inside the
+kernel, the torch path with a torch Generator; both are uniform, but they choose different
+connections, so a run reproduces itself on one path, not across paths.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
+import numpy as np
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 from snn.deepr import select
 from snn.deepr.config import DeepRConfig
+from snn.deepr.flat import flatten_into_buffer
 from snn.seeds import stream_seed
+
+COMPILED_DTYPES = (torch.float32, torch.float64)
+
+
+def compiled_path_for(weights: torch.Tensor) -> bool:
+    """Whether the compiled CPU kernels (`snn.deepr.kernels`, numba) can update these weights."""
+    if weights.device.type != "cpu" or weights.dtype not in COMPILED_DTYPES:
+        return False
+    try:
+        import snn.deepr.kernels  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is a dependency; kept for builds that lack it
+        return False
+    return True
+
+
+def _labelled(name: str):
+    """A torch.profiler range around a compiled kernel, which the profiler cannot see inside;
+    opened only while a profiler runs (record_function costs about 6 µs even when none does)."""
+    return record_function(name) if torch.autograd._profiler_enabled() else contextlib.nullcontext()
 
 
 class ExactDeepR:
     def __init__(self, layers: list[nn.Module], cfg: DeepRConfig,
-                 optimiser: torch.optim.Optimizer | None = None):
+                 optimiser: torch.optim.Optimizer | None = None, compiled: bool | None = None):
+        """`compiled`: None picks the compiled CPU kernels where they apply; False forces the
+        torch ops (tests compare the two); True insists and fails where they cannot run."""
         self.cfg = cfg
         self.weights = [layer.weight for layer in layers]
         self.optimiser = optimiser
@@ -47,76 +81,131 @@ class ExactDeepR:
             for stream in ("deepr_mask", "deepr_reactivation", "deepr_noise"))
         self.step_count = 0
         # Layers at connectivity 1.0 with no schedule are dense: rewiring skips them entirely.
-        self.dense = [c == 1.0 and cfg.schedule_start is None for c in self.connectivity]
-        if cfg.budget == "global":
-            self.groups = [[i for i, dense in enumerate(self.dense) if not dense]]
-        else:
-            self.groups = [[i] for i, dense in enumerate(self.dense) if not dense]
-        self.groups = [g for g in self.groups if g]
+        dense = [c == 1.0 and cfg.schedule_start is None for c in self.connectivity]
+        self.rewired = [i for i, d in enumerate(dense) if not d]
         self.active: list[torch.Tensor | None] = [None] * len(self.weights)
         self.sign: list[torch.Tensor | None] = [None] * len(self.weights)
+        if not self.rewired:
+            self.groups = []
+            return
+        self.flat = flatten_into_buffer([self.weights[i] for i in self.rewired])
+        w = self.flat.buffer
+        # Budget groups as runs of rewired layers (positions in self.rewired): each layer its own
+        # K, or one K across all of them. Either way a group is one contiguous slice of the buffer.
+        n = len(self.rewired)
+        self.groups = [[r] for r in range(n)] if cfg.budget == "per_layer" else [list(range(n))]
+        self.group_ends = np.array([self.flat.ends[g[-1]] for g in self.groups], dtype=np.int64)
+        self.group_lengths = np.diff(self.group_ends, prepend=0)
         with torch.no_grad():
-            for group in self.groups:
-                self._initialise(group)
+            sign = torch.sign(w).to(torch.int8)
+            self.sign_flat = torch.where(sign == 0, torch.ones_like(sign), sign)
+            self.active_flat = torch.zeros_like(w, dtype=torch.bool)
+            for g, (start, end) in enumerate(self._group_ranges()):
+                chosen = select.by_keys(self.active_flat[start:end], self._targets(0)[g],
+                                        self.mask_generator)
+                self.active_flat[start + chosen] = True
+            w.mul_(self.active_flat)  # θ = |w0| where active, 0 where dormant
+        for i, part in zip(self.rewired, self.flat.slices()):
+            self.active[i] = self.active_flat[part].view_as(self.weights[i])
+            self.sign[i] = self.sign_flat[part].view_as(self.weights[i])
+        possible = compiled_path_for(w) and not self.sync_free
+        if compiled and not possible:
+            raise ValueError(f"the compiled DeepR kernels need float32/float64 weights on the CPU "
+                             f"and sync_free off, not {w.dtype} on {w.device}: leave compiled unset")
+        self.compiled = possible if compiled is None else compiled
+        if self.compiled:
+            rng = stream_seed(cfg.seed, "deepr_reactivation")  # drawn by the kernel itself
+            self._arrays = CompiledState.for_buffers(w, self.sign_flat, self.active_flat,
+                                                     self.flat.ends, self.group_ends, cfg, rng)
+        # Without a schedule K never changes: compute the targets once.
+        self._fixed_targets = self._targets(0) if cfg.schedule_start is None else None
 
     # -- targets ---------------------------------------------------------------------------
-    def target(self, group: list[int], step: int) -> int:
-        """K for a group at a step: round(c·numel) per layer, or one budget across layers."""
-        c = [self.cfg.connectivity_at(self.connectivity[i], step) for i in group]
-        if len(group) == 1:
-            return round(c[0] * self.weights[group[0]].numel())
-        total = sum(self.weights[i].numel() for i in group)
-        return round(c[0] * total)  # global budget: one connectivity (validated in the config)
+    def _group_ranges(self) -> list[tuple[int, int]]:
+        starts = np.concatenate([[0], self.group_ends[:-1]])
+        return [(int(s), int(e)) for s, e in zip(starts, self.group_ends)]
+
+    def _targets(self, step: int) -> list[int]:
+        """K per group at a step: round(c·numel) per layer, or one budget across layers."""
+        targets = []
+        for group, length in zip(self.groups, self.group_lengths):
+            c = self.cfg.connectivity_at(self.connectivity[self.rewired[group[0]]], step)
+            targets.append(round(c * int(length)))  # global budget: one connectivity (validated)
+        return targets
 
     def active_counts(self) -> list[int]:
         """Active connections per layer (a host sync: for tests and reports, not the hot path)."""
         return [w.numel() if a is None else int(a.sum()) for w, a in zip(self.weights, self.active)]
 
-    # -- set-up ----------------------------------------------------------------------------
-    def _initialise(self, group: list[int]) -> None:
-        flat_active = torch.zeros(sum(self.weights[i].numel() for i in group), dtype=torch.bool,
-                                  device=self.weights[group[0]].device)
-        chosen = select.by_keys(flat_active, self.target(group, 0), self.mask_generator)
-        flat_active[chosen] = True
-        offset = 0
-        for i in group:
-            w = self.weights[i]
-            self.active[i] = flat_active[offset:offset + w.numel()].view_as(w).clone()
-            offset += w.numel()
-            sign = torch.sign(w).to(torch.int8)
-            self.sign[i] = torch.where(sign == 0, torch.ones_like(sign), sign)
-            w.mul_(self.active[i])  # θ = |w0| where active, 0 where dormant
-
     # -- the update --------------------------------------------------------------------------
-    @torch.no_grad()
     def step(self) -> None:
         if not self.groups:
             return
+        self.flat.check()
         self.step_count += 1
-        strengths, counts = {}, []
-        for group in self.groups:
-            group_count = 0
-            for i in group:
-                strengths[i], count = self._apply_noise_and_deaths(i)
-                group_count = group_count + count
-            counts.append(group_count)
-        if self.sync_free:
-            for group, count in zip(self.groups, counts):
-                deficit = self.target(group, self.step_count) - count.round().long()
-                self._rewire_sync_free(group, deficit, strengths)
+        targets = self._fixed_targets or self._targets(self.step_count)
+        if self.compiled:  # numpy views of buffers that need no grad: no autograd to switch off
+            self._compiled_step(targets)
         else:
-            for group, count in zip(self.groups, torch.stack(counts).tolist()):  # the one sync
-                self._rewire(group, self.target(group, self.step_count) - round(count), strengths)
+            with torch.no_grad():
+                self._torch_step(targets)
 
-    def _apply_noise_and_deaths(self, i: int) -> tuple[torch.Tensor | None, torch.Tensor]:
-        """Deaths of one layer; returns θ (kept only when a schedule may prune) and the count
-        of active connections left, as a device tensor.
+    def _torch_step(self, targets: list[int]) -> None:
+        counts = self._torch_deaths()
+        group_counts = [counts[g].sum() for g in self.groups]
+        if self.sync_free:
+            for (start, end), target, count in zip(self._group_ranges(), targets, group_counts):
+                self._rewire_sync_free(start, end, target - count.round().long())
+            return
+        group_counts = [round(c) for c in torch.stack(group_counts).tolist()]  # the one sync
+        deficits = np.asarray(targets) - np.asarray(group_counts)
+        positions = []
+        for (start, end), deficit, count in zip(self._group_ranges(), deficits, group_counts):
+            if deficit > 0:
+                positions.append(start + self._choose(start, end, int(deficit), end - start - count))
+        if positions:
+            chosen = torch.cat(positions)
+            self.active_flat[chosen] = True
+            if self.cfg.reactivation_value:  # at ε = 0 nothing to write: dormant w is already 0
+                w = self.flat.buffer
+                w[chosen] = self.sign_flat[chosen].to(w.dtype) * self.cfg.reactivation_value
+            self._after_reactivation(chosen)
+        if (deficits < 0).any():
+            self._prune(-deficits)
+
+    # -- compiled CPU path ---------------------------------------------------------------------
+    def _compiled_step(self, targets: list[int]) -> None:
+        # Every argument is made once in CompiledState: at 0.3M weights the whole update takes
+        # about 40 µs, and building a numpy scalar or re-importing costs a few µs each.
+        a, kernels = self._arrays, self._arrays.kernels
+        noise = a.no_noise
+        if self.cfg.temperature:
+            noise = torch.randn(a.w.shape, generator=self.noise_generator,
+                                dtype=self.flat.buffer.dtype).numpy()
+        if self._fixed_targets is None or a.targets is None:
+            a.set_targets(targets)
+        with _labelled("deepr_deaths_kernel"):
+            kernels.deaths(a.w, a.sign, a.active, a.layer_ends, a.counts, a.shift, noise, a.scale)
+        with _labelled("deepr_revive_kernel"):
+            taken, excess = kernels.revive(a.w, a.sign, a.active, a.epsilon, a.layer_ends, a.counts,
+                                           a.group_ends, a.targets, a.rng, a.chosen, a.scratch)
+        if excess:
+            self._prune(self._excess(a.counts, a.targets))
+        if self.cfg.optimizer_state != "keep" and taken:
+            self._after_reactivation(torch.from_numpy(a.chosen[:taken].copy()))
+
+    def _excess(self, layer_counts: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Active beyond K per group, from the per-layer counts after deaths."""
+        return np.maximum([sum(int(layer_counts[r]) for r in g) - t for g, t in zip(self.groups, targets)], 0)
+
+    # -- torch path (CUDA, half precision, or no numba) -------------------------------------------
+    def _torch_deaths(self) -> list[torch.Tensor]:
+        """Deaths over the whole buffer; returns each layer's active count, as device tensors.
 
         Written in float arithmetic on purpose: on the CPU, comparisons that produce bool
         tensors and bool→float casts run 5–8× slower than float ops and uint8→float casts.
         """
-        w, active, sign = self.weights[i], self.active[i], self.sign[i]
-        cfg = self.cfg
+        w, sign, active, cfg = self.flat.buffer, self.sign_flat, self.active_flat, self.cfg
         theta = sign.to(w.dtype).mul_(w)  # θ where active; stray optimiser moves elsewhere
         if cfg.l1 or cfg.temperature:
             if cfg.l1:
@@ -126,80 +215,96 @@ class ExactDeepR:
                                     dtype=theta.dtype)
                 theta.add_(noise, alpha=math.sqrt(2 * cfg.lr * cfg.temperature))
             w.copy_(theta * sign)
-        strength = theta.clone() if cfg.schedule_start is not None else None
         keep = theta.ge_(0).mul_(active.view(torch.uint8).to(w.dtype))  # 1.0: active, θ ≥ 0
         w.mul_(keep)  # dormant weights (new and old) are exactly zero
         active.copy_(keep)
         # Counted in float32 (exact up to 2^24), never in the weights' dtype: a bf16 or fp16 sum
         # rounds (K = 45000 came out as 44971-45052); larger layers pay for a float64 sum.
-        return strength, keep.sum(dtype=torch.float64 if keep.numel() >= 2**24 else torch.float32)
+        return torch.stack([keep[part].sum(dtype=torch.float64 if part.stop - part.start >= 2**24
+                                           else torch.float32) for part in self.flat.slices()])
 
-    def _flat(self, group: list[int], tensors) -> torch.Tensor:
-        if len(group) == 1:
-            return tensors[group[0]].view(-1)
-        return torch.cat([tensors[i].reshape(-1) for i in group])
+    def _choose(self, start: int, end: int, count: int, dormant: int) -> torch.Tensor:
+        active = self.active_flat[start:end]
+        if active.device.type == "cpu":
+            return select.by_rejection(active, count, dormant, self.reactivation_generator)
+        return select.by_keys(active, count, self.reactivation_generator)
 
-    def _scatter_back(self, group: list[int], flat_mask: torch.Tensor, reactivate: bool) -> None:
-        """Apply a flat bool mask of chosen positions to each layer of the group."""
-        offset = 0
-        for i in group:
-            w, active, sign = self.weights[i], self.active[i], self.sign[i]
-            mask = flat_mask[offset:offset + w.numel()].view_as(w)
-            offset += w.numel()
-            if reactivate:
-                active.logical_or_(mask)
-                w.copy_(torch.where(mask, sign * self.cfg.reactivation_value, w))
-                self._reset_optimiser_state(w, mask)
-            else:
-                active.logical_and_(~mask)
-                w.mul_(active)
+    def _rewire_sync_free(self, start: int, end: int, deficit: torch.Tensor) -> None:
+        active, w = self.active_flat[start:end], self.flat.buffer[start:end]
+        revive = select.by_rank(active, deficit.clamp(min=0), self.reactivation_generator)
+        active.logical_or_(revive)
+        w.copy_(torch.where(revive, self.sign_flat[start:end] * self.cfg.reactivation_value, w))
+        self._after_reactivation(revive, start)
+        if self.cfg.schedule_start is not None:  # only a schedule can lower K
+            strength = (w * self.sign_flat[start:end]).masked_fill(~active, math.inf)
+            retire = select.lowest(strength, (-deficit).clamp(min=0)) & active
+            active.logical_and_(~retire)
+            w.mul_(active)
 
-    def _rewire(self, group: list[int], deficit: int, strengths: dict) -> None:
-        if deficit == 0:
-            return
-        active = self._flat(group, self.active)
-        if deficit > 0:
-            dormant = active.numel() - int(self.target(group, self.step_count)) + deficit
-            if active.device.type == "cpu":
-                chosen = select.by_rejection(active, deficit, dormant, self.reactivation_generator)
-            else:
-                chosen = select.by_keys(active, deficit, self.reactivation_generator)
-        else:  # a schedule lowered K: the weakest active connections go dormant
-            strength = self._flat(group, strengths).masked_fill(~active, math.inf)
-            chosen = torch.topk(strength, -deficit, largest=False, sorted=False).indices
-        if len(group) == 1:
-            self._apply_positions(group[0], chosen, reactivate=deficit > 0)
-        else:
-            mask = torch.zeros_like(active)
-            mask[chosen] = True
-            self._scatter_back(group, mask, reactivate=deficit > 0)
-
-    def _apply_positions(self, i: int, chosen: torch.Tensor, reactivate: bool) -> None:
-        w, active, sign = self.weights[i].view(-1), self.active[i].view(-1), self.sign[i].view(-1)
-        if reactivate:
-            active[chosen] = True
-            if self.cfg.reactivation_value:  # at ε = 0 nothing to write: dormant w is already 0
-                w[chosen] = sign[chosen].to(w.dtype) * self.cfg.reactivation_value
-            if self.cfg.optimizer_state != "keep":  # only then is a mask worth building
-                mask = torch.zeros_like(active)
-                mask[chosen] = True
-                self._reset_optimiser_state(self.weights[i], mask.view_as(self.weights[i]))
-        else:
+    # -- shared ------------------------------------------------------------------------------
+    def _prune(self, excess) -> None:
+        """A schedule lowered K: the weakest active connections (smallest θ) of each group go."""
+        w, active = self.flat.buffer, self.active_flat
+        for (start, end), count in zip(self._group_ranges(), excess):
+            if count <= 0:
+                continue
+            strength = (w[start:end] * self.sign_flat[start:end]).masked_fill(~active[start:end], math.inf)
+            chosen = start + torch.topk(strength, int(count), largest=False, sorted=False).indices
             active[chosen] = False
             w[chosen] = 0.0
 
-    def _rewire_sync_free(self, group: list[int], deficit: torch.Tensor, strengths: dict) -> None:
-        active = self._flat(group, self.active)
-        revive = select.by_rank(active, deficit.clamp(min=0), self.reactivation_generator)
-        self._scatter_back(group, revive, reactivate=True)
-        if self.cfg.schedule_start is not None:  # only a schedule can lower K
-            strength = self._flat(group, strengths).masked_fill(~active, math.inf)
-            retire = select.lowest(strength, (-deficit).clamp(min=0)) & active
-            self._scatter_back(group, retire, reactivate=False)
-
-    def _reset_optimiser_state(self, w: torch.Tensor, mask: torch.Tensor) -> None:
-        if self.cfg.optimizer_state != "zero_first_moment":
+    def _after_reactivation(self, chosen: torch.Tensor | None, offset: int = 0) -> None:
+        """The optimiser-state policy for reactivated connections: positions, or a bool mask
+        over the buffer from `offset` on."""
+        if chosen is None or self.cfg.optimizer_state != "zero_first_moment":
             return  # "keep": reactivated weights keep their optimiser moments
-        state = self.optimiser.state.get(w, {})
-        if "exp_avg" in state:
-            state["exp_avg"].masked_fill_(mask, 0.0)
+        if chosen.dtype != torch.bool:
+            mask = torch.zeros_like(self.active_flat)
+            mask[chosen.to(mask.device)] = True
+        else:
+            mask = torch.zeros_like(self.active_flat)
+            mask[offset:offset + chosen.numel()] = chosen
+        for i, part in zip(self.rewired, self.flat.slices()):
+            state = self.optimiser.state.get(self.weights[i], {})
+            if "exp_avg" in state:
+                state["exp_avg"].masked_fill_(mask[part].view_as(self.weights[i]), 0.0)
+
+
+class CompiledState:
+    """numpy views of the flat buffers, the kernels' scalars and scratch arrays, made once."""
+
+    def __init__(self, w, sign, active, layer_ends, group_ends, cfg: DeepRConfig, rng_seed: int):
+        # Imports numba (about 0.3 s): only once a compiled update is built.
+        from snn.deepr import kernels
+
+        self.kernels = kernels
+        self.w, self.sign, self.active = w, sign, active
+        self.layer_ends, self.group_ends = layer_ends, group_ends
+        self.rng = kernels.new_stream(rng_seed)
+        self.group_starts = np.concatenate([[0], group_ends[:-1]])
+        dtype = w.dtype.type  # the kernels compute θ in the weights' dtype, as the torch ops do
+        self.shift = dtype(cfg.lr * cfg.l1)
+        self.scale = dtype(math.sqrt(2 * cfg.lr * cfg.temperature))
+        self.epsilon = float(cfg.reactivation_value)
+        self.counts = np.empty(len(layer_ends), dtype=np.int64)
+        self.no_noise = np.empty(0, dtype=w.dtype)
+        self.targets = None
+        self.chosen = self.scratch = np.empty(0, dtype=np.int64)
+
+    @classmethod
+    def for_buffers(cls, w: torch.Tensor, sign: torch.Tensor, active: torch.Tensor,
+                    layer_ends: tuple[int, ...], group_ends: np.ndarray, cfg: DeepRConfig,
+                    rng_seed: int) -> CompiledState:
+        return cls(w.numpy(), sign.numpy(), active.numpy(), np.array(layer_ends, dtype=np.int64),
+                   group_ends, cfg, rng_seed)
+
+    def set_targets(self, targets: list[int]) -> None:
+        """K per group; sizes `chosen` (at most K reactivations) and, for groups where K is
+        over three quarters of the group (few dormant: listed, then shuffled), `scratch`."""
+        self.targets = np.array(targets, dtype=np.int64)
+        if self.chosen.size < self.targets.sum():
+            self.chosen = np.empty(int(self.targets.sum()), dtype=np.int64)
+        lengths = self.group_ends - self.group_starts
+        few_dormant = 4 * (lengths - self.targets) < lengths
+        if few_dormant.any() and self.scratch.size < lengths.max():
+            self.scratch = np.empty(int(lengths.max()), dtype=np.int64)

@@ -36,3 +36,27 @@ def pytest_terminal_summary(terminalreporter):
         for variant, median in sorted(group["medians"].items(), key=lambda item: -item[1]):
             ratio = f"{reference / median:.2f}x" if reference else "-"
             write(f"{name:<44}{variant:<12}{median * 1e3:>11.3f}{ratio:>19}")
+    _write_floor_targets(write)
+
+
+# Exact DeepR's targets, judged on ratios of medians measured in this run.
+FASTER_THAN_NOTEBOOK = 5.0  # notebook / exact at least this
+FLOOR_MULTIPLE = 3.0  # exact / floor at most this
+
+
+def _write_floor_targets(write) -> None:
+    rows = [(name, g["medians"]) for name, g in sorted(GROUPS.items())
+            if {"notebook", "exact", "floor"} <= g["medians"].keys()]
+    if not rows:
+        return
+    write("")
+    write(f"exact DeepR against its targets: notebook/exact >= {FASTER_THAN_NOTEBOOK:g}x, "
+          f"exact/floor <= {FLOOR_MULTIPLE:g}x (ratios of medians, this run)")
+    write(f"{'group':<52}{'notebook/exact':>16}{'exact/floor':>13}  targets")
+    missed = 0
+    for name, m in rows:
+        speedup, multiple = m["notebook"] / m["exact"], m["exact"] / m["floor"]
+        met = speedup >= FASTER_THAN_NOTEBOOK and multiple <= FLOOR_MULTIPLE
+        missed += not met
+        write(f"{name:<52}{speedup:>15.1f}x{multiple:>12.2f}x  {'met' if met else 'MISSED'}")
+    write(f"{len(rows) - missed} of {len(rows)} cases met both targets")

@@ -5,53 +5,36 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
-from torch import nn
 
 from snn.deepr import DeepRConfig, ExactDeepR, build_rewiring
 from snn.model import NetConfig, build_net
+from tests.snn.deepr.helpers import Weight, kill
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-class Weight(nn.Module):
-    def __init__(self, shape, device="cpu", seed=0):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.weight = nn.Parameter(torch.randn(shape, generator=g).to(device))
-
-
-def _kill(rewiring, fraction, seed):
-    """Simulate an optimiser step: push `fraction` of active θ below zero and move dormant w."""
-    # An offset keeps this stream apart from the rewiring's own (seeded with small integers):
-    # the same seed would make the kill draws equal the keys that chose the active set.
-    g = torch.Generator().manual_seed(1_000_003 + seed)
-    with torch.no_grad():
-        for w, active, sign in zip(rewiring.weights, rewiring.active, rewiring.sign):
-            if active is None:
-                continue
-            u = torch.rand(w.shape, generator=g).to(w.device)
-            dying = active & (u < fraction)
-            w.copy_(torch.where(dying, -sign * (0.1 + u), w))
-            w.add_(torch.where(active, 0.0, torch.randn(w.shape, generator=g).to(w.device)))
+# The CPU update runs as compiled kernels (snn.deepr.kernels) unless told to use the torch ops,
+# which CUDA, half precision and sync_free use: every behavioural test runs both.
+PATHS = {"compiled": None, "torch": False}
 
 
 shapes = st.lists(st.integers(1, 6), min_size=2, max_size=5).map(tuple)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(shape=shapes, connectivity=st.floats(0.001, 1.0), fraction=st.floats(0.0, 1.0),
-       seed=st.integers(0, 2**16), sync_free=st.booleans(), device=st.sampled_from(DEVICES))
-def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, sync_free, device):
+       seed=st.integers(0, 2**16), sync_free=st.booleans(), device=st.sampled_from(DEVICES),
+       path=st.sampled_from(sorted(PATHS)))
+def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, sync_free, device,
+                                           path):
     layer = Weight(shape, device, seed)
     rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, seed=seed,
-                                               sync_free=sync_free))
+                                               sync_free=sync_free), compiled=PATHS[path])
     k = round(connectivity * layer.weight.numel())
     if connectivity == 1.0:
         assert rewiring.active[0] is None  # dense: short-circuited
         return
     assert rewiring.active_counts() == [k]
     for step in range(3):
-        _kill(rewiring, fraction, seed + step)
+        kill(rewiring, fraction, seed + step)
         before = rewiring.active[0].clone()
         theta = layer.weight.detach() * rewiring.sign[0]
         survivors = before & (theta >= 0)
@@ -69,13 +52,15 @@ def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("sync_free", [False, True])
+@pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("connectivity", [0.1, 0.6])  # 0.1 samples by rejection, 0.6 by keys
-def test_reactivated_positions_are_uniform(device, sync_free, connectivity):
+def test_reactivated_positions_are_uniform(device, sync_free, path, connectivity):
     layer = Weight((10, 10), device)
-    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, sync_free=sync_free))
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, sync_free=sync_free),
+                          compiled=PATHS[path] if device == "cpu" and not sync_free else False)
     hits = torch.zeros(100)
     for step in range(1500):
-        _kill(rewiring, 1.0, step)  # every active connection dies, all 100 are candidates
+        kill(rewiring, 1.0, step)  # every active connection dies, all 100 are candidates
         rewiring.step()
         hits += rewiring.active[0].flatten().float().cpu()
     assert chisquare(hits.numpy()).pvalue > 1e-3
@@ -87,44 +72,46 @@ def test_same_seed_same_rewiring_and_another_seed_differs():
         layer = Weight((20, 30))
         rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.2, seed=seed))
         for step in range(4):
-            _kill(rewiring, 0.3, step)
+            kill(rewiring, 0.3, step)
             rewiring.step()
         masks.append(rewiring.active[0].clone())
     assert torch.equal(masks[0], masks[1]) and not torch.equal(masks[0], masks[2])
 
 
-def test_global_budget_keeps_the_total_exact_across_layers():
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_global_budget_keeps_the_total_exact_across_layers(path):
     layers = [Weight((8, 9), seed=1), Weight((4, 3, 5), seed=2), Weight((2, 2, 2, 2, 3), seed=3)]
-    rewiring = ExactDeepR(layers, DeepRConfig(connectivity=0.3, budget="global"))
+    rewiring = ExactDeepR(layers, DeepRConfig(connectivity=0.3, budget="global"), compiled=PATHS[path])
     total = round(0.3 * sum(l.weight.numel() for l in layers))
     for step in range(5):
-        _kill(rewiring, 0.5, step)
+        kill(rewiring, 0.5, step)
         rewiring.step()
         assert sum(rewiring.active_counts()) == total
 
 
-@pytest.mark.parametrize("sync_free", [False, True])
-def test_per_layer_connectivity_and_a_schedule_that_prunes(sync_free):
+@pytest.mark.parametrize("sync_free, path", [(False, "compiled"), (False, "torch"), (True, "torch")])
+def test_per_layer_connectivity_and_a_schedule_that_prunes(sync_free, path):
     layers = [Weight((10, 10), seed=1), Weight((20, 10), seed=2)]
     cfg = DeepRConfig(connectivity=(0.2, 0.05), schedule_start=0.8, schedule_steps=4,
                       sync_free=sync_free)
-    rewiring = ExactDeepR(layers, cfg)
+    rewiring = ExactDeepR(layers, cfg, compiled=PATHS[path])
     assert rewiring.active_counts() == [80, 160]
     for step in range(1, 7):
-        _kill(rewiring, 0.1, step)
+        kill(rewiring, 0.1, step)
         rewiring.step()
         expected = [round(cfg.connectivity_at(c, step) * n) for c, n in ((0.2, 100), (0.05, 200))]
         assert rewiring.active_counts() == expected
     assert rewiring.active_counts() == [20, 10]
 
 
-def _theta_shift(l1: float, temperature: float, lr: float = 1e-2):
+def _theta_shift(l1: float, temperature: float, path: str, lr: float = 1e-2):
     """θ of the connections active before and after one step with no deaths: (before, after)."""
     torch.manual_seed(0)
     layer = Weight((200, 200))
     with torch.no_grad():
         layer.weight.abs_().add_(1.0)  # θ well above 0: no connection dies, so all stay comparable
-    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=l1, temperature=temperature, lr=lr))
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=l1, temperature=temperature, lr=lr),
+                          compiled=PATHS[path])
     active = rewiring.active[0].clone()
     before = (layer.weight.detach() * rewiring.sign[0])[active].clone()
     rewiring.step()
@@ -133,22 +120,26 @@ def _theta_shift(l1: float, temperature: float, lr: float = 1e-2):
     return before, after
 
 
-def test_l1_shifts_active_theta_by_minus_lr_alpha():
-    before, after = _theta_shift(l1=2.0, temperature=0.0)
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_l1_shifts_active_theta_by_minus_lr_alpha(path):
+    before, after = _theta_shift(l1=2.0, temperature=0.0, path=path)
     assert (after - before).mean().item() == pytest.approx(-1e-2 * 2.0, rel=1e-3)
     assert (after - before).std().item() < 1e-5  # a shift, no noise
 
 
-def test_temperature_adds_noise_of_spread_sqrt_2_lr_t_with_no_drift():
-    before, after = _theta_shift(l1=0.0, temperature=0.5)
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_temperature_adds_noise_of_spread_sqrt_2_lr_t_with_no_drift(path):
+    before, after = _theta_shift(l1=0.0, temperature=0.5, path=path)
     step = after - before  # 20,000 draws: the spread is known to about 1%
     assert step.std().item() == pytest.approx(math.sqrt(2 * 1e-2 * 0.5), rel=0.03)
     assert abs(step.mean().item()) < 4 * math.sqrt(2 * 1e-2 * 0.5) / math.sqrt(step.numel())
 
 
-def test_l1_and_noise_leave_dormant_weights_at_zero():
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_l1_and_noise_leave_dormant_weights_at_zero(path):
     layer = Weight((30, 30))
-    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=1.0, temperature=1e-3, lr=1e-2))
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.5, l1=1.0, temperature=1e-3, lr=1e-2),
+                          compiled=PATHS[path])
     dormant_before = ~rewiring.active[0]
     rewiring.step()
     assert (layer.weight[dormant_before & ~rewiring.active[0]] == 0).all()
@@ -168,15 +159,16 @@ def test_half_precision_weights_keep_exactly_k(dtype):
         assert rewiring.active_counts() == [45000]
 
 
-def test_zero_first_moment_policy_clears_adam_momentum_of_reactivated_weights():
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_zero_first_moment_policy_clears_adam_momentum_of_reactivated_weights(path):
     layer = Weight((10, 10))
     opt = torch.optim.Adam(layer.parameters(), lr=0.1)
     rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.3, optimizer_state="zero_first_moment"),
-                          opt)
+                          opt, compiled=PATHS[path])
     layer.weight.grad = torch.ones_like(layer.weight)
     opt.step()  # positive weights shrink, momentum everywhere
     before = rewiring.active[0].clone()
-    _kill(rewiring, 0.5, 0)
+    kill(rewiring, 0.5, 0)
     theta_ok = before & (layer.weight.detach() * rewiring.sign[0] >= 0)
     rewiring.step()
     reactivated = rewiring.active[0] & ~theta_ok
