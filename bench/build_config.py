@@ -35,7 +35,8 @@ def point_config(settings: dict) -> PointConfig:
                             persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
                             endless=s["endless_sampler"]),
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
-                          l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"]),
+                          l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"],
+                          sparse_init=s["sparse_init"]),
         # (DeepR splits its seed into its own streams; the loader's order and the weights each
         # get another: snn.seeds)
         device=s["device"],

@@ -67,6 +67,7 @@ def gpu_info(device: torch.device) -> dict:
 
 def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | None) -> dict:
     """The machine and software as they are now (threads as torch has them set)."""
+    import numba  # exact DeepR's CPU kernels
     import numpy as np
     import snntorch
     import tonic
@@ -83,6 +84,7 @@ def capture_environment(device: torch.device, flush_denormal: bool, data_root: s
         "snntorch": snntorch.__version__,
         "tonic": tonic.__version__,
         "numpy": np.__version__,
+        "numba": numba.__version__,
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "flush_denormal": flush_denormal,

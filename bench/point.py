@@ -73,9 +73,12 @@ class PointConfig:
 
 def loader_key(cfg: PointConfig) -> PointConfig:
     """What points must share to be fed from one DataLoader and timed side by side: everything
-    but the rewiring rule and the forward pass. The sweep plan groups points by it and
-    `run_group` refuses a group whose members differ in it; nothing else decides this."""
-    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"))
+    but the rewiring rule, the forward pass and the training rule (lr, optimiser: DeepR points
+    train at lr / connectivity by default, and still share dense points' batches). The sweep
+    plan groups points by it and `run_group` refuses a group whose members differ in it;
+    nothing else decides this."""
+    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
+                   lr=PointConfig.lr, optimiser=PointConfig.optimiser)
 
 
 class EpochCycler:

@@ -25,6 +25,7 @@ from snn.names import (
     LR_RULES,
     OPTIMISERS,
     SENSOR_SIZE,
+    SPARSE_INITS,
 )
 
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
@@ -145,6 +146,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("temperature", float, 0.0, _number(0.0, strict=False),
             "DeepR's noise temperature T on active weights", "deepr",
             only_with=("deepr:exact",), neutral=0.0),
+    Setting("sparse_init", str, "rescaled", _one_of(SPARSE_INITS),
+            "DeepR's initial active weights: rescaled (x 1/sqrt(connectivity), so a neuron's summed "
+            "input keeps the dense init's variance) or masked (dense values; below c = 0.1 the seed "
+            "network's spikes die out by its third layer)", "deepr", only_with=_DEEPR,
+            neutral="rescaled"),
     Setting("device", str, "cpu", device_problem, f"device: {DEVICE_FORMS}", "runtime"),
     Setting("threads", int, None, _or_none(_whole(1)),
             "torch intra-op threads (default: one per core); set and recorded", "runtime"),
@@ -152,7 +158,7 @@ SETTINGS: tuple[Setting, ...] = (
             "flush denormal floats to zero (faster on CPUs)", "runtime"),
     Setting("lr", float, 5e-3, _number(0.0, strict=True),
             "learning rate of Adam and of DeepR's update", "train"),
-    Setting("lr_rule", str, "fixed", _one_of(LR_RULES),
+    Setting("lr_rule", str, "per_connectivity", _one_of(LR_RULES),
             "fixed: lr as given; per_connectivity: lr / connectivity, as the user's notes suggest "
             "for DeepR at low connectivity", "train", only_with=_DEEPR, neutral="fixed"),
     Setting("optimiser", str, "adam", _one_of(OPTIMISERS), "the optimiser: adam or sgd", "train"),

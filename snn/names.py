@@ -19,6 +19,8 @@ SENSOR_SIZE = (128, 128, 2)
 # about lr / connectivity).
 OPTIMISERS = ("adam", "sgd")
 LR_RULES = ("fixed", "per_connectivity")
+# DeepR's initial active weights: the dense init rescaled by 1/sqrt(c), or only masked.
+SPARSE_INITS = ("rescaled", "masked")
 # What a loader does with an event file that fails its checks (snn.data.events).
 BAD_SAMPLE_POLICIES = ("error", "skip")
 # The environment variable naming a DVS Gesture data root when none is passed.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -9,7 +11,8 @@ from snn.deepr.config import VARIANTS, DeepRConfig
 from snn.deepr.exact import ExactDeepR
 from snn.deepr.notebook import NotebookDeepR
 
-__all__ = ["VARIANTS", "DeepRConfig", "ExactDeepR", "NotebookDeepR", "build_rewiring"]
+__all__ = ["VARIANTS", "DeepRConfig", "ExactDeepR", "NotebookDeepR", "build_rewiring",
+           "rescale_initial_weights"]
 
 
 def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
@@ -23,5 +26,18 @@ def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
     if cfg.variant == "notebook":
         if isinstance(cfg.connectivity, tuple) or cfg.schedule_start is not None:
             raise ValueError("the notebook variant has one connectivity and no schedule")
-        return NotebookDeepR(layers, cfg.connectivity, cfg.lr)
-    return ExactDeepR(layers, cfg, optimiser)
+        rewiring = NotebookDeepR(layers, cfg.connectivity, cfg.lr)
+    else:
+        rewiring = ExactDeepR(layers, cfg, optimiser)
+    if cfg.sparse_init == "rescaled":  # one rule for both variants: they start alike
+        rescale_initial_weights(layers, cfg)
+    return rewiring
+
+
+@torch.no_grad()
+def rescale_initial_weights(layers: list[nn.Module], cfg: DeepRConfig) -> None:
+    """Active weights × 1/√c per layer (c at step 0 under a schedule): a neuron then sums c·n
+    inputs of c⁻¹ times the variance, as the dense init's n inputs. In place, so exact DeepR's
+    weights stay views of its flat buffer."""
+    for layer, c in zip(layers, cfg.per_layer(len(layers))):
+        layer.weight.mul_(1.0 / math.sqrt(cfg.connectivity_at(c, 0)))

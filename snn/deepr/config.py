@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snn.names import DEEPR_VARIANTS as VARIANTS
+from snn.names import SPARSE_INITS
 
 BUDGETS = ("per_layer", "global")
 OPTIMIZER_STATE_POLICIES = ("keep", "zero_first_moment")
@@ -19,6 +20,11 @@ class DeepRConfig:
     l1: float = 0.0  # α
     temperature: float = 0.0  # T
     reactivation_value: float = 0.0  # ε: θ of a reactivated connection
+    # The initial active weights: "rescaled" multiplies them by 1/√c, so each neuron's summed
+    # input keeps the variance the dense init gave it; "masked" keeps the dense values, and at
+    # c ≤ 0.1 the seed network's spikes then die out by its third layer (measured), so the
+    # deeper layers get no gradient and DeepR has nothing to rewire there.
+    sparse_init: str = "rescaled"
     budget: str = "per_layer"  # K per layer, or one K across all rewired layers
     # What a reactivated weight inherits from Adam: its moments as they were ("keep"), or a
     # zeroed first moment so stale momentum does not push it straight back out.
@@ -44,6 +50,9 @@ class DeepRConfig:
         if self.optimizer_state not in OPTIMIZER_STATE_POLICIES:
             raise ValueError(f"unknown optimizer_state {self.optimizer_state!r}: choose one of "
                              f"{', '.join(OPTIMIZER_STATE_POLICIES)}")
+        if self.sparse_init not in SPARSE_INITS:
+            raise ValueError(f"unknown sparse_init {self.sparse_init!r}: choose one of "
+                             f"{', '.join(SPARSE_INITS)}")
         if self.l1 < 0 or self.temperature < 0 or self.lr <= 0:
             raise ValueError("need lr > 0, l1 >= 0 and temperature >= 0")
         if self.schedule_start is not None and self.schedule_steps < 1:

@@ -23,8 +23,8 @@ BASE = {"variant": "deepr:exact", "connectivity": 0.1, "num_workers": 2, "endles
 OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear", "num_steps": 12, "frame_size": 16,
          "batch_size": 4, "num_workers": 1, "pin_memory": True, "endless_sampler": True,
          "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
-         "l1": 1e-4, "temperature": 1e-6, "device": "cuda", "threads": 3, "flush_denormal": True,
-         "lr": 0.5, "lr_rule": "per_connectivity", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3}
+         "l1": 1e-4, "temperature": 1e-6, "sparse_init": "masked", "device": "cuda", "threads": 3, "flush_denormal": True,
+         "lr": 0.5, "lr_rule": "fixed", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3}
 
 
 def test_every_setting_has_an_alternative_here_so_a_new_one_cannot_skip_these_tests():
@@ -100,7 +100,8 @@ def test_lr_and_seed_are_set_once_and_reach_every_consumer():
     from snn.seeds import stream_seed
 
     cfg = point_config({"variant": "exact", "connectivity": 0.1, "lr": 0.5, "seed": 3})
-    assert cfg.lr == cfg.deepr.lr == 0.5
+    assert cfg.lr == cfg.deepr.lr == pytest.approx(5.0)  # lr_rule per_connectivity: lr / c
+    assert point_config({"variant": "exact", "connectivity": 0.1, "lr": 0.5, "lr_rule": "fixed"}).deepr.lr == 0.5
     assert cfg.seed == cfg.deepr.seed == 3  # the weights' and DeepR's streams derive from it
     assert cfg.loader.seed == stream_seed(3, "data")  # data order: its own stream
 
