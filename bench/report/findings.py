@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.settings import SETTING_NAMES
 from bench.stages import FLOOR_STAGE, STEP
 from snn.names import STAGES
 
@@ -136,6 +137,56 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
     })
     table["x_floor"] = table["rewiring_ms"] / table["floor_ms"]
     return table.sort_values(["layer_type", "variant", "connectivity"]).reset_index(drop=True)
+
+
+# Settings only exact DeepR reads: a notebook point carries their neutral value.
+_EXACT_ONLY = ("l1", "temperature")
+
+
+def deepr_matching(stages: pd.DataFrame) -> pd.DataFrame:
+    """Each exact DeepR point beside the notebook point it is compared with (same settings
+    otherwise): whether Algorithm 1's noise and L1 were off for both, and each one's deaths."""
+    rewiring = stages[stages["stage"] == "rewiring"]
+    exact = rewiring[rewiring["variant"].str.contains("deepr:exact", regex=False)]
+    if exact.empty:
+        return pd.DataFrame()
+    shared = [n for n in SETTING_NAMES if n not in ("variant", *_EXACT_ONLY) and n in rewiring]
+    keyed = rewiring.assign(_key=[tuple(map(str, r)) for r in rewiring[shared].itertuples(index=False)])
+    rows = []
+    for _, point in keyed[keyed["point_id"].isin(exact["point_id"])].iterrows():
+        partner = keyed[(keyed["_key"] == point["_key"]) & (keyed["variant"] == point["variant"].replace(
+            "deepr:exact", "deepr:notebook"))]
+        if partner.empty:
+            continue
+        notebook_deaths = sum(partner.iloc[0]["deaths_per_update"])
+        exact_deaths = sum(point["deaths_per_update"])
+        noise_off = point["temperature"] == 0 and point["l1"] == 0
+        rows.append({
+            "config": point["config"],
+            "noise_and_l1": "off for both" if noise_off else
+                            f"exact only (T={point['temperature']:g}, alpha={point['l1']:g})",
+            "notebook_deaths_per_update": notebook_deaths,
+            "exact_deaths_per_update": exact_deaths,
+            "exact_over_notebook_deaths": exact_deaths / notebook_deaths if notebook_deaths else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def matching_statement(matching: pd.DataFrame) -> str:
+    """One sentence of which work the DeepR comparison matched, and which it did not."""
+    if matching.empty:
+        return "No exact DeepR point had a notebook point to compare with."
+    unmatched = matching[matching["noise_and_l1"] != "off for both"]
+    ratio = matching["exact_over_notebook_deaths"].dropna()
+    deaths = (f"Deaths per update were not matched: exact saw {ratio.min():.2f}–{ratio.max():.2f}x "
+              "the notebook's (table below), so a rewiring speed-up also compares different traffic; "
+              "the traffic figure sets each point's time against its deaths." if not ratio.empty
+              else "Neither variant recorded deaths to compare.")
+    if unmatched.empty:
+        return ("Matched on noise: every notebook/exact pair ran with Algorithm 1's noise and L1 off "
+                "for both (temperature = l1 = 0; the notebook has neither term). " + deaths)
+    return (f"Not matched: in {len(unmatched)} of {len(matching)} pairs exact DeepR drew noise or L1 "
+            "the notebook does not (its rewiring time includes them). " + deaths)
 
 
 def drift_table(stages: pd.DataFrame) -> pd.DataFrame:

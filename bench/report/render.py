@@ -76,6 +76,7 @@ def _rewiring(results: Results) -> str:
     if table.empty:
         return html.paragraph("No DeepR points were timed.", "note")
     drift = findings.drift_table(results.stages)
+    matching = findings.deepr_matching(results.stages)
     formats = {c: _three_decimals for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
     formats["x_floor"] = _one_decimal
     formats.update({c: _one_decimal for c in ("deaths_per_update", "revivals_per_update")})
@@ -91,6 +92,12 @@ def _rewiring(results: Results) -> str:
                              "times.", "note")
             + html.table(table, "rewiring", formats,
                          text_columns=("config", "layer_type", "variant", "device"))
+            + "<h3>Matched work</h3>"
+            + html.paragraph(findings.matching_statement(matching), "note")
+            + (html.table(matching, "matching",
+                          {c: _one_decimal for c in ("notebook_deaths_per_update", "exact_deaths_per_update")}
+                          | {"exact_over_notebook_deaths": _three_decimals},
+                          text_columns=("config", "noise_and_l1")) if not matching.empty else "")
             + "<h3>Connectivity drift</h3>"
             + html.paragraph("Active connections after the measured steps, against the connectivity "
                              "asked for: exact DeepR keeps exactly K per layer (rounding aside); the "

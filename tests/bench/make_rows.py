@@ -19,7 +19,8 @@ def _head(point_id: str, run_id: str, point_settings: dict | None) -> dict:
 
 
 def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
-              point_settings=None, unstable=False, measured=None, env=None) -> StageRow:
+              point_settings=None, unstable=False, measured=None, env=None,
+              deaths=()) -> StageRow:
     """A stage row with samples around `median` (`step`: the step median, for the share)."""
     head = _head(point_id, run_id, point_settings)
     step = step or median
@@ -30,8 +31,8 @@ def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
                     samples_s=[median * 0.95, median, median * 1.05], epoch_restarts=0,
                     active_connections=10, total_connections=100,
                     connectivity_measured=head["settings"]["connectivity"] if measured is None else measured,
-                    loss_first=2.4, loss_last=2.3, group_wall_s=1.0, deaths_per_update=[],
-                    revivals_per_update=[], active_after_updates=[], env=env or {"host": "h"})
+                    loss_first=2.4, loss_last=2.3, group_wall_s=1.0, deaths_per_update=list(deaths),
+                    revivals_per_update=list(deaths), active_after_updates=[], env=env or {"host": "h"})
 
 
 def ratio_row(point_id="a", run_id="r1", stage="step", ratio=0.5, ci=(0.45, 0.55), *,

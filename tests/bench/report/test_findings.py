@@ -15,7 +15,7 @@ def _stages(points: list[dict]) -> pd.DataFrame:
             rows.append(stage_row(f"p{i}", f"run-{i}", stage, median, step,
                                   point_settings=settings(**point.get("settings", {})),
                                   unstable=point.get("unstable", {}).get(stage, False),
-                                  measured=point.get("measured")))
+                                  measured=point.get("measured"), deaths=point.get("deaths", ())))
     return frame(rows)
 
 
@@ -87,3 +87,26 @@ def test_only_unstable_stages_of_the_step_are_listed():
     table = findings.unstable(_stages([noisy]))
     assert list(table["stage"]) == ["data_wait"]
     assert "1 stage measurement(s) are unstable" in findings.headline(_stages([noisy]), pd.DataFrame())[-1]
+
+
+def _deepr(variant, deaths, **extra):
+    return {"settings": {"variant": variant, "connectivity": 0.1, **extra}, "deaths": deaths,
+            "stages": {"forward": 0.1, "rewiring": 0.001}}
+
+
+def test_matched_work_pairs_exact_with_the_notebook_at_the_same_settings():
+    stages = _stages([_deepr("deepr:notebook", [10.0, 5.0]), _deepr("deepr:exact", [20.0, 10.0]),
+                      _deepr("deepr:notebook", [1.0], lr=0.1)])  # another lr: not exact's partner
+    table = findings.deepr_matching(stages)
+    assert len(table) == 1
+    assert table["noise_and_l1"].iloc[0] == "off for both"
+    assert table["exact_over_notebook_deaths"].iloc[0] == pytest.approx(2.0)
+    statement = findings.matching_statement(table)
+    assert statement.startswith("Matched on noise") and "2.00–2.00x the notebook's" in statement
+
+
+def test_exact_drawing_noise_the_notebook_lacks_is_reported_as_not_matched():
+    stages = _stages([_deepr("deepr:notebook", [10.0]), _deepr("deepr:exact", [10.0], temperature=1e-3)])
+    table = findings.deepr_matching(stages)
+    assert table["noise_and_l1"].iloc[0] == "exact only (T=0.001, alpha=0)"
+    assert findings.matching_statement(table).startswith("Not matched: in 1 of 1 pairs")
