@@ -101,7 +101,7 @@ def test_rewiring(benchmark, record_median, variant, target, connectivity, death
     benchmark.pedantic(
         update, setup=lambda: _optimiser_step(_connections(rewiring, weights, floor_mask),
                                               death_rate, generator),
-        rounds=30, warmup_rounds=3, iterations=1)
+        rounds=100, warmup_rounds=5, iterations=1)
     record_median(benchmark, variant, reference="notebook")
     if variant == "exact":  # the timed updates kept the invariant
         assert rewiring.active_counts() == [round(connectivity * w.numel()) for w in weights]
