@@ -26,7 +26,7 @@ def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
     if cfg.variant == "notebook":
         if isinstance(cfg.connectivity, tuple) or cfg.schedule_start is not None:
             raise ValueError("the notebook variant has one connectivity and no schedule")
-        rewiring = NotebookDeepR(layers, cfg.connectivity, cfg.lr)
+        rewiring = NotebookDeepR(layers, cfg.connectivity, cfg.lr, cfg.seed)
     else:
         rewiring = ExactDeepR(layers, cfg, optimiser)
     if cfg.sparse_init == "rescaled":  # one rule for both variants: they start alike

@@ -7,8 +7,10 @@ Defects this variant keeps on purpose (the suite measures them; `exact` fixes th
 - weights whose sign flipped are removed, but nothing enforces a fixed sign per connection;
 - only 2-, 3- and 4-D weights; `torch.nonzero` and `.sum()`→int cost two host syncs per layer.
 
-The initial masks are not in the user's notes; here each connection is kept with probability c
-and keeps its initial weight's sign.
+The initial masks are not in the user's notes. Here they are exact DeepR's: K = round(c·n)
+connections per layer, uniform, drawn with the same routine from the same stream of the seed
+(`deepr_mask`), so at one seed both variants start from the same active set, each keeping its
+initial weight's sign. The draws inside `_rewiring` use torch's global generator, as written.
 """
 
 from __future__ import annotations
@@ -16,18 +18,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snn.deepr import select
+from snn.seeds import stream_seed
+
 
 class NotebookDeepR:
-    def __init__(self, layers: list[nn.Module], connectivity: float, lr: float):
+    def __init__(self, layers: list[nn.Module], connectivity: float, lr: float, seed: int = 0):
         self.layersList = list(layers)
         self.layersIndicies = range(len(self.layersList))
         self.connectivity = connectivity
         self.learnRate = lr
         self.training = True
         self.weightSignMasks = []
+        generator = torch.Generator(device=self.layersList[0].weight.device)
+        generator.manual_seed(stream_seed(seed, "deepr_mask"))
         with torch.no_grad():
             for layer in self.layersList:
-                keep = (torch.rand_like(layer.weight) < connectivity).float()
+                keep = torch.zeros(layer.weight.numel(), dtype=torch.bool, device=layer.weight.device)
+                keep[select.by_keys(keep, round(connectivity * keep.numel()), generator)] = True
+                keep = keep.view_as(layer.weight).float()
                 self.weightSignMasks.append(torch.sign(layer.weight) * keep)
                 layer.weight.data = layer.weight * keep
 

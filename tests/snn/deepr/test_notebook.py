@@ -45,3 +45,15 @@ def test_notebook_variant_refuses_five_dimensional_weights_as_written():
 def test_notebook_variant_has_one_connectivity_and_no_schedule():
     with pytest.raises(ValueError, match="one connectivity"):
         build_rewiring([Weight((3, 3))], DeepRConfig(variant="notebook", connectivity=(0.1,)))
+
+
+def test_notebook_and_exact_start_from_the_same_active_set_of_k_per_layer():
+    masks = []
+    for variant in ("notebook", "exact"):
+        torch.manual_seed(0)
+        layers = [Weight((20, 30)), Weight((8, 3, 5, 5))]
+        build_rewiring(layers, DeepRConfig(variant=variant, connectivity=0.1, seed=4))
+        masks.append([layer.weight != 0 for layer in layers])
+    for notebook, exact in zip(*masks):
+        assert torch.equal(notebook, exact)
+        assert int(notebook.sum()) == round(0.1 * notebook.numel())
