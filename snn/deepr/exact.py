@@ -196,10 +196,11 @@ class ExactDeepR:
 
     def _excess(self, layer_counts: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Active beyond K per group, from the per-layer counts after deaths."""
-        return np.maximum([sum(int(layer_counts[r]) for r in g) - t for g, t in zip(self.groups, targets)], 0)
+        counts = [sum(int(layer_counts[r]) for r in group) for group in self.groups]
+        return np.maximum(np.asarray(counts) - targets, 0)
 
     # -- torch path (CUDA, half precision, or no numba) -------------------------------------------
-    def _torch_deaths(self) -> list[torch.Tensor]:
+    def _torch_deaths(self) -> torch.Tensor:
         """Deaths over the whole buffer; returns each layer's active count, as device tensors.
 
         Written in float arithmetic on purpose: on the CPU, comparisons that produce bool
@@ -258,12 +259,11 @@ class ExactDeepR:
         over the buffer from `offset` on."""
         if chosen is None or self.cfg.optimizer_state != "zero_first_moment":
             return  # "keep": reactivated weights keep their optimiser moments
-        if chosen.dtype != torch.bool:
-            mask = torch.zeros_like(self.active_flat)
-            mask[chosen.to(mask.device)] = True
-        else:
-            mask = torch.zeros_like(self.active_flat)
+        mask = torch.zeros_like(self.active_flat)
+        if chosen.dtype == torch.bool:
             mask[offset:offset + chosen.numel()] = chosen
+        else:
+            mask[chosen.to(mask.device)] = True
         for i, part in zip(self.rewired, self.flat.slices()):
             state = self.optimiser.state.get(self.weights[i], {})
             if "exp_avg" in state:
