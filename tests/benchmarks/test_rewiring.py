@@ -4,17 +4,25 @@ elementwise floor: one in-place pass over a flat buffer holding the same weights
 Each round first simulates an optimiser step (untimed): a fraction `death_rate` of the active
 connections crosses zero (0.1%, 1% or 10% per update) and every dormant weight moves a little,
 as Adam moves them. Notebook and exact see the same draws, from the same initial weights. The
-timed call is one rewiring update over all target weights. Run with `make bench-deepr`: the end
-of the run prints, per case, exact against notebook and exact against the floor, with the
-targets (exact ≥ 5x faster than notebook, ≤ 3x the floor).
+timed call is one rewiring update over all target weights.
+
+`test_rewiring` times each variant with pytest-benchmark (saved runs, `--benchmark-compare`).
+`test_exact_against_its_targets` times the three in interleaved rounds (N E F, then F E N, ...),
+each after its own simulated optimiser step, so a busy moment of a shared machine hits all
+three alike; the end of a timed run (`make bench-deepr`) prints, per case, the median of the
+per-round ratios notebook/exact and exact/floor with 95% CIs against the targets (exact ≥ 5x
+faster than the notebook, ≤ 3x the floor).
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import torch
 from torch import nn
 
+from bench.stats import paired_ratio
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.deepr.flat import flatten_into_buffer
 from snn.model import NetConfig, build_net
@@ -105,3 +113,46 @@ def test_rewiring(benchmark, record_median, variant, target, connectivity, death
     record_median(benchmark, variant, reference="notebook")
     if variant == "exact":  # the timed updates kept the invariant
         assert rewiring.active_counts() == [round(connectivity * w.numel()) for w in weights]
+
+
+TARGET_ROUNDS = 60
+
+
+def _variant(name: str, target: str, connectivity: float):
+    """(update, connections) of one variant on a fresh copy of the target's initial weights."""
+    torch.manual_seed(0)  # every variant starts from the same weights
+    layers = TARGETS[target]().weight_layers()
+    weights = [layer.weight for layer in layers]
+    if name == "floor":
+        buffer = flatten_into_buffer(weights).buffer
+        mask_generator = torch.Generator().manual_seed(2)
+        floor_mask = [torch.rand(w.shape, generator=mask_generator) < connectivity for w in weights]
+        return (lambda: buffer.mul_(1.0)), (lambda: _connections(None, weights, floor_mask))
+    rewiring = build_rewiring(layers, DeepRConfig(variant=name, connectivity=connectivity))
+    return rewiring.step, (lambda: _connections(rewiring, weights, None))
+
+
+# The benchmark fixture only says whether this run times (bench-deepr) or not (make test):
+# the interleaved rounds are timed here, so pytest-benchmark has nothing to save.
+@pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("connectivity, death_rate", CASES, ids=[f"c{c}-deaths{f}" for c, f in CASES])
+def test_exact_against_its_targets(benchmark, record_deepr_targets, target, connectivity, death_rate):
+    torch.set_num_threads(THREADS)
+    variants = {name: _variant(name, target, connectivity) for name in VARIANTS}
+    # The same draws for each: one generator per variant, seeded alike.
+    generators = {name: torch.Generator().manual_seed(1) for name in VARIANTS}
+    rounds = TARGET_ROUNDS if benchmark.enabled else 1  # `make test`: one untimed round
+    times = {name: [] for name in VARIANTS}
+    for r in range(rounds + 3):  # 3 warm-up rounds (the kernels compile on the first)
+        for name in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
+            update, connections = variants[name]
+            _optimiser_step(connections(), death_rate, generators[name])
+            start = time.perf_counter()
+            update()
+            times[name].append(time.perf_counter() - start)
+    if benchmark.enabled:
+        measured = {name: t[3:] for name, t in times.items()}
+        record_deepr_targets(f"{target} c={connectivity} deaths={death_rate:.1%}",
+                             paired_ratio(measured["notebook"], measured["exact"]),
+                             paired_ratio(measured["exact"], measured["floor"]))
