@@ -23,7 +23,8 @@ from bench.rows import (
     flat_columns,
     flatten,
 )
-from bench.settings import point_label
+from bench.settings import BY_NAME, point_label
+from bench.variants import parse_variant
 from bench.store import ResultStore
 
 
@@ -70,10 +71,15 @@ class Results:
 
 
 def varying_settings(rows: list[Row]) -> list[str]:
-    """The settings that differ between the points of these rows: every label names them."""
+    """The settings that differ between the points of these rows: every label names them. A
+    setting counts only at the points it matters to: lr_rule is not "varying" because dense
+    points carry its neutral value beside DeepR points at the default."""
     values: dict[str, set] = {}
     for row in rows:
+        variant = parse_variant(row.settings["variant"])
         for name, value in row.settings.items():
+            if name in BY_NAME and not BY_NAME[name].applies(variant):
+                continue
             values.setdefault(name, set()).add(repr(value))
     return [name for name, seen in values.items() if len(seen) > 1]
 
