@@ -8,7 +8,7 @@ from __future__ import annotations
 
 LAYER_TYPES = ("conv2d", "conv1d", "linear")  # snn.model presets
 FORWARDS = ("reference", "multistep")  # snn.model forward passes; reference = the notebook loop
-FRAMINGS = ("tonic", "bincount")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
+FRAMINGS = ("tonic", "bincount", "compiled")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
 DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user's code
 # The labelled stages of one training step, in order (snn.train).
 STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")

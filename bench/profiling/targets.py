@@ -38,6 +38,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
         "tonic.transforms:ToFrame.__call__",
         "tonic.functional.to_frame:to_frame_numpy",
         "snn.data.framing:frames_by_bincount",
+        "snn.data.framing:frames_by_loop",  # its compiled loop is one line here
         "tonic.collation:PadTensors.__call__",
     ),
 }

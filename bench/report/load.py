@@ -24,8 +24,8 @@ from bench.rows import (
     flatten,
 )
 from bench.settings import BY_NAME, point_label
-from bench.variants import parse_variant
 from bench.store import ResultStore
+from bench.variants import parse_variant
 
 
 class NoResultsError(UserError, FileNotFoundError):

@@ -1,7 +1,8 @@
-"""A vectorised Downsample → ToFrame: one `np.bincount` over a flat (bin, p, y, x) index.
+"""Fast Downsample → ToFrame, two ways: one `np.bincount` over a flat (bin, p, y, x) index
+(`frames_by_bincount`), or one compiled loop over the events (`frames_by_loop`, numba).
 
 tonic's `ToFrame(n_time_bins=T)` slices the events into T time windows and accumulates each with
-`np.add.at`, after `Downsample` has rewritten x and y in a copy of the events. This computes the
+`np.add.at`, after `Downsample` has rewritten x and y in a copy of the events. Both compute the
 same int16 frames in one pass. "The same" includes tonic's edges, which the tests pin:
 the window is `(t_last - t_first) // T` microseconds (integer division), windows are half-open,
 so events past `t_first + T·window` (at least those at the last timestamp) are dropped; a window
@@ -39,13 +40,40 @@ def frames_by_bincount(events: np.ndarray, sensor_size: tuple[int, int, int], fr
     return counts.astype(np.int16).reshape(shape)  # int16 wraps as tonic's int16 add.at does
 
 
+def frames_by_loop(events: np.ndarray, sensor_size: tuple[int, int, int], frame_size: int,
+                   n_time_bins: int) -> np.ndarray:
+    """`frames_by_bincount`'s frames from one compiled pass: about 2.7 ns an event against
+    bincount's 10 and tonic's 75 (300k events, `make bench-save`). Falls back to bincount
+    where downsampling is not by a power of two (a shift then would not be a division)."""
+    width, height, polarities = sensor_size
+    scale_x, scale_y = width // frame_size, height // frame_size
+    if len(events) == 0 or scale_x & (scale_x - 1) or scale_y & (scale_y - 1):
+        return frames_by_bincount(events, sensor_size, frame_size, n_time_bins)
+    t = events["t"]
+    window = (int(t[-1]) - int(t[0])) // n_time_bins
+    frames = np.zeros((n_time_bins, polarities, frame_size, frame_size), dtype=np.int16)
+    if window == 0:
+        return frames
+    from snn.data.framing_kernel import count_events  # imports numba: only when used
+
+    count_events(events["x"], events["y"], events["p"], t, int(t[0]), window, n_time_bins,
+                 polarities, frame_size, scale_x.bit_length() - 1, scale_y.bit_length() - 1,
+                 frames.reshape(-1))
+    return frames
+
+
+FRAMING_FUNCTIONS = {"bincount": frames_by_bincount, "compiled": frames_by_loop}
+
+
 @dataclass(frozen=True)
-class BincountToFrame:
-    """Transform form of `frames_by_bincount` (replaces Downsample + ToFrame)."""
+class FastToFrame:
+    """Transform form of a fast framing (replaces Downsample + ToFrame): `method` names one of
+    FRAMING_FUNCTIONS; a dataclass of plain fields, so DataLoader workers can pickle it."""
 
     sensor_size: tuple[int, int, int]
     frame_size: int
     n_time_bins: int
+    method: str = "bincount"
 
     def __call__(self, events: np.ndarray) -> np.ndarray:
-        return frames_by_bincount(events, self.sensor_size, self.frame_size, self.n_time_bins)
+        return FRAMING_FUNCTIONS[self.method](events, self.sensor_size, self.frame_size, self.n_time_bins)

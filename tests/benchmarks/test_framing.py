@@ -10,7 +10,7 @@ import tonic
 from snn.data.synth import synth_events
 from snn.data.transforms import FRAMINGS, FrameConfig, build_transform
 
-EVENT_COUNTS = (10_000, 100_000, 1_000_000)
+EVENT_COUNTS = (10_000, 300_000, 1_000_000)  # 300k: a DVS Gesture sample's size
 
 
 def _recording(n_events: int) -> np.ndarray:
