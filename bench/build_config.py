@@ -33,7 +33,7 @@ def point_config(settings: dict) -> PointConfig:
         loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
                             pin_memory=s["pin_memory"], seed=stream_seed(s["seed"], "data"),
                             persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
-                            endless=s["endless_sampler"]),
+                            endless=s["endless_sampler"], loading=variant.of("loading")),
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
                           l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"],
                           sparse_init=s["sparse_init"]),

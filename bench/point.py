@@ -107,6 +107,31 @@ class EpochCycler:
             shutdown()
 
 
+class NotebookBatches:
+    """The notebook's loading: `next(iter(loader))` at every step. Each step builds a new
+    iterator: with workers, that starts them (or, with persistent workers, resets them) and
+    loads the first batch from an empty prefetch queue; the previous iterator's workers are
+    shut down as it is dropped. Every new iterator after the first counts as a restart."""
+
+    def __init__(self, loader):
+        self.loader = loader
+        self.epoch_restarts = -1  # the first step's iterator is not a restart
+        self._iterator = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.epoch_restarts += 1
+        self._iterator = iter(self.loader)
+        return next(self._iterator)
+
+    def close(self) -> None:
+        shutdown = getattr(self._iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
 def apply_runtime(cfg: PointConfig) -> torch.device:
     """Resolve the device and set the process-wide state a point is timed under."""
     device = resolve_device(cfg.device)
@@ -115,12 +140,15 @@ def apply_runtime(cfg: PointConfig) -> torch.device:
     return device
 
 
-def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[EpochCycler, Path]:
-    """A fresh DataLoader over the training split, cycled across epochs; and the data root."""
+def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[EpochCycler | NotebookBatches, Path]:
+    """A fresh DataLoader over the training split, as the point's loading takes batches from
+    it (one iterator cycled across epochs, or a new one every step); and the data root."""
     root = resolve_data_root(cfg.data_root)
     dataset = open_split(root, train=True, transform=build_transform(cfg.frames),
                          bad_samples=cfg.bad_samples)
-    return EpochCycler(build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)), root
+    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
+    batches = NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler
+    return batches(loader), root
 
 
 @dataclass

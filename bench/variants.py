@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.errors import SettingError
-from snn.names import DEEPR_VARIANTS, FORWARDS, FRAMINGS
+from snn.names import DEEPR_VARIANTS, FORWARDS, FRAMINGS, LOADINGS
 
 # Every component with interchangeable implementations, its variants, and the default one.
 VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "deepr": (DEEPR_VARIANTS, "none"),
     "forward": (FORWARDS, "reference"),
     "framing": (FRAMINGS, "tonic"),
+    "loading": (LOADINGS, "persistent"),
 }
 # What each component's variants are compared against by default: the user's own code.
-REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic"}
+REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic", "loading": "next_iter"}
 # Components that change the data pipeline: points that differ in them cannot share a loader.
-PIPELINE_COMPONENTS = ("framing",)
+PIPELINE_COMPONENTS = ("framing", "loading")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 LAYER_TYPES = ("conv2d", "conv1d", "linear")  # snn.model presets
 FORWARDS = ("reference", "multistep")  # snn.model forward passes; reference = the notebook loop
-FRAMINGS = ("tonic", "bincount", "compiled")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
+FRAMINGS = ("tonic", "bincount", "compiled")
+# How a training step gets its batch: the notebook's next(iter(loader)) at every step, or one
+# iterator kept across steps (snn.data.loader).
+LOADINGS = ("next_iter", "persistent")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
 DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user's code
 # The labelled stages of one training step, in order (snn.train).
 STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")

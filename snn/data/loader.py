@@ -9,6 +9,7 @@ from tonic.collation import PadTensors
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from snn.errors import UserError
+from snn.names import LOADINGS
 
 ENDLESS_SAMPLES = 2**40  # drawn lazily, one permutation at a time
 
@@ -32,8 +33,13 @@ class LoaderConfig:
     # measured step happens to cross it.
     endless: bool = False
     seed: int = 0
+    # persistent: one iterator across steps; next_iter: next(iter(loader)) at every step, as the
+    # user's notebook does (a new iterator each step: the harness's NotebookBatches).
+    loading: str = "persistent"
 
     def __post_init__(self) -> None:
+        if self.loading not in LOADINGS:
+            raise ValueError(f"unknown loading {self.loading!r}: choose one of {', '.join(LOADINGS)}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.num_workers < 0:

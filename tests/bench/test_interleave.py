@@ -113,3 +113,13 @@ def test_each_deepr_point_records_its_rewiring_traffic_per_layer_and_update(tiny
     # exact DeepR revives exactly what died: the active count never moves
     for died, revived, active in zip(exact.traffic.died, exact.traffic.revived, exact.traffic.active_after):
         assert died == revived and len(set(active)) == 1
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_the_notebooks_loading_takes_a_new_iterator_every_step(tiny_root, num_workers):
+    # next(iter(loader)) at every step, as the notebook does: each step after the first starts
+    # a new iterator, and the loss still comes from real batches of the data.
+    (result,) = run_group([_config(tiny_root, variant="loading:next_iter", num_workers=num_workers)])
+    assert isinstance(result, PointResult), getattr(result, "error", "")
+    assert result.epoch_restarts == 3  # every measured step (the warm-up step took the first)
+    assert len(result.step_samples) == 3
