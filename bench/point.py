@@ -81,16 +81,30 @@ def loader_key(cfg: PointConfig) -> PointConfig:
                    lr=PointConfig.lr, optimiser=PointConfig.optimiser)
 
 
-class EpochCycler:
-    """Next batch from the loader, starting a new epoch (a new iterator) when one ends."""
+class Batches:
+    """Training batches from a DataLoader; `epoch_restarts` counts the iterators started after
+    the first (worker start-up then lands in data_wait)."""
 
-    def __init__(self, loader):
+    def __init__(self, loader, iterator=None, epoch_restarts: int = 0):
         self.loader = loader
-        self.epoch_restarts = 0
-        self._iterator = iter(loader)
+        self.epoch_restarts = epoch_restarts
+        self._iterator = iterator
 
     def __iter__(self):
         return self
+
+    def close(self) -> None:
+        """Stop the worker processes now (they run their exit handlers), not at garbage collection."""
+        shutdown = getattr(self._iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
+class EpochCycler(Batches):
+    """Next batch from the loader, starting a new epoch (a new iterator) when one ends."""
+
+    def __init__(self, loader):
+        super().__init__(loader, iter(loader))
 
     def __next__(self):
         try:
@@ -100,36 +114,20 @@ class EpochCycler:
             self._iterator = iter(self.loader)
             return next(self._iterator)
 
-    def close(self) -> None:
-        """Stop the worker processes now (they run their exit handlers), not at garbage collection."""
-        shutdown = getattr(self._iterator, "_shutdown_workers", None)
-        if shutdown is not None:
-            shutdown()
 
-
-class NotebookBatches:
+class NotebookBatches(Batches):
     """The notebook's loading: `next(iter(loader))` at every step. Each step builds a new
     iterator: with workers, that starts them (or, with persistent workers, resets them) and
     loads the first batch from an empty prefetch queue; the previous iterator's workers are
     shut down as it is dropped. Every new iterator after the first counts as a restart."""
 
     def __init__(self, loader):
-        self.loader = loader
-        self.epoch_restarts = -1  # the first step's iterator is not a restart
-        self._iterator = None
-
-    def __iter__(self):
-        return self
+        super().__init__(loader, epoch_restarts=-1)  # the first step's iterator is no restart
 
     def __next__(self):
         self.epoch_restarts += 1
         self._iterator = iter(self.loader)
         return next(self._iterator)
-
-    def close(self) -> None:
-        shutdown = getattr(self._iterator, "_shutdown_workers", None)
-        if shutdown is not None:
-            shutdown()
 
 
 def apply_runtime(cfg: PointConfig) -> torch.device:
@@ -140,7 +138,7 @@ def apply_runtime(cfg: PointConfig) -> torch.device:
     return device
 
 
-def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[EpochCycler | NotebookBatches, Path]:
+def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
     """A fresh DataLoader over the training split, as the point's loading takes batches from
     it (one iterator cycled across epochs, or a new one every step); and the data root."""
     root = resolve_data_root(cfg.data_root)

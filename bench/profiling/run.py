@@ -39,7 +39,7 @@ from bench.paths import (
     PROFILE_SUMMARY,
 )
 from bench.point import (
-    EpochCycler,
+    Batches,
     PointConfig,
     PointSession,
     apply_runtime,
@@ -54,7 +54,7 @@ from snn.files import replace_folder
 from snn.train import NullTimer, train_step
 
 
-def _steps(session: PointSession, batches: EpochCycler, device: torch.device, count: int,
+def _steps(session: PointSession, batches: Batches, device: torch.device, count: int,
            after_each=None) -> list[float]:
     sync = device_sync(device)
     seconds = []
@@ -69,7 +69,7 @@ def _steps(session: PointSession, batches: EpochCycler, device: torch.device, co
     return seconds
 
 
-def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_fn=None) -> EpochCycler:
+def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_fn=None) -> Batches:
     batches, _ = open_batches(cfg, worker_init_fn=worker_init_fn)
     for _ in range(max(cfg.warmup_steps, 1)):
         session.warm_up(batches)
