@@ -66,7 +66,8 @@ bench-deepr: setup
 	$(PY) -m pytest tests/benchmarks/test_rewiring.py $(BENCH_OPTS)
 
 clean:
-	test ! -x $(PY) || rm -rf "$$($(PY) -c 'from bench.settings import synthetic_root; print(synthetic_root())')"
+	test ! -x $(PY) || rm -rf "$$($(PY) -c 'from bench.settings import synthetic_root; print(synthetic_root())')" \
+		"$$($(PY) -c 'from bench.settings import frame_cache_root; print(frame_cache_root())')"
 	rm -rf $(VENV) .pytest_cache .hypothesis .benchmarks *.egg-info
 	find $(REPORTS) -mindepth 1 ! -name README.md -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

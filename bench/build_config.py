@@ -8,7 +8,7 @@ value each, and the variant picks each component's implementation.
 from __future__ import annotations
 
 from bench.point import PointConfig
-from bench.settings import data_path, effective_lr, normalise
+from bench.settings import data_path, effective_lr, frame_cache_root, normalise
 from bench.variants import parse_variant
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
@@ -22,6 +22,7 @@ def point_config(settings: dict) -> PointConfig:
     s = normalise(settings)
     variant = parse_variant(s["variant"])
     lr = effective_lr(s)  # the one learning rate: Adam's or SGD's, and DeepR's η
+    cached = variant.of("cache") == "frames"  # frames from the cache, int16 until the device
     frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"],
                          framing=variant.of("framing"))
     return PointConfig(
@@ -33,7 +34,9 @@ def point_config(settings: dict) -> PointConfig:
         loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
                             pin_memory=s["pin_memory"], seed=stream_seed(s["seed"], "data"),
                             persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
-                            endless=s["endless_sampler"], loading=variant.of("loading")),
+                            endless=s["endless_sampler"], loading=variant.of("loading"),
+                            collate="stack" if cached else "pad"),
+        frame_cache=str(frame_cache_root()) if cached else None,
         deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
                           l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"],
                           sparse_init=s["sparse_init"]),

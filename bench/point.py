@@ -7,6 +7,8 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.timing import elementwise_floor
 from bench.traffic import Traffic, TrafficRecorder
 from snn.data.dvsgesture import open_split, resolve_data_root
+from snn.data.frame_cache import FrameCache, cache_key
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
 from snn.deepr import DeepRConfig, build_rewiring
@@ -36,6 +39,7 @@ class PointConfig:
     net: NetConfig = field(default_factory=NetConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     loader: LoaderConfig = field(default_factory=LoaderConfig)
+    frame_cache: str | None = None  # cache:frames: the frame cache's root; None frames every read
     deepr: DeepRConfig = field(default_factory=lambda: DeepRConfig(variant="none"))
     device: str = "cpu"
     threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
@@ -89,6 +93,7 @@ class Batches:
         self.loader = loader
         self.epoch_restarts = epoch_restarts
         self._iterator = iterator
+        self.cache_build_s: float | None = None  # cache:frames: filling the frame cache took this
 
     def __iter__(self):
         return self
@@ -144,9 +149,37 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
     root = resolve_data_root(cfg.data_root)
     dataset = open_split(root, train=True, transform=build_transform(cfg.frames),
                          bad_samples=cfg.bad_samples)
+    build_s = None
+    if cfg.frame_cache is not None:  # filled here, before any timing, and timed on its own
+        dataset = frame_cache(dataset, cfg.frames, Path(cfg.frame_cache), root)
+        build_s = dataset.fill(_FillProgress(len(dataset)))
     loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
-    batches = NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler
-    return batches(loader), root
+    batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
+    batches.cache_build_s = build_s
+    return batches, root
+
+
+def frame_cache(dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
+    """The frame cache over a split, in the folder its key names (snn.data.frame_cache)."""
+    params = {"frame_size": frames.frame_size, "n_time_bins": frames.n_time_bins,
+              "framing": frames.framing, "denoise_filter_time_us": frames.denoise_filter_time_us}
+    key = cache_key(dataset.paths, dataset.targets, data_root, params)
+    return FrameCache(dataset, (frames.n_time_bins, *frames.frame_shape), cache_root / key)
+
+
+class _FillProgress:
+    """One stderr line, rewritten as the frame cache fills (about every 5%), ended when full."""
+
+    def __init__(self, total: int):
+        self.total, self.shown, self.start = total, -1, time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total
+        if percent // 5 != self.shown // 5 or done == total:
+            self.shown = percent
+            end = "\n" if done == total else ""
+            print(f"\rframe cache: {done}/{total} samples ({time.perf_counter() - self.start:.1f} s)",
+                  end=end, file=sys.stderr, flush=True)
 
 
 @dataclass

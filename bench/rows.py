@@ -34,7 +34,8 @@ SCHEMA_VERSION = 3
 ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
               "python", "torch", "snntorch", "tonic", "numpy", "numba", "threads", "interop_threads",
               "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
-              "data_root", "synthetic_data", "data_fingerprint", "skipped_samples", "git_commit",
+              "data_root", "synthetic_data", "data_fingerprint", "skipped_samples",
+              "frame_cache_build_s", "git_commit",
               "git_dirty")
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",

@@ -252,13 +252,22 @@ def normalise(settings: dict) -> dict:
     return full
 
 
-def synthetic_root() -> Path:
-    """Where the bundled synthetic set lives: one folder per user, not per working directory:
-    $SNN_BENCH_CACHE/synthetic, else $XDG_CACHE_HOME/snn-bench/synthetic, else
-    ~/.cache/snn-bench/synthetic."""
+def cache_root() -> Path:
+    """snn-bench's per-user cache, not per working directory: $SNN_BENCH_CACHE, else
+    $XDG_CACHE_HOME/snn-bench, else ~/.cache/snn-bench."""
     cache = os.environ.get(CACHE_ENV) or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "snn-bench"
-    return Path(cache).expanduser() / "synthetic"
+    return Path(cache).expanduser()
+
+
+def synthetic_root() -> Path:
+    """Where the bundled synthetic set lives: <cache_root>/synthetic."""
+    return cache_root() / "synthetic"
+
+
+def frame_cache_root() -> Path:
+    """Where `cache:frames` keeps frames: <cache_root>/frames/<key>/."""
+    return cache_root() / "frames"
 
 
 def effective_lr(settings: dict) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.errors import SettingError
-from snn.names import DEEPR_VARIANTS, FORWARDS, FRAMINGS, LOADINGS
+from snn.names import DEEPR_VARIANTS, FORWARDS, FRAME_CACHES, FRAMINGS, LOADINGS
 
 # Every component with interchangeable implementations, its variants, and the default one.
 VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -18,11 +18,13 @@ VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "forward": (FORWARDS, "reference"),
     "framing": (FRAMINGS, "tonic"),
     "loading": (LOADINGS, "persistent"),
+    "cache": (FRAME_CACHES, "off"),
 }
 # What each component's variants are compared against by default: the user's own code.
-REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic", "loading": "next_iter"}
+REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic", "loading": "next_iter",
+              "cache": "off"}
 # Components that change the data pipeline: points that differ in them cannot share a loader.
-PIPELINE_COMPONENTS = ("framing", "loading")
+PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ FORWARDS = ("reference", "multistep")  # snn.model forward passes; reference = t
 FRAMINGS = ("tonic", "bincount", "compiled")
 # How a training step gets its batch: the notebook's next(iter(loader)) at every step, or one
 # iterator kept across steps (snn.data.loader).
-LOADINGS = ("next_iter", "persistent")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
+LOADINGS = ("next_iter", "persistent")
+# Whether frames are cached: framed from the events at every read ("off"), or read from the
+# frame cache (snn.data.frame_cache), filled before timing ("frames").
+FRAME_CACHES = ("off", "frames")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
 DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user's code
 # The labelled stages of one training step, in order (snn.train).
 STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")

@@ -66,6 +66,8 @@ def train_step(trainer: Trainer, batches: Iterator, timer: StageTimer = NullTime
         frames, targets = next(batches)  # (B, T, P, H, W) float32, (B,) int64
     with _stage(timer, "h2d"):
         frames = frames.to(trainer.device, non_blocking=True)
+        if not frames.is_floating_point():  # the frame cache's int16: 2 bytes a value across
+            frames = frames.float()
         targets = targets.to(trainer.device, non_blocking=True)
     with _stage(timer, "forward"):
         spikes = trainer.net(frames)  # (T, B, C)
@@ -87,7 +89,7 @@ def evaluate(net: nn.Module, loader, device: torch.device) -> float:
     net.eval()
     correct = total = 0
     for frames, targets in loader:
-        spikes = net(frames.to(device))  # (T, B, C)
+        spikes = net(frames.to(device).float())  # (T, B, C); the frame cache's int16 too
         predicted = spikes.sum(0).argmax(-1).cpu()
         correct += int((predicted == targets).sum())
         total += int(targets.numel())

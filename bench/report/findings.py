@@ -81,7 +81,8 @@ def best_workers(stages: pd.DataFrame) -> list[str]:
 
 # The stages a component's variants are meant to change, and the whole step.
 STAGES_OF_COMPONENT = {"deepr": ("rewiring", STEP), "forward": ("forward", "backward", STEP),
-                       "framing": ("data_wait", STEP), "loading": ("data_wait", STEP)}
+                       "framing": ("data_wait", STEP), "loading": ("data_wait", STEP),
+                       "cache": ("data_wait", STEP)}
 
 
 def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataFrame:

@@ -36,8 +36,13 @@ class LoaderConfig:
     # persistent: one iterator across steps; next_iter: next(iter(loader)) at every step, as the
     # user's notebook does (a new iterator each step: the harness's NotebookBatches).
     loading: str = "persistent"
+    # pad: tonic's PadTensors (frames of any length, as float32); stack: frames of one length
+    # stacked as they are (the frame cache's int16, made float on the device).
+    collate: str = "pad"
 
     def __post_init__(self) -> None:
+        if self.collate not in ("pad", "stack"):
+            raise ValueError(f"unknown collate {self.collate!r}: choose pad or stack")
         if self.loading not in LOADINGS:
             raise ValueError(f"unknown loading {self.loading!r}: choose one of {', '.join(LOADINGS)}")
         if self.batch_size < 1:
@@ -54,6 +59,12 @@ class LoaderConfig:
                              "or endless=False")
         if self.prefetch_factor is not None and self.prefetch_factor < 1:
             raise ValueError(f"prefetch_factor must be at least 1, got {self.prefetch_factor}")
+
+
+def stack_batch(batch):
+    """(frames (B, T, P, H, W) in the samples' dtype, targets (B,) int64): no padding, no cast."""
+    frames, targets = zip(*batch)
+    return torch.stack(frames), torch.tensor(targets, dtype=torch.int64)
 
 
 def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> DataLoader:
@@ -83,7 +94,7 @@ def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> Da
         num_workers=cfg.num_workers,
         pin_memory=cfg.pin_memory,
         drop_last=cfg.drop_last,
-        collate_fn=PadTensors(batch_first=True),
+        collate_fn=PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch,
         worker_init_fn=worker_init_fn,
         **extra,
     )

@@ -123,3 +123,13 @@ def test_the_notebooks_loading_takes_a_new_iterator_every_step(tiny_root, num_wo
     assert isinstance(result, PointResult), getattr(result, "error", "")
     assert result.epoch_restarts == 3  # every measured step (the warm-up step took the first)
     assert len(result.step_samples) == 3
+
+
+def test_cached_frames_are_filled_before_timing_and_read_by_workers(tiny_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("SNN_BENCH_CACHE", str(tmp_path))
+    cached = _config(tiny_root, variant="cache:frames", num_workers=1)
+    assert cached.loader.collate == "stack" and cached.frame_cache.startswith(str(tmp_path))
+    (result,) = run_group([cached])
+    assert isinstance(result, PointResult), getattr(result, "error", "")
+    assert result.environment["frame_cache_build_s"] > 0
+    assert len(list((tmp_path / "frames").glob("*/*.frames"))) == 110

@@ -1,0 +1,120 @@
+"""Frames computed once and kept on disk (the variant `cache:frames`): one int16 file per sample, memory-
+mapped when read, under a folder named by a key of everything the frames depend on.
+
+The key hashes the cache format, each sample's path (relative to the data root), size, mtime
+and label, and every frame parameter (FrameConfig: frame size, time bins, framing, denoise).
+Changing any of them reads another folder, so a stale cache is never reused (tonic's
+DiskCachedDataset keys on a name the user picks, and reuses a stale one: tonic issue 160).
+
+An entry is a 16-byte header (magic, format, CRC-32 of the frames, label) and the frames. It is
+written to a temporary file and renamed into place, so two processes filling the same cache at
+once each leave a whole entry; the last rename wins and both are the same frames. An entry that
+is short, has a bad header or fails its CRC is rebuilt, with one line on stderr saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import sys
+import time
+import uuid
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+FORMAT = 1
+MAGIC = b"SNNF"
+HEADER = struct.Struct("<4sIIi")  # magic, format, crc32 of the frame bytes, label
+
+
+def cache_key(paths: list[str], targets: list[int], root: Path, frame_params: dict) -> str:
+    """What the cached frames depend on, hashed: format, files (path, size, mtime, label), and
+    the frame parameters."""
+    files = []
+    for path, target in zip(paths, targets):
+        stat = os.stat(path)
+        files.append([os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns, int(target)])
+    text = json.dumps({"format": FORMAT, "frames": frame_params, "files": files}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+class FrameCache(Dataset):
+    """A dataset of (frames int16 (T, P, H, W), label) over `dataset`'s samples, read from the
+    cache and computed (by `dataset`, with its transform) only where an entry is missing or bad."""
+
+    def __init__(self, dataset, shape: tuple[int, ...], directory: Path,
+                 warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)):
+        self.dataset = dataset  # a CheckedDVSGesture with its frame transform: .paths, .targets
+        self.shape = tuple(shape)
+        self.directory = Path(directory)
+        self.warn = warn
+        self.nbytes = int(np.prod(self.shape)) * 2
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def entry(self, index: int) -> Path:
+        return self.directory / f"{index:06d}.frames"
+
+    def __getitem__(self, index: int):
+        frames = self._read(index)
+        if frames is None:
+            frames = self._build(index)
+        return torch.from_numpy(frames), int(self.dataset.targets[index])
+
+    def fill(self, progress: Callable[[int, int], None] | None = None) -> float:
+        """Build every missing or bad entry now; returns the seconds it took."""
+        start = time.perf_counter()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for index in range(len(self)):
+            if self._read(index) is None:
+                self._build(index)
+            if progress is not None:
+                progress(index + 1, len(self))
+        return time.perf_counter() - start
+
+    def _read(self, index: int) -> np.ndarray | None:
+        """The entry's frames; None when it is absent or bad (a bad one is reported)."""
+        path = self.entry(index)
+        try:
+            raw = np.memmap(path, dtype=np.uint8, mode="r")
+        except FileNotFoundError:
+            return None
+        except ValueError:  # an empty file cannot be mapped
+            return self._bad(path, "it is empty")
+        if raw.size != HEADER.size + self.nbytes:
+            return self._bad(path, f"it holds {raw.size} bytes, not {HEADER.size + self.nbytes}")
+        magic, version, crc, label = HEADER.unpack(raw[:HEADER.size].tobytes())
+        body = raw[HEADER.size:]
+        if magic != MAGIC or version != FORMAT:
+            return self._bad(path, "its header is not a frame-cache header of this version")
+        if label != int(self.dataset.targets[index]):
+            return self._bad(path, f"its label is {label}, not {self.dataset.targets[index]}")
+        if zlib.crc32(body) != crc:
+            return self._bad(path, "its frames fail their CRC-32")
+        return np.frombuffer(body, dtype=np.int16).reshape(self.shape).copy()
+
+    def _bad(self, path: Path, problem: str) -> None:
+        self.warn(f"frame cache: rebuilding {path} ({problem})")
+        return None
+
+    def _build(self, index: int) -> np.ndarray:
+        frames, label = self.dataset[index]
+        frames = np.ascontiguousarray(frames, dtype=np.int16)  # int16 already, unless empty
+        if frames.shape != self.shape:
+            raise ValueError(f"sample {index} framed to {frames.shape}, not the cache's {self.shape}")
+        path = self.entry(index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        with open(staging, "wb") as handle:
+            handle.write(HEADER.pack(MAGIC, FORMAT, zlib.crc32(frames.tobytes()), int(label)))
+            handle.write(frames.tobytes())
+        os.replace(staging, path)  # atomic: a reader sees the old entry, or this one whole
+        return frames

@@ -1,0 +1,87 @@
+"""The frame cache (snn.data.frame_cache, variant cache:frames): same frames, keyed, safe."""
+
+import multiprocessing
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from bench.point import frame_cache
+from snn.data.dvsgesture import open_split
+from snn.data.transforms import FrameConfig, build_transform
+
+
+def _cache(root, cache_root, frames=FrameConfig(n_time_bins=8), warn=None):
+    dataset = open_split(root, train=True, transform=build_transform(frames))
+    cache = frame_cache(dataset, frames, cache_root, root)
+    if warn is not None:
+        cache.warn = warn
+    return dataset, cache
+
+
+@pytest.mark.parametrize("framing", ["tonic", "compiled"])
+def test_cached_frames_equal_freshly_framed_ones(tiny_root, tmp_path, framing):
+    dataset, cache = _cache(tiny_root, tmp_path, FrameConfig(n_time_bins=8, framing=framing))
+    assert cache.fill() > 0
+    for i in range(len(dataset)):
+        frames, label = cache[i]
+        fresh, fresh_label = dataset[i]
+        assert frames.dtype.is_floating_point is False and str(frames.dtype) == "torch.int16"
+        np.testing.assert_array_equal(frames.numpy(), fresh)
+        assert label == fresh_label
+
+
+def test_the_key_changes_with_every_frame_parameter_and_with_the_files(tiny_root, tmp_path):
+    base = FrameConfig(n_time_bins=8)
+    keys = {_cache(tiny_root, tmp_path, frames)[1].directory.name for frames in (
+        base, FrameConfig(n_time_bins=9), FrameConfig(n_time_bins=8, frame_size=16),
+        FrameConfig(n_time_bins=8, framing="compiled"), FrameConfig(n_time_bins=8, denoise_filter_time_us=5000))}
+    assert len(keys) == 5
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_root, copy)
+    same = _cache(copy, tmp_path, base)[1].directory.name
+    assert same == _cache(tiny_root, tmp_path, base)[1].directory.name, "where the data lies is not identity"
+    path = open_split(copy, train=True).paths[0]
+    os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000))
+    assert _cache(copy, tmp_path, base)[1].directory.name != same, "a touched file is other data"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_a_bad_entry_is_rebuilt_with_one_line_saying_so(tiny_root, tmp_path, damage):
+    lines = []
+    _, cache = _cache(tiny_root, tmp_path, warn=lines.append)
+    cache.fill()
+    good = cache[3][0].numpy().copy()
+    path = cache.entry(3)
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    else:
+        path.write_bytes(b"")
+    np.testing.assert_array_equal(cache[3][0].numpy(), good)
+    assert len(lines) == 1 and str(path) in lines[0] and lines[0].startswith("frame cache: rebuilding")
+    lines.clear()
+    np.testing.assert_array_equal(cache[3][0].numpy(), good)
+    assert lines == [], "the rebuilt entry is read back without complaint"
+
+
+def _fill(root, cache_root):
+    _cache(root, cache_root)[1].fill()
+
+
+def test_two_processes_filling_one_cache_leave_it_whole(tiny_root, tmp_path):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_fill, args=(tiny_root, tmp_path)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    lines = []
+    dataset, cache = _cache(tiny_root, tmp_path, warn=lines.append)
+    assert cache.fill() >= 0 and lines == [], "every entry was whole"
+    assert not list(cache.directory.glob("*.tmp")), "no staging file is left behind"
+    np.testing.assert_array_equal(cache[0][0].numpy(), dataset[0][0])
