@@ -1,10 +1,11 @@
 """The compiled CPU update (snn.deepr.kernels) against the torch ops it replaces."""
 
+import numpy as np
 import pytest
 import torch
 from scipy.stats import chisquare
 
-from snn.deepr import DeepRConfig, ExactDeepR
+from snn.deepr import DeepRConfig, ExactDeepR, kernels
 from snn.model import NetConfig, build_net
 from tests.snn.deepr.helpers import Weight, kill
 
@@ -90,3 +91,12 @@ def test_compiled_path_is_refused_where_it_cannot_run():
     layer.weight.data = layer.weight.data.to(torch.bfloat16)
     with pytest.raises(ValueError, match="float32/float64 weights on the CPU"):
         ExactDeepR([layer], DeepRConfig(connectivity=0.5), compiled=True)
+
+
+def test_the_reactivation_stream_is_splitmix64():
+    """The reference outputs of SplitMix64 from seed 1234567 (Vigna's splitmix64.c), as draws."""
+    state = kernels.new_stream(1234567)
+    expected = [6457827717110365317, 3203168211198807973, 9817491932198370423,
+                4593380528125082431, 16408922859458223821]
+    assert [round(kernels.uniform(state) * 2**53) for _ in expected] == [x >> 11 for x in expected]
+    assert state.dtype == np.uint64
