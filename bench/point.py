@@ -151,7 +151,7 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
                          bad_samples=cfg.bad_samples)
     build_s = None
     if cfg.frame_cache is not None:  # filled here, before any timing, and timed on its own
-        dataset = frame_cache(dataset, cfg.frames, Path(cfg.frame_cache), root)
+        dataset = open_frame_cache(dataset, cfg.frames, Path(cfg.frame_cache), root)
         build_s = dataset.fill(_FillProgress(len(dataset)))
     loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
     batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
@@ -159,7 +159,7 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
     return batches, root
 
 
-def frame_cache(dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
+def open_frame_cache(dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
     """The frame cache over a split, in the folder its key names (snn.data.frame_cache)."""
     params = {"frame_size": frames.frame_size, "n_time_bins": frames.n_time_bins,
               "framing": frames.framing, "denoise_filter_time_us": frames.denoise_filter_time_us}
