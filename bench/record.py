@@ -18,7 +18,12 @@ from bench.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow
 from bench.settings import normalise
 from bench.stages import COMPARED_STAGES, ROW_STAGES, STEP
 from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
-from bench.variants import PIPELINE_COMPONENTS, parse_variant
+from bench.variants import (
+    PIPELINE_COMPONENTS,
+    parse_variant,
+    pipeline_name,
+    pipeline_variant,
+)
 
 
 def _head(point, run: dict) -> dict:
@@ -158,8 +163,11 @@ def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], swee
     by_id = {config_hash(t.settings): t for t in points.values()}
     rows = []
     for t in points.values():
-        for component in PIPELINE_COMPONENTS:
-            wanted = reference_settings(t.settings, component, references[component])
+        wanted_of = {component: reference_settings(t.settings, component, references[component])
+                     for component in PIPELINE_COMPONENTS}
+        if pipeline_name(t.settings["variant"]) == "pipeline:fastest":  # the whole step's question
+            wanted_of["pipeline"] = normalise({**t.settings, "variant": pipeline_variant("notebook").name})
+        for component, wanted in wanted_of.items():
             ref = by_id.get(config_hash(wanted)) if wanted is not None else None
             if ref is None or (t.run_id, ref.run_id, component) in done:
                 continue

@@ -27,6 +27,18 @@ REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic", "
 PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 
 
+# Named pipelines, one choice for every component: the user's code throughout, and the fastest
+# variant of each that computes the same thing (multistep: the same spikes; compiled framing
+# and the frame cache: the same frames; exact DeepR is the exact algorithm the notebook
+# approximates). Written "pipeline:notebook" or "pipeline:fastest" wherever a variant is.
+PIPELINES: dict[str, dict[str, str]] = {
+    "notebook": {"deepr": "notebook", "forward": "reference", "framing": "tonic",
+                 "loading": "next_iter", "cache": "off"},
+    "fastest": {"deepr": "exact", "forward": "multistep", "framing": "compiled",
+                "loading": "persistent", "cache": "frames"},
+}
+
+
 @dataclass(frozen=True)
 class Variant:
     """One implementation per component, e.g. {"deepr": "exact"}; the rest take defaults."""
@@ -54,13 +66,30 @@ class Variant:
 
 
 def known_variants() -> list[str]:
-    return [f"{c}:{n}" for c, (names, _) in VARIANT_COMPONENTS.items() for n in names]
+    return ([f"{c}:{n}" for c, (names, _) in VARIANT_COMPONENTS.items() for n in names]
+            + [f"pipeline:{name}" for name in PIPELINES])
+
+
+def pipeline_variant(name: str) -> Variant:
+    """A named pipeline ("notebook", "fastest") as the Variant it stands for."""
+    return Variant(tuple((c, PIPELINES[name][c]) for c in VARIANT_COMPONENTS))
+
+
+def pipeline_name(variant_text: str) -> str | None:
+    """"pipeline:<name>" when a variant is exactly a named pipeline, else None."""
+    variant = parse_variant(variant_text)
+    return next((f"pipeline:{n}" for n in PIPELINES if pipeline_variant(n) == variant), None)
 
 
 def parse_variant(text: str) -> Variant:
     """'exact', 'deepr:exact' or 'deepr:exact+…' → a Variant naming every component."""
     unknown = SettingError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}, "
                            "joined by + (e.g. deepr:exact+forward:multistep)")
+    component, _, name = str(text).strip().partition(":")
+    if component == "pipeline":  # a whole pipeline, alone: it names every component
+        if name not in PIPELINES:
+            raise unknown
+        return pipeline_variant(name)
     chosen: dict[str, str] = {}
     for part in str(text).split("+"):
         component, _, name = part.strip().rpartition(":")

@@ -28,3 +28,14 @@ def test_a_variant_says_which_choices_it_uses():
     assert variant.uses("deepr:exact") and variant.uses("forward:multistep")
     assert not variant.uses("framing:bincount")
     assert variant.with_choice("deepr", "notebook").name == "deepr:notebook+forward:multistep"
+
+
+def test_a_named_pipeline_is_a_variant_of_every_component():
+    from bench.variants import PIPELINES, VARIANT_COMPONENTS, pipeline_name
+
+    notebook, fastest = parse_variant("pipeline:notebook"), parse_variant("pipeline:fastest")
+    assert dict(notebook.choices) == PIPELINES["notebook"] and set(PIPELINES["fastest"]) == set(VARIANT_COMPONENTS)
+    assert notebook.uses("loading:next_iter") and fastest.uses("cache:frames")
+    assert pipeline_name(fastest.name) == "pipeline:fastest" and pipeline_name("exact") is None
+    with pytest.raises(SettingError, match="unknown variant 'pipeline:quick'"):
+        parse_variant("pipeline:quick")

@@ -110,3 +110,11 @@ def test_exact_drawing_noise_the_notebook_lacks_is_reported_as_not_matched():
     table = findings.deepr_matching(stages)
     assert table["noise_and_l1"].iloc[0] == "exact only (T=0.001, alpha=0)"
     assert findings.matching_statement(table).startswith("Not matched: in 1 of 1 pairs")
+
+
+def test_the_pipelines_step_comparison_leads_the_findings():
+    ratios = frame([ratio_row("f", "r", "step", 0.4, (0.35, 0.45), paired=False, component="pipeline",
+                              point_settings=settings(variant="pipeline:fastest", connectivity=0.1))])
+    sentences = findings.headline(_stages([LOADING_BOUND]), ratios)
+    assert sentences[0].startswith("pipeline:fastest against pipeline:notebook (")
+    assert "the training step is 2.50x faster" in sentences[0] and "unpaired" in sentences[0]
