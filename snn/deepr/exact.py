@@ -95,15 +95,15 @@ class ExactDeepR:
         n = len(self.rewired)
         self.groups = [[r] for r in range(n)] if cfg.budget == "per_layer" else [list(range(n))]
         self.group_ends = np.array([self.flat.ends[g[-1]] for g in self.groups], dtype=np.int64)
-        self.group_lengths = np.diff(self.group_ends, prepend=0)
+        # (start, end) of each group's slice of the buffer: fixed, like the groups
+        self.group_ranges = [(int(s), int(e)) for s, e in
+                             zip(np.concatenate([[0], self.group_ends[:-1]]), self.group_ends)]
         with torch.no_grad():
             sign = torch.sign(w).to(torch.int8)
             self.sign_flat = torch.where(sign == 0, torch.ones_like(sign), sign)
-            self.active_flat = torch.zeros_like(w, dtype=torch.bool)
-            for g, (start, end) in enumerate(self._group_ranges()):
-                chosen = select.by_keys(self.active_flat[start:end], self._targets(0)[g],
-                                        self.mask_generator)
-                self.active_flat[start + chosen] = True
+            self.active_flat = torch.cat([
+                select.initial_mask(end - start, target, self.mask_generator, w.device)
+                for (start, end), target in zip(self.group_ranges, self._targets(0))])
             w.mul_(self.active_flat)  # θ = |w0| where active, 0 where dormant
         for i, part in zip(self.rewired, self.flat.slices()):
             self.active[i] = self.active_flat[part].view_as(self.weights[i])
@@ -121,16 +121,12 @@ class ExactDeepR:
         self._fixed_targets = self._targets(0) if cfg.schedule_start is None else None
 
     # -- targets ---------------------------------------------------------------------------
-    def _group_ranges(self) -> list[tuple[int, int]]:
-        starts = np.concatenate([[0], self.group_ends[:-1]])
-        return [(int(s), int(e)) for s, e in zip(starts, self.group_ends)]
-
     def _targets(self, step: int) -> list[int]:
         """K per group at a step: round(c·numel) per layer, or one budget across layers."""
         targets = []
-        for group, length in zip(self.groups, self.group_lengths):
+        for group, (start, end) in zip(self.groups, self.group_ranges):
             c = self.cfg.connectivity_at(self.connectivity[self.rewired[group[0]]], step)
-            targets.append(round(c * int(length)))  # global budget: one connectivity (validated)
+            targets.append(round(c * (end - start)))  # global budget: one connectivity (validated)
         return targets
 
     def active_counts(self) -> list[int]:
@@ -154,13 +150,13 @@ class ExactDeepR:
         counts = self._torch_deaths()
         group_counts = [counts[g].sum() for g in self.groups]
         if self.sync_free:
-            for (start, end), target, count in zip(self._group_ranges(), targets, group_counts):
+            for (start, end), target, count in zip(self.group_ranges, targets, group_counts):
                 self._rewire_sync_free(start, end, target - count.round().long())
             return
         group_counts = [round(c) for c in torch.stack(group_counts).tolist()]  # the one sync
         deficits = np.asarray(targets) - np.asarray(group_counts)
         positions = []
-        for (start, end), deficit, count in zip(self._group_ranges(), deficits, group_counts):
+        for (start, end), deficit, count in zip(self.group_ranges, deficits, group_counts):
             if deficit > 0:
                 positions.append(start + self._choose(start, end, int(deficit), end - start - count))
         if positions:
@@ -246,7 +242,7 @@ class ExactDeepR:
     def _prune(self, excess) -> None:
         """A schedule lowered K: the weakest active connections (smallest θ) of each group go."""
         w, active = self.flat.buffer, self.active_flat
-        for (start, end), count in zip(self._group_ranges(), excess):
+        for (start, end), count in zip(self.group_ranges, excess):
             if count <= 0:
                 continue
             strength = (w[start:end] * self.sign_flat[start:end]).masked_fill(~active[start:end], math.inf)
@@ -281,7 +277,7 @@ class CompiledState:
         self.w, self.sign, self.active = w, sign, active
         self.layer_ends, self.group_ends = layer_ends, group_ends
         self.rng = kernels.new_stream(rng_seed)
-        self.group_starts = np.concatenate([[0], group_ends[:-1]])
+        self.group_lengths = np.diff(group_ends, prepend=0)
         dtype = w.dtype.type  # the kernels compute θ in the weights' dtype, as the torch ops do
         self.shift = dtype(cfg.lr * cfg.l1)
         self.scale = dtype(math.sqrt(2 * cfg.lr * cfg.temperature))
@@ -304,7 +300,7 @@ class CompiledState:
         self.targets = np.array(targets, dtype=np.int64)
         if self.chosen.size < self.targets.sum():
             self.chosen = np.empty(int(self.targets.sum()), dtype=np.int64)
-        lengths = self.group_ends - self.group_starts
+        lengths = self.group_lengths
         few_dormant = 4 * (lengths - self.targets) < lengths
         if few_dormant.any() and self.scratch.size < lengths.max():
             self.scratch = np.empty(int(lengths.max()), dtype=np.int64)

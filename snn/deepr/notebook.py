@@ -34,9 +34,9 @@ class NotebookDeepR:
         generator.manual_seed(stream_seed(seed, "deepr_mask"))
         with torch.no_grad():
             for layer in self.layersList:
-                keep = torch.zeros(layer.weight.numel(), dtype=torch.bool, device=layer.weight.device)
-                keep[select.by_keys(keep, round(connectivity * keep.numel()), generator)] = True
-                keep = keep.view_as(layer.weight).float()
+                numel = layer.weight.numel()
+                keep = select.initial_mask(numel, round(connectivity * numel), generator,
+                                           layer.weight.device).view_as(layer.weight).float()
                 self.weightSignMasks.append(torch.sign(layer.weight) * keep)
                 layer.weight.data = layer.weight * keep
 

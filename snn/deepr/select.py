@@ -49,6 +49,15 @@ def by_keys(active: torch.Tensor, count: int, generator: torch.Generator) -> tor
     return torch.topk(keys, count, sorted=False).indices
 
 
+def initial_mask(numel: int, count: int, generator: torch.Generator,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """A flat bool mask of `count` positions out of `numel`, uniform: DeepR's initial active set.
+    Both variants draw it here, so at one seed they start from the same connections."""
+    mask = torch.zeros(numel, dtype=torch.bool, device=device)
+    mask[by_keys(mask, count, generator)] = True
+    return mask
+
+
 def lowest(values: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     """Bool mask of the `count` smallest entries of a flat tensor; `count` may stay on the device."""
     order = torch.argsort(values)
