@@ -60,8 +60,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         env.update(capture_environment(device, first.flush_denormal, str(root)))
         env["synthetic_data"] = read_manifest(root) is not None
         env["data_fingerprint"] = data_fingerprint(root)
-        dataset = batches.loader.dataset
-        env["skipped_samples"] = len(getattr(dataset, "dataset", dataset).skipped)  # bad_samples = "skip"
+        env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]

@@ -19,7 +19,7 @@ from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.timing import elementwise_floor
 from bench.traffic import Traffic, TrafficRecorder
 from snn.data.dvsgesture import open_split, resolve_data_root
-from snn.data.frame_cache import FrameCache, cache_key
+from snn.data.frame_cache import FrameCache
 from snn.data.loader import LoaderConfig, build_loader
 from snn.data.transforms import FrameConfig, build_transform
 from snn.deepr import DeepRConfig, build_rewiring
@@ -151,20 +151,12 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
                          bad_samples=cfg.bad_samples)
     build_s = None
     if cfg.frame_cache is not None:  # filled here, before any timing, and timed on its own
-        dataset = open_frame_cache(dataset, cfg.frames, Path(cfg.frame_cache), root)
+        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
         build_s = dataset.fill(_FillProgress(len(dataset)))
     loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
     batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
     batches.cache_build_s = build_s
     return batches, root
-
-
-def open_frame_cache(dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
-    """The frame cache over a split, in the folder its key names (snn.data.frame_cache)."""
-    params = {"frame_size": frames.frame_size, "n_time_bins": frames.n_time_bins,
-              "framing": frames.framing, "denoise_filter_time_us": frames.denoise_filter_time_us}
-    key = cache_key(dataset.paths, dataset.targets, data_root, params)
-    return FrameCache(dataset, (frames.n_time_bins, *frames.frame_shape), cache_root / key)
 
 
 class _FillProgress:

@@ -23,11 +23,14 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+
+from snn.data.transforms import FrameConfig
 
 FORMAT = 1
 MAGIC = b"SNNF"
@@ -56,6 +59,18 @@ class FrameCache(Dataset):
         self.directory = Path(directory)
         self.warn = warn
         self.nbytes = int(np.prod(self.shape)) * 2
+
+    @classmethod
+    def for_split(cls, dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
+        """The cache of a split's frames, in the folder its key names; every FrameConfig field
+        is in the key, so a frame parameter added later cannot be left out of it."""
+        key = cache_key(dataset.paths, dataset.targets, data_root, asdict(frames))
+        return cls(dataset, (frames.n_time_bins, *frames.frame_shape), Path(cache_root) / key)
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """The event files the wrapped dataset left out (bad_samples = "skip")."""
+        return self.dataset.skipped
 
     def __len__(self) -> int:
         return len(self.dataset)

@@ -7,14 +7,14 @@ import shutil
 import numpy as np
 import pytest
 
-from bench.point import open_frame_cache
 from snn.data.dvsgesture import open_split
+from snn.data.frame_cache import FrameCache
 from snn.data.transforms import FrameConfig, build_transform
 
 
 def _cache(root, cache_root, frames=FrameConfig(n_time_bins=8), warn=None):
     dataset = open_split(root, train=True, transform=build_transform(frames))
-    cache = open_frame_cache(dataset, frames, cache_root, root)
+    cache = FrameCache.for_split(dataset, frames, cache_root, root)
     if warn is not None:
         cache.warn = warn
     return dataset, cache
