@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.settings import SETTING_NAMES
 from bench.stages import FLOOR_STAGE, STEP
 from snn.names import STAGES
 
@@ -141,27 +140,22 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["layer_type", "variant", "connectivity"]).reset_index(drop=True)
 
 
-# Settings only exact DeepR reads: a notebook point carries their neutral value.
-_EXACT_ONLY = ("l1", "temperature")
-
-
-def deepr_matching(stages: pd.DataFrame) -> pd.DataFrame:
-    """Each exact DeepR point beside the notebook point it is compared with (same settings
-    otherwise): whether Algorithm 1's noise and L1 were off for both, and each one's deaths."""
-    rewiring = stages[stages["stage"] == "rewiring"]
-    exact = rewiring[rewiring["variant"].str.contains("deepr:exact", regex=False)]
-    if exact.empty:
+def deepr_matching(stages: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
+    """Each exact DeepR point beside the notebook point its rewiring ratio was taken against
+    (the pairing bench.record made: same settings otherwise): whether Algorithm 1's noise and
+    L1 were off for both, and each one's deaths per update."""
+    if ratios.empty or stages.empty:
         return pd.DataFrame()
-    shared = [n for n in SETTING_NAMES if n not in ("variant", *_EXACT_ONLY) and n in rewiring]
-    keyed = rewiring.assign(_key=[tuple(map(str, r)) for r in rewiring[shared].itertuples(index=False)])
+    pairs = ratios[(ratios["component"] == "deepr") & (ratios["stage"] == "rewiring")
+                   & ratios["variant"].str.contains("deepr:exact", regex=False)
+                   & ratios["reference_variant"].str.contains("deepr:notebook", regex=False)]
+    rewiring = stages[stages["stage"] == "rewiring"].set_index("point_id")
     rows = []
-    for _, point in keyed[keyed["point_id"].isin(exact["point_id"])].iterrows():
-        partner = keyed[(keyed["_key"] == point["_key"]) & (keyed["variant"] == point["variant"].replace(
-            "deepr:exact", "deepr:notebook"))]
-        if partner.empty:
+    for _, pair in pairs.drop_duplicates(["point_id", "reference_point_id"]).iterrows():
+        if pair["point_id"] not in rewiring.index or pair["reference_point_id"] not in rewiring.index:
             continue
-        notebook_deaths = sum(partner.iloc[0]["deaths_per_update"])
-        exact_deaths = sum(point["deaths_per_update"])
+        point, partner = rewiring.loc[pair["point_id"]], rewiring.loc[pair["reference_point_id"]]
+        notebook_deaths, exact_deaths = sum(partner["deaths_per_update"]), sum(point["deaths_per_update"])
         noise_off = point["temperature"] == 0 and point["l1"] == 0
         rows.append({
             "config": point["config"],

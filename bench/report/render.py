@@ -76,7 +76,7 @@ def _rewiring(results: Results) -> str:
     if table.empty:
         return html.paragraph("No DeepR points were timed.", "note")
     drift = findings.drift_table(results.stages)
-    matching = findings.deepr_matching(results.stages)
+    matching = findings.deepr_matching(results.stages, results.ratios)
     formats = {c: _three_decimals for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
     formats["x_floor"] = _one_decimal
     formats.update({c: _one_decimal for c in ("deaths_per_update", "revivals_per_update")})

@@ -94,10 +94,17 @@ def _deepr(variant, deaths, **extra):
             "stages": {"forward": 0.1, "rewiring": 0.001}}
 
 
+def _rewiring_pair(exact_id, notebook_id, **extra):
+    """The rewiring ratio bench.record writes for an exact point against its notebook partner."""
+    return frame([ratio_row(exact_id, f"run-{exact_id[1:]}", "rewiring", 0.1, (0.09, 0.11),
+                            reference_point_id=notebook_id,
+                            point_settings=settings(variant="deepr:exact", connectivity=0.1, **extra))])
+
+
 def test_matched_work_pairs_exact_with_the_notebook_at_the_same_settings():
     stages = _stages([_deepr("deepr:notebook", [10.0, 5.0]), _deepr("deepr:exact", [20.0, 10.0]),
                       _deepr("deepr:notebook", [1.0], lr=0.1)])  # another lr: not exact's partner
-    table = findings.deepr_matching(stages)
+    table = findings.deepr_matching(stages, _rewiring_pair("p1", "p0"))
     assert len(table) == 1
     assert table["noise_and_l1"].iloc[0] == "off for both"
     assert table["exact_over_notebook_deaths"].iloc[0] == pytest.approx(2.0)
@@ -107,7 +114,7 @@ def test_matched_work_pairs_exact_with_the_notebook_at_the_same_settings():
 
 def test_exact_drawing_noise_the_notebook_lacks_is_reported_as_not_matched():
     stages = _stages([_deepr("deepr:notebook", [10.0]), _deepr("deepr:exact", [10.0], temperature=1e-3)])
-    table = findings.deepr_matching(stages)
+    table = findings.deepr_matching(stages, _rewiring_pair("p1", "p0", temperature=1e-3))
     assert table["noise_and_l1"].iloc[0] == "exact only (T=0.001, alpha=0)"
     assert findings.matching_statement(table).startswith("Not matched: in 1 of 1 pairs")
 
