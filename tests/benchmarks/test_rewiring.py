@@ -17,6 +17,8 @@ faster than the notebook, ≤ 3x the floor).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -84,42 +86,17 @@ def _optimiser_step(connections, death_rate: float, generator: torch.Generator) 
 CASES = [(c, f) for c in CONNECTIVITIES for f in DEATH_RATES]
 
 
-@pytest.mark.parametrize("target", sorted(TARGETS))
-@pytest.mark.parametrize("connectivity, death_rate", CASES, ids=[f"c{c}-deaths{f}" for c, f in CASES])
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_rewiring(benchmark, record_median, variant, target, connectivity, death_rate):
-    torch.set_num_threads(THREADS)
-    torch.manual_seed(0)  # every variant starts from the same weights
-    layers = TARGETS[target]().weight_layers()
-    weights = [layer.weight for layer in layers]
-    floor_mask = None
-    if variant == "floor":
-        buffer = flatten_into_buffer(weights).buffer
-        mask_generator = torch.Generator().manual_seed(2)
-        floor_mask = [torch.rand(w.shape, generator=mask_generator) < connectivity for w in weights]
-        rewiring, update = None, lambda: buffer.mul_(1.0)
-    else:
-        rewiring = build_rewiring(layers, DeepRConfig(variant=variant, connectivity=connectivity))
-        update = rewiring.step
-    generator = torch.Generator().manual_seed(1)
-    benchmark.group = f"rewiring {target} c={connectivity} deaths={death_rate:.1%}"
-    benchmark.extra_info.update(variant=variant, target=target, connectivity=connectivity,
-                                threads=THREADS, death_rate=death_rate,
-                                numel=sum(w.numel() for w in weights), layers=len(weights))
-    benchmark.pedantic(
-        update, setup=lambda: _optimiser_step(_connections(rewiring, weights, floor_mask),
-                                              death_rate, generator),
-        rounds=100, warmup_rounds=5, iterations=1)
-    record_median(benchmark, variant, reference="notebook")
-    if variant == "exact":  # the timed updates kept the invariant
-        assert rewiring.active_counts() == [round(connectivity * w.numel()) for w in weights]
+@dataclass
+class Variant:
+    """One variant on a fresh copy of the target's initial weights, ready to time."""
+
+    update: Callable[[], object]  # the timed call
+    connections: Callable[[], list]  # (weight, active, sign) per layer, read as they are now
+    weights: list[torch.Tensor]
+    rewiring: object | None  # None for the floor
 
 
-TARGET_ROUNDS = 60
-
-
-def _variant(name: str, target: str, connectivity: float):
-    """(update, connections) of one variant on a fresh copy of the target's initial weights."""
+def _variant(name: str, target: str, connectivity: float) -> Variant:
     torch.manual_seed(0)  # every variant starts from the same weights
     layers = TARGETS[target]().weight_layers()
     weights = [layer.weight for layer in layers]
@@ -127,9 +104,32 @@ def _variant(name: str, target: str, connectivity: float):
         buffer = flatten_into_buffer(weights).buffer
         mask_generator = torch.Generator().manual_seed(2)
         floor_mask = [torch.rand(w.shape, generator=mask_generator) < connectivity for w in weights]
-        return (lambda: buffer.mul_(1.0)), (lambda: _connections(None, weights, floor_mask))
+        return Variant(lambda: buffer.mul_(1.0), lambda: _connections(None, weights, floor_mask),
+                       weights, None)
     rewiring = build_rewiring(layers, DeepRConfig(variant=name, connectivity=connectivity))
-    return rewiring.step, (lambda: _connections(rewiring, weights, None))
+    return Variant(rewiring.step, lambda: _connections(rewiring, weights, None), weights, rewiring)
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("connectivity, death_rate", CASES, ids=[f"c{c}-deaths{f}" for c, f in CASES])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_rewiring(benchmark, record_median, variant, target, connectivity, death_rate):
+    torch.set_num_threads(THREADS)
+    timed = _variant(variant, target, connectivity)
+    generator = torch.Generator().manual_seed(1)
+    benchmark.group = f"rewiring {target} c={connectivity} deaths={death_rate:.1%}"
+    benchmark.extra_info.update(variant=variant, target=target, connectivity=connectivity,
+                                threads=THREADS, death_rate=death_rate,
+                                numel=sum(w.numel() for w in timed.weights), layers=len(timed.weights))
+    benchmark.pedantic(timed.update,
+                       setup=lambda: _optimiser_step(timed.connections(), death_rate, generator),
+                       rounds=100, warmup_rounds=5, iterations=1)
+    record_median(benchmark, variant, reference="notebook")
+    if variant == "exact":  # the timed updates kept the invariant
+        assert timed.rewiring.active_counts() == [round(connectivity * w.numel()) for w in timed.weights]
+
+
+TARGET_ROUNDS = 60
 
 
 # The benchmark fixture only says whether this run times (bench-deepr) or not (make test):
@@ -146,11 +146,12 @@ def test_exact_against_its_targets(benchmark, record_deepr_targets, target, conn
     times = {name: [] for name in VARIANTS}
     for r in range(rounds + 3):  # 3 warm-up rounds (the kernels compile on the first)
         for name in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
-            update, connections = variants[name]
-            _optimiser_step(connections(), death_rate, generators[name])
+            _optimiser_step(variants[name].connections(), death_rate, generators[name])
             start = time.perf_counter()
-            update()
+            variants[name].update()
             times[name].append(time.perf_counter() - start)
+    exact = variants["exact"]
+    assert exact.rewiring.active_counts() == [round(connectivity * w.numel()) for w in exact.weights]
     if benchmark.enabled:
         measured = {name: t[3:] for name, t in times.items()}
         record_deepr_targets(f"{target} c={connectivity} deaths={death_rate:.1%}",
