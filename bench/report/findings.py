@@ -18,13 +18,18 @@ def _steps(stages: pd.DataFrame) -> pd.DataFrame:
     return stages[stages["stage"] == STEP]
 
 
+def _biggest_stages(stages: pd.DataFrame) -> pd.DataFrame:
+    """Each point's largest stage row (of the training step's stages), indexed by point id."""
+    parts = stages[stages["stage"].isin(STAGES)]
+    return parts.loc[parts.groupby("point_id")["median_s"].idxmax()].set_index("point_id")
+
+
 def step_table(stages: pd.DataFrame) -> pd.DataFrame:
     """One row per configuration: step time, throughput, the biggest stage and its share."""
     if stages.empty:
         return pd.DataFrame()
     steps = _steps(stages).set_index("point_id")
-    parts = stages[stages["stage"].isin(STAGES)]
-    biggest = parts.loc[parts.groupby("point_id")["median_s"].idxmax()].set_index("point_id")
+    biggest = _biggest_stages(stages)
     table = pd.DataFrame({
         "configuration": steps["config"],
         "step_ms": steps["median_s"] * MS,
@@ -204,25 +209,32 @@ def unstable(stages: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def pipeline_comparison(ratios: pd.DataFrame) -> list[str]:
+def pipeline_comparison(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]:
     """pipeline:fastest against pipeline:notebook, per configuration: the user's question of how
-    fast the step can be. Unpaired: the two need DataLoaders of their own."""
+    fast the step can be, and what to attack next (the fastest pipeline's biggest stage).
+    Unpaired: the two need DataLoaders of their own."""
     if ratios.empty:
         return []
     steps = ratios[(ratios["component"] == "pipeline") & (ratios["stage"] == STEP)]
+    biggest = _biggest_stages(stages) if not stages.empty else pd.DataFrame()
     sentences = []
     for _, r in steps.iterrows():
         verdict = (f"{r['speedup']:.2f}x faster" if r["significant"] and r["speedup"] > 1 else
                    f"{1 / r['speedup']:.2f}x slower" if r["significant"] else "no difference shown")
+        next_stage = ""
+        if r["point_id"] in biggest.index:
+            top = biggest.loc[r["point_id"]]
+            next_stage = (f" Its biggest stage is now {top['stage']}, {100 * top['share_of_step']:.0f}% "
+                          "of its step: the next thing to make faster.")
         sentences.append(
             f"pipeline:fastest against pipeline:notebook ({r['config']}): the training step is "
             f"{verdict} (ratio of medians {r['ratio_median']:.3f}, 95% CI {r['ratio_ci_low']:.3f}-"
-            f"{r['ratio_ci_high']:.3f}; unpaired: each pipeline needs its own DataLoader).")
+            f"{r['ratio_ci_high']:.3f}; unpaired: each pipeline needs its own DataLoader)." + next_stage)
     return sentences
 
 
 def headline(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]:
-    sentences = pipeline_comparison(ratios)
+    sentences = pipeline_comparison(stages, ratios)
     sentences += [s for s in (fastest(stages), biggest_stage(stages)) if s]
     sentences += best_workers(stages) + best_variants(ratios)
     flagged = unstable(stages)

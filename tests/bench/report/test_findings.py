@@ -120,8 +120,10 @@ def test_exact_drawing_noise_the_notebook_lacks_is_reported_as_not_matched():
 
 
 def test_the_pipelines_step_comparison_leads_the_findings():
-    ratios = frame([ratio_row("f", "r", "step", 0.4, (0.35, 0.45), paired=False, component="pipeline",
+    ratios = frame([ratio_row("p0", "r", "step", 0.4, (0.35, 0.45), paired=False, component="pipeline",
                               point_settings=settings(variant="pipeline:fastest", connectivity=0.1))])
-    sentences = findings.headline(_stages([LOADING_BOUND]), ratios)
+    sentences = findings.headline(_stages([LOADING_BOUND]), ratios)  # its biggest: data_wait
     assert sentences[0].startswith("pipeline:fastest against pipeline:notebook (")
     assert "the training step is 2.50x faster" in sentences[0] and "unpaired" in sentences[0]
+    assert sentences[0].endswith("Its biggest stage is now data_wait, 60% of its step: the next "
+                                 "thing to make faster.")
