@@ -14,7 +14,10 @@ AREAS = ("forward", "rewiring", "data")
 TARGETS: dict[str, tuple[str, ...]] = {
     "forward": (
         "snn.model:SeedNet.forward_reference",
-        "snn.model:SeedNet.forward_multistep",
+        "snn.model:SeedNet.forward_layerwise",  # multistep and fused
+        "snn.model:SeedNet._neurons_stepwise",
+        "snn.lif:_LIFScan.forward",  # fused: its compiled loop is one line here
+        "snn.lif:_LIFScan.backward",
         "snntorch._neurons.leaky:Leaky.forward",  # the neuron step
     ),
     "rewiring": (
