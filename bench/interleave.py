@@ -30,6 +30,7 @@ from bench.point import (
 from bench.timing import stage_timer
 from snn.data.dvsgesture import data_fingerprint
 from snn.data.synth import read_manifest
+from snn.lif import warm_up_kernels
 
 
 def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
@@ -62,6 +63,10 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         env["data_fingerprint"] = data_fingerprint(root)
         env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
+        # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
+        # warm-up or measured step.
+        env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward == "fused" for c in configs)
+                                    else None)
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]
 

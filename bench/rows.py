@@ -28,15 +28,16 @@ from bench.settings import SETTING_NAMES, point_label
 # temperature, connectivity required with DeepR, ratio rows with `paired` and reference runs.
 # 3: the sparse_init setting, lr_rule per_connectivity by default, numba in the environment, and
 # exact DeepR over one flat buffer with compiled kernels (its timings are not version 2's).
-SCHEMA_VERSION = 3
+# 4: forward:fused, and pipeline:fastest with it (its timings are not version 3's); the
+# environment's forward_compile_s.
+SCHEMA_VERSION = 4
 
 # The environment every timed row records, in the order reports show it (bench.env captures it).
 ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
               "python", "torch", "snntorch", "tonic", "numpy", "numba", "threads", "interop_threads",
               "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
               "data_root", "synthetic_data", "data_fingerprint", "skipped_samples",
-              "frame_cache_build_s", "git_commit",
-              "git_dirty")
+              "frame_cache_build_s", "forward_compile_s", "git_commit", "git_dirty")
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
                   "tonic", "numpy", "numba", "python", "threads", "flush_denormal", "synthetic_data")

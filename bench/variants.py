@@ -28,13 +28,13 @@ PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 
 
 # Named pipelines, one choice for every component: the user's code throughout, and the fastest
-# variant of each that computes the same thing (multistep: the same spikes; compiled framing
+# variant of each that computes the same thing (fused: the same spikes; compiled framing
 # and the frame cache: the same frames; exact DeepR is the exact algorithm the notebook
 # approximates). Written "pipeline:notebook" or "pipeline:fastest" wherever a variant is.
 PIPELINES: dict[str, dict[str, str]] = {
     "notebook": {"deepr": "notebook", "forward": "reference", "framing": "tonic",
                  "loading": "next_iter", "cache": "off"},
-    "fastest": {"deepr": "exact", "forward": "multistep", "framing": "compiled",
+    "fastest": {"deepr": "exact", "forward": "fused", "framing": "compiled",
                 "loading": "persistent", "cache": "frames"},
 }
 

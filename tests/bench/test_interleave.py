@@ -133,3 +133,12 @@ def test_cached_frames_are_filled_before_timing_and_read_by_workers(tiny_root, t
     assert isinstance(result, PointResult), getattr(result, "error", "")
     assert result.environment["frame_cache_build_s"] > 0
     assert len(list((tmp_path / "frames").glob("*/*.frames"))) == 110
+
+
+def test_the_fused_forwards_kernels_compile_before_timing_and_the_time_is_recorded(tiny_root):
+    fused, reference = _config(tiny_root, variant="forward:fused"), _config(tiny_root, variant="deepr:none")
+    results = run_group([reference, fused])
+    assert all(isinstance(r, PointResult) for r in results), [getattr(r, "error", "") for r in results]
+    assert results[1].environment["forward_compile_s"] >= 0  # loaded from numba's cache: ~0
+    (alone,) = run_group([reference])
+    assert alone.environment["forward_compile_s"] is None  # no fused point, nothing compiled
