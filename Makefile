@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test bench bench-save bench-compare bench-deepr data browser clean
+.PHONY: setup test bench bench-save bench-compare bench-deepr bench-forward data browser clean
 
 setup: $(STAMP)
 
@@ -64,6 +64,10 @@ bench-compare: setup
 # DeepR variants against each other and the elementwise floor only, as ratios from one run.
 bench-deepr: setup
 	$(PY) -m pytest tests/benchmarks/test_rewiring.py $(BENCH_OPTS)
+
+# Forward variants: forward+backward per layer type, and the fast forward against its target.
+bench-forward: setup
+	$(PY) -m pytest tests/benchmarks/test_forward.py $(BENCH_OPTS)
 
 clean:
 	test ! -x $(PY) || rm -rf "$$($(PY) -c 'from bench.settings import synthetic_root; print(synthetic_root())')" \

@@ -13,6 +13,8 @@ import pytest
 GROUPS: dict[str, dict] = {}
 # case → (notebook/exact, exact/floor) as bench.stats.Ratio, from interleaved rounds.
 DEEPR_TARGETS: dict[str, tuple] = {}
+# forward variant → reference/variant forward+backward as bench.stats.Ratio, interleaved rounds.
+FORWARD_TARGETS: dict[str, object] = {}
 
 
 @pytest.fixture
@@ -31,10 +33,18 @@ def record_deepr_targets():
     return record
 
 
+@pytest.fixture
+def record_forward_target():
+    def record(forward: str, speedup) -> None:
+        FORWARD_TARGETS[forward] = speedup
+    return record
+
+
 def pytest_terminal_summary(terminalreporter):
+    write = terminalreporter.write_line
+    _write_forward_target(write)
     if not GROUPS:
         return
-    write = terminalreporter.write_line
     write("")
     write("speed-up of each variant over its group's reference (ratio of medians, this run; "
           "for the floor: how many elementwise passes the reference costs)")
@@ -67,6 +77,22 @@ def _write_floor_targets(write) -> None:
         missed += not met
         write(f"{case:<40}{_ratio(speedup):>24}{_ratio(multiple):>24}  {'met' if met else 'MISSED'}")
     write(f"{len(DEEPR_TARGETS) - missed} of {len(DEEPR_TARGETS)} cases met both targets")
+
+
+# The fast forward's target (issue 14): forward+backward at least this much faster than the
+# notebook loop, seed conv2d, batch 16, T = 60, 2 threads.
+FORWARD_SPEEDUP = 1.5
+
+
+def _write_forward_target(write) -> None:
+    if not FORWARD_TARGETS:
+        return
+    write("")
+    write(f"forward+backward against the notebook loop, target >= {FORWARD_SPEEDUP:g}x (seed conv2d, "
+          "batch 16, T = 60, 2 threads; median of per-round ratios, rounds interleaved, 95% CI; this run)")
+    for forward, speedup in sorted(FORWARD_TARGETS.items()):
+        verdict = "met" if speedup.median >= FORWARD_SPEEDUP else "MISSED"
+        write(f"{'reference/' + forward:<28}{_ratio(speedup):>24}  {verdict}")
 
 
 def _ratio(r) -> str:
