@@ -16,6 +16,7 @@ from bench.errors import UserError
 from bench.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
 from bench.rows import (
     ENV_FIELDS,
+    PER_GROUP_FIELDS,
     ProfileSummary,
     RatioRow,
     Row,
@@ -62,7 +63,7 @@ class Results:
         seen, envs = set(), []
         for row in self.rows:
             if isinstance(row, StageRow):
-                env = {k: row.env.get(k) for k in ENV_FIELDS if not k.startswith("load_avg")}
+                env = {k: row.env.get(k) for k in ENV_FIELDS if k not in PER_GROUP_FIELDS}
                 key = json.dumps(env, sort_keys=True, default=str)
                 if key not in seen:
                     seen.add(key)
