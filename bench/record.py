@@ -93,7 +93,7 @@ def _ratio_rows(row_head: dict, ratios: dict[str, Ratio], component: str, refere
                      reference_point_id=reference.point_id, reference_run_id=reference.run_id,
                      reference_variant=reference.settings["variant"], paired=paired,
                      n=r.n, ratio_median=r.median, ratio_ci_low=r.ci_low, ratio_ci_high=r.ci_high,
-                     speedup=r.speedup, significant=r.significant)
+                     speedup=r.speedup, significant=r.significant, p_value=r.p_value)
             for stage, r in ratios.items()]
 
 

@@ -29,7 +29,7 @@ from bench.settings import SETTING_NAMES, point_label
 # 3: the sparse_init setting, lr_rule per_connectivity by default, numba in the environment, and
 # exact DeepR over one flat buffer with compiled kernels (its timings are not version 2's).
 # 4: forward:fused, and pipeline:fastest with it (its timings are not version 3's); the
-# environment's forward_compile_s.
+# environment's forward_compile_s; order-statistic CIs (nan below 6 samples) and ratio p-values.
 SCHEMA_VERSION = 4
 
 # The environment every timed row records, in the order reports show it (bench.env captures it).
@@ -78,7 +78,7 @@ class StageRow(Row):
     iqr_s: float
     min_s: float
     mean_s: float
-    ci_low_s: float  # bootstrap 95% CI of the median
+    ci_low_s: float  # order-statistic 95% CI of the median (bench.stats); nan: too few steps
     ci_high_s: float
     unstable: bool
     share_of_step: float | None
@@ -119,7 +119,8 @@ class RatioRow(Row):
     ratio_ci_low: float
     ratio_ci_high: float
     speedup: float
-    significant: bool
+    significant: bool  # this comparison's CI excludes 1, uncorrected: the report corrects
+    p_value: float  # sign test (paired) or Mann-Whitney U (unpaired), for that correction
 
 
 @dataclass(frozen=True, kw_only=True)

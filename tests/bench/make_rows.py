@@ -37,14 +37,15 @@ def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
 
 def ratio_row(point_id="a", run_id="r1", stage="step", ratio=0.5, ci=(0.45, 0.55), *,
               point_settings=None, reference_point_id="ref", reference_run_id=None,
-              paired=True, component="deepr") -> RatioRow:
+              paired=True, component="deepr", p_value=None) -> RatioRow:
     head = _head(point_id, run_id, point_settings)
     return RatioRow(**head, stage=stage, component=component,
                     reference_point_id=reference_point_id,
                     reference_run_id=reference_run_id or run_id,
                     reference_variant="deepr:notebook", paired=paired, n=15, ratio_median=ratio,
                     ratio_ci_low=ci[0], ratio_ci_high=ci[1], speedup=1 / ratio,
-                    significant=ci[1] < 1 or ci[0] > 1)
+                    significant=ci[1] < 1 or ci[0] > 1,
+                    p_value=p_value if p_value is not None else (0.001 if ci[1] < 1 or ci[0] > 1 else 0.5))
 
 
 def error_row(point_id="a", run_id="r1", message="RuntimeError: boom", point_settings=None) -> ErrorRow:

@@ -1,3 +1,5 @@
+import math
+
 """The sweep runner end to end on the tiny synthetic set: rows, resume, errors, kill -9."""
 
 import json
@@ -41,7 +43,8 @@ def test_a_sweep_stores_one_row_per_point_and_stage_with_ratios(tiny_root, tmp_p
     rows = _stage_rows(tmp_path)
     assert Counter(r.point_id for r in rows) == {p.point_id: len(ROW_STAGES) for p in plan.points}
     step = next(r for r in rows if r.stage == "step")
-    assert step.n == 3 and step.samples_per_s > 0 and step.ci_low_s <= step.median_s
+    assert step.n == 3 and step.samples_per_s > 0
+    assert math.isnan(step.ci_low_s)  # 3 steps are too few for a 95% interval: none, not a narrow one
     assert step.env["threads"] == 1 and step.env["git_commit"] and "load_avg_1m_after" in step.env
     frame = pd.read_csv(summary.results_csv)
     assert len(frame) == len(rows) and {"env.cpu_model", "variant", "connectivity"} <= set(frame)
