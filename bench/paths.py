@@ -5,7 +5,8 @@
     DIR/sweep.toml               a copy of the sweep file that was run
     DIR/.lock                    held by the one sweep writing into DIR
     DIR/profiles/<point id>/     one profile per selected point; profile.json is its summary
-    DIR/report/                  the default home of `snn-bench report DIR`
+    DIR/report/                  the default home of `snn-bench report DIR`: index.html,
+                                 summary.md (its answers), PNGs, report.csv
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PROFILE_FILES = (PROFILE_SUMMARY, PROFILE_ERROR, LINES_TXT, LINES_CSV, TRACE, OP
                  OPS_BY_SHAPE_CSV, OPS_BY_STAGE_CSV, LINE_WORKERS)
 REPORT = "report"
 REPORT_CSV = "report.csv"
+SUMMARY_MD = "summary.md"  # the report's answers as Markdown, beside index.html
 DEFAULT_REPORTS = Path("reports")  # where commands write when no --out is given
 
 

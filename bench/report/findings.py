@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.stages import FLOOR_STAGE, STEP
+from bench.stats import CI_TOO_FEW, CONFIDENCE, holm
 from snn.names import STAGES
 
 MS = 1e3
@@ -43,14 +44,28 @@ def step_table(stages: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values("step_ms").reset_index(drop=True)
 
 
-def fastest(stages: pd.DataFrame) -> str | None:
-    table = step_table(stages)
-    if table.empty:
-        return None
-    best = table.iloc[0]
-    return (f"Fastest configuration: {best['configuration']}, {best['samples_per_s']:.1f} samples/s "
-            f"(median step {best['step_ms']:.0f} ms, 95% CI {best['ci_low_ms']:.0f}-"
-            f"{best['ci_high_ms']:.0f} ms).")
+def fastest(stages: pd.DataFrame) -> list[str]:
+    """Per layer type and device, the configuration with the shortest step: a user picks the
+    network and the device first, so configurations are never ranked across them."""
+    steps = _steps(stages)
+    if steps.empty:
+        return []
+    sentences = []
+    for (layer, device), group in steps.groupby(["layer_type", "device"], sort=True):
+        table = step_table(stages[stages["point_id"].isin(group["point_id"])])
+        best = table.iloc[0]
+        sentences.append(
+            f"Fastest {layer} on {device}: {best['configuration']}, {best['samples_per_s']:.1f} "
+            f"samples/s (median step {best['step_ms']:.0f} ms, 95% CI "
+            f"{ci_text(best['ci_low_ms'], best['ci_high_ms'], '.0f')} ms).")
+    return sentences
+
+
+def ci_text(low: float, high: float, fmt: str = ".3f") -> str:
+    """"low-high", or why there is no interval (too few samples for 95%)."""
+    if pd.isna(low) or pd.isna(high):
+        return CI_TOO_FEW
+    return f"{low:{fmt}}-{high:{fmt}}"
 
 
 def biggest_stage(stages: pd.DataFrame) -> str | None:
@@ -90,35 +105,64 @@ STAGES_OF_COMPONENT = {"deepr": ("rewiring", STEP), "forward": ("forward", "back
                        "pipeline": ("data_wait", "forward", "backward", "rewiring", STEP)}
 
 
+def with_corrected_significance(ratios: pd.DataFrame) -> pd.DataFrame:
+    """`tested`: the comparison is of a stage its component is meant to change, or the whole
+    step; `significant_holm`: it is significant after Holm's correction across every tested
+    comparison in these results (the page makes all of them at once). Untested stages are
+    never significant: a DeepR variant cannot speed up the loss, whatever its CI says."""
+    ratios = ratios.copy()
+    if ratios.empty:
+        return ratios.assign(tested=pd.Series(dtype=bool), significant_holm=pd.Series(dtype=bool))
+    ratios["tested"] = [stage in STAGES_OF_COMPONENT.get(component, ())
+                        for stage, component in zip(ratios["stage"], ratios["component"])]
+    p_values = ratios["p_value"] if "p_value" in ratios else pd.Series(float("nan"), index=ratios.index)
+    ratios["significant_holm"] = False
+    tested = ratios.index[ratios["tested"]]
+    # The CI must exclude 1 too: a p-value alone could reject where too few samples gave no CI.
+    rejected = holm(p_values.loc[tested].fillna(1.0).to_numpy(), alpha=1 - CONFIDENCE)
+    ratios.loc[tested, "significant_holm"] = [r and bool(s) for r, s in
+                                              zip(rejected, ratios.loc[tested, "significant"])]
+    return ratios
+
+
 def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataFrame:
-    """Paired comparisons: configuration, stage, what it is compared with, ratio and CI;
-    `relevant_only` keeps the stages each component is meant to change, and the step."""
+    """Comparisons: configuration, stage, what it is compared with, ratio, CI and significance
+    after correction; `relevant_only` keeps the tested stages (each component's, and the step)."""
     if ratios.empty:
         return pd.DataFrame()
+    if "significant_holm" not in ratios:
+        ratios = with_corrected_significance(ratios)
     if relevant_only:
-        keep = ratios.apply(lambda r: r["stage"] in STAGES_OF_COMPONENT.get(r["component"], ()), axis=1)
-        ratios = ratios[keep]
+        ratios = ratios[ratios["tested"]]
     table = ratios[["config", "stage", "component", "reference_variant", "paired", "speedup",
-                    "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant"]].copy()
+                    "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant_holm"]].copy()
     return table.sort_values(["component", "stage", "speedup"],
                              ascending=[True, True, False]).reset_index(drop=True)
 
 
 def best_variants(ratios: pd.DataFrame) -> list[str]:
-    """Per stage, the biggest significant speedup of a variant over its reference."""
-    table = speedup_table(ratios)
-    if table.empty:
+    """Per layer type and device, per stage a component changes (and the step), the biggest
+    speed-up of a variant over its reference that survives the correction; or, when none does,
+    one sentence saying nothing was shown (and so nothing is recommended)."""
+    if ratios.empty:
         return []
+    ratios = with_corrected_significance(ratios) if "significant_holm" not in ratios else ratios
+    tested = int(ratios["tested"].sum())
+    winners = ratios[ratios["significant_holm"] & (ratios["speedup"] > 1)]
+    if winners.empty:
+        return [f"No variant was shown faster than its reference on a stage it changes, after "
+                f"correcting for {tested} comparisons (Holm, 5%): this run recommends no change."]
     sentences = []
-    winners = table[table["significant"] & (table["speedup"] > 1)]
-    for stage in [s for s in STAGES + (STEP,) if s in set(winners["stage"])]:
-        best = winners[winners["stage"] == stage].iloc[0]
-        how = ("median of paired per-step ratios" if best["paired"]
-               else "ratio of medians, unpaired: timed in separate groups")
-        sentences.append(
-            f"Best for {stage}: {best['config']} is {best['speedup']:.2f}x faster than "
-            f"{best['reference_variant']} (ratio {best['ratio_median']:.3f}, 95% CI "
-            f"{best['ratio_ci_low']:.3f}-{best['ratio_ci_high']:.3f}; {how}).")
+    for (layer, device), group in winners.groupby(["layer_type", "device"], sort=True):
+        for stage in [s for s in STAGES + (STEP,) if s in set(group["stage"])]:
+            best = group[group["stage"] == stage].sort_values("speedup", ascending=False).iloc[0]
+            how = ("median of paired per-step ratios" if best["paired"]
+                   else "ratio of medians, unpaired: timed in separate groups")
+            sentences.append(
+                f"Best for {stage} ({layer}, {device}): {best['config']} is {best['speedup']:.2f}x "
+                f"faster than {best['reference_variant']} (ratio {best['ratio_median']:.3f}, 95% CI "
+                f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how}; significant after "
+                f"correcting for {tested} comparisons).")
     return sentences
 
 
@@ -209,18 +253,53 @@ def unstable(stages: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+FEW_STEPS = 10  # fewer measured steps than this: a spread of IQR > median/10 is expected noise
+
+
+def _number(row: pd.Series, key: str) -> float:
+    """A numeric env field of a row; 0 where it was not recorded (a column of other rows)."""
+    value = row.get(key)
+    return 0 if value is None or pd.isna(value) else value
+
+
+def _unstable_cause(row: pd.Series) -> str:
+    """The known reasons a configuration's measurements spread, from what its rows recorded."""
+    causes = []
+    cores, threads = int(_number(row, "env.cores")), int(_number(row, "env.threads"))
+    load = max(_number(row, "env.load_avg_1m_before"), _number(row, "env.load_avg_1m_after"))
+    if cores and load >= cores:
+        causes.append(f"a busy machine (load {load:.1f} on {cores} cores)")
+    workers = int(row["num_workers"])
+    if cores and workers > 0 and workers + threads > cores:
+        causes.append(f"{workers} workers + {threads} threads on {cores} cores")
+    if row["n"] < FEW_STEPS:
+        causes.append(f"only {int(row['n'])} measured steps")
+    return "; ".join(causes) or "not known from this run"
+
+
+def unstable_summary(stages: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration with unstable stages: how many, and the cause where known."""
+    flagged = stages[stages["unstable"].astype(bool) & stages["stage"].isin(STAGES + (STEP,))]
+    if flagged.empty:
+        return pd.DataFrame(columns=["config", "unstable_stages", "cause"])
+    rows = [{"config": config, "unstable_stages": len(group), "cause": _unstable_cause(group.iloc[0])}
+            for config, group in flagged.groupby("config", sort=False)]
+    return pd.DataFrame(rows).sort_values("unstable_stages", ascending=False).reset_index(drop=True)
+
+
 def pipeline_comparison(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]:
     """pipeline:fastest against pipeline:notebook, per configuration: the user's question of how
     fast the step can be, and what to attack next (the fastest pipeline's biggest stage).
     Unpaired: the two need DataLoaders of their own."""
     if ratios.empty:
         return []
+    ratios = with_corrected_significance(ratios) if "significant_holm" not in ratios else ratios
     steps = ratios[(ratios["component"] == "pipeline") & (ratios["stage"] == STEP)]
     biggest = _biggest_stages(stages) if not stages.empty else pd.DataFrame()
     sentences = []
     for _, r in steps.iterrows():
-        verdict = (f"{r['speedup']:.2f}x faster" if r["significant"] and r["speedup"] > 1 else
-                   f"{1 / r['speedup']:.2f}x slower" if r["significant"] else "no difference shown")
+        verdict = (f"{r['speedup']:.2f}x faster" if r["significant_holm"] and r["speedup"] > 1 else
+                   f"{1 / r['speedup']:.2f}x slower" if r["significant_holm"] else "no difference shown")
         next_stage = ""
         if r["point_id"] in biggest.index:
             top = biggest.loc[r["point_id"]]
@@ -228,18 +307,20 @@ def pipeline_comparison(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]
                           "of its step: the next thing to make faster.")
         sentences.append(
             f"pipeline:fastest against pipeline:notebook ({r['config']}): the training step is "
-            f"{verdict} (ratio of medians {r['ratio_median']:.3f}, 95% CI {r['ratio_ci_low']:.3f}-"
-            f"{r['ratio_ci_high']:.3f}; unpaired: each pipeline needs its own DataLoader)." + next_stage)
+            f"{verdict} (ratio of medians {r['ratio_median']:.3f}, 95% CI "
+            f"{ci_text(r['ratio_ci_low'], r['ratio_ci_high'])}; unpaired: each pipeline needs its own "
+            "DataLoader)." + next_stage)
     return sentences
 
 
 def headline(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]:
+    ratios = with_corrected_significance(ratios)
     sentences = pipeline_comparison(stages, ratios)
-    sentences += [s for s in (fastest(stages), biggest_stage(stages)) if s]
+    sentences += fastest(stages) + [s for s in (biggest_stage(stages),) if s]
     sentences += best_workers(stages) + best_variants(ratios)
-    flagged = unstable(stages)
-    if not flagged.empty:
-        sentences.append(f"{len(flagged)} stage measurement(s) are unstable (IQR above a tenth "
-                         "of the median); they are marked below, and more measured steps or a "
-                         "quieter machine would tighten them.")
+    summary = unstable_summary(stages)
+    if not summary.empty:
+        sentences.append(f"{int(summary['unstable_stages'].sum())} stage measurement(s) in "
+                         f"{len(summary)} configuration(s) are unstable (IQR above a tenth of the "
+                         "median); the count and known cause per configuration are under Problems.")
     return sentences

@@ -70,6 +70,11 @@ def bullets(sentences: list[str], list_id: str) -> str:
     return f'<ul class="findings" id="{escape(list_id)}">{items}</ul>'
 
 
+def details(summary: str, body_html: str) -> str:
+    """A collapsed block the reader opens (HTML's own <details>: no script)."""
+    return f"<details><summary>{escape(summary)}</summary>{body_html}</details>"
+
+
 def paragraph(text: str, css: str = "") -> str:
     return f'<p class="{escape(css)}">{escape(text)}</p>'
 

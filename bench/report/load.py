@@ -14,6 +14,7 @@ import pandas as pd
 
 from bench.errors import UserError
 from bench.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
+from bench.report.findings import with_corrected_significance
 from bench.rows import (
     ENV_FIELDS,
     PER_GROUP_FIELDS,
@@ -114,7 +115,9 @@ def load_results(directory: str | Path) -> Results:
         directory=directory,
         rows=rows,
         stages=frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying),
-        ratios=frame([r for r in rows if isinstance(r, RatioRow)], RatioRow, varying),
+        # significant_holm: corrected once here, so every table and sentence agrees
+        ratios=with_corrected_significance(frame([r for r in rows if isinstance(r, RatioRow)],
+                                                 RatioRow, varying)),
         label_also=varying,
         profiles=_profiles(directory),
     )

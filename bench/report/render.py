@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import SettingError
-from bench.paths import PROFILES, REPORT_CSV
-from bench.report import compare, findings, html, plots, pytest_benchmarks
+from bench.paths import PROFILES, REPORT_CSV, SUMMARY_MD
+from bench.report import answers, compare, findings, html, plots, pytest_benchmarks
 from bench.report.load import Profile, Results, load_results
 from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.store import write_csv
@@ -23,6 +23,11 @@ def _one_decimal(value) -> str:
 
 def _three_decimals(value) -> str:
     return html.number(value, 3)
+
+
+def _ci_bound(digits: int):
+    """A CI bound's cell: NaN means the samples were too few for a 95% interval (bench.stats)."""
+    return lambda value: "too few steps" if pd.isna(value) else html.number(value, digits)
 
 
 def _environment(results: Results) -> str:
@@ -46,7 +51,8 @@ def _steps(results: Results) -> str:
         return html.paragraph("Nothing was timed.", "note")
     table["biggest_share"] = table["biggest_share"] * 100
     table = table.rename(columns={"biggest_share": "biggest_share_%"})
-    formats = {c: _one_decimal for c in ("step_ms", "ci_low_ms", "ci_high_ms", "samples_per_s", "biggest_share_%")}
+    formats = {c: _one_decimal for c in ("step_ms", "samples_per_s", "biggest_share_%")}
+    formats |= {c: _ci_bound(1) for c in ("ci_low_ms", "ci_high_ms")}
     formats["unstable"] = lambda v: "unstable" if v else ""
     return (html.image("stages.png", "stacked per-stage time of each configuration")
             + html.table(table, "steps", formats, lambda r: "unstable" if r["unstable"] else "",
@@ -62,12 +68,15 @@ def _speedups(results: Results) -> str:
                           "own): a ratio of medians whose bootstrap CI resamples each side "
                           "separately, so it is wider. Shown: the stages each component is meant "
                           "to change, and the whole step; ratios.csv in the results directory "
-                          "holds every stage.", "note")
-    formats = {c: _three_decimals for c in ("speedup", "ratio_median", "ratio_ci_low", "ratio_ci_high")}
+                          "holds every stage. significant_holm: the CI excludes 1 and the test "
+                          "(sign test paired, Mann-Whitney unpaired) rejects after Holm's "
+                          "correction across every comparison shown.", "note")
+    formats = {c: _three_decimals for c in ("speedup", "ratio_median")}
+    formats |= {c: _ci_bound(3) for c in ("ratio_ci_low", "ratio_ci_high")}
     formats["paired"] = lambda v: "paired" if v else "unpaired"
     return note + html.table(table, "speedups", formats,
-                             lambda r: "improvement" if r["significant"] and r["speedup"] > 1
-                             else "regression" if r["significant"] else "",
+                             lambda r: "improvement" if r["significant_holm"] and r["speedup"] > 1
+                             else "regression" if r["significant_holm"] else "",
                              text_columns=("config", "stage", "component", "reference_variant"))
 
 
@@ -77,7 +86,8 @@ def _rewiring(results: Results) -> str:
         return html.paragraph("No DeepR points were timed.", "note")
     drift = findings.drift_table(results.stages)
     matching = findings.deepr_matching(results.stages, results.ratios)
-    formats = {c: _three_decimals for c in ("rewiring_ms", "ci_low_ms", "ci_high_ms", "floor_ms")}
+    formats = {c: _three_decimals for c in ("rewiring_ms", "floor_ms")}
+    formats |= {c: _ci_bound(3) for c in ("ci_low_ms", "ci_high_ms")}
     formats["x_floor"] = _one_decimal
     formats.update({c: _one_decimal for c in ("deaths_per_update", "revivals_per_update")})
     drift_formats = {"connectivity_measured": lambda v: html.number(v, 5),
@@ -107,11 +117,15 @@ def _rewiring(results: Results) -> str:
 
 def _problems(results: Results) -> str:
     unstable = findings.unstable(results.stages)
-    body = "<h3>Unstable measurements</h3>" + html.table(
+    summary = findings.unstable_summary(results.stages)
+    full_list = html.table(
         unstable, "unstable", {"median_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
+    body = ("<h3>Unstable measurements</h3>"
+            + html.table(summary, "unstable-summary", text_columns=("config", "cause"))
+            + html.details(f"Every unstable measurement ({len(unstable)})", full_list))
     frame = pd.DataFrame([{"config": results.label(r.settings), "status": r.KIND,
                            "message": r.error if isinstance(r, ErrorRow) else r.reason}
                           for r in results.rows if isinstance(r, (ErrorRow, SkippedRow))],
@@ -188,9 +202,32 @@ def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
         table, "pytest-benchmark-compare", formats, lambda r: r["flag"], text_columns=("group", "name", "flag"))
 
 
+def _skipped(results: Results) -> list[str]:
+    """One sentence per reason points were skipped, with how many."""
+    reasons: dict[str, int] = {}
+    for row in results.rows:
+        if isinstance(row, SkippedRow):
+            reason = row.reason.split(";")[0]  # the fact; the fix follows in the full list
+            reasons[reason] = reasons.get(reason, 0) + 1
+    return [f"{n} point(s) skipped: {reason}" for reason, n in reasons.items()]
+
+
+def _answers(results: Results, out: Path) -> str:
+    """The first screen: per layer type and device, my step, the fastest, the next change; the
+    same answers into summary.md beside the page."""
+    found = answers.answers(results.stages, results.ratios, _skipped(results))
+    (out / SUMMARY_MD).write_text(answers.markdown(found))
+    if not found:
+        return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
+    return "".join(f"<h3>{html.escape(f'{a.layer_type} on {a.device}')}</h3>"
+                   + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}")
+                   for a in found)
+
+
 def _sweep_sections(results: Results, baseline: Results | None, threshold: float, out: Path) -> list[str]:
     stages = results.stages
-    sections = [html.section("Findings", html.bullets(findings.headline(stages, results.ratios), "findings"),
+    sections = [html.section("Answers", _answers(results, out), "answers-section"),
+                html.section("Findings", html.bullets(findings.headline(stages, results.ratios), "findings"),
                              "findings-section"),
                 html.section("Environment", _environment(results), "environment-section")]
     if not stages.empty:

@@ -37,7 +37,19 @@ def test_the_report_renders_in_chromium_without_errors(report, browser_page, tmp
     for table in ("environment", "steps", "speedups", "rewiring", "drift", "errors", "baseline"):
         assert browser_page.locator(f"table#{table} tbody tr").count() > 0, table
     assert browser_page.locator("ul#findings li").count() >= 3
+    assert browser_page.locator("#answers-section ul li").count() >= 4  # my step, fastest, change, caveats
+    assert browser_page.locator("details summary").count() >= 1  # the full unstable list, collapsed
     screenshot = tmp_path / "report.png"
     browser_page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 50_000
     print(f"screenshot saved: {screenshot}")
+
+
+def test_the_answers_are_visible_above_the_fold_at_1280_by_800(report, browser_page):
+    browser_page.set_viewport_size({"width": 1280, "height": 800})
+    browser_page.goto(report.as_uri())
+    browser_page.wait_for_load_state("load")
+    first_answer = browser_page.locator("#answers-section ul li").first
+    assert first_answer.is_visible() and first_answer.inner_text().startswith("Your step")
+    box = first_answer.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800  # on the first screen, unscrolled

@@ -15,7 +15,8 @@ def _stages(points: list[dict]) -> pd.DataFrame:
             rows.append(stage_row(f"p{i}", f"run-{i}", stage, median, step,
                                   point_settings=settings(**point.get("settings", {})),
                                   unstable=point.get("unstable", {}).get(stage, False),
-                                  measured=point.get("measured"), deaths=point.get("deaths", ())))
+                                  measured=point.get("measured"), deaths=point.get("deaths", ()),
+                                  env=point.get("env")))
     return frame(rows)
 
 
@@ -31,8 +32,14 @@ WORKERS = {"settings": {"num_workers": 2}, "stages": {"data_wait": 0.01, "forwar
 
 
 def test_the_fastest_configuration_is_the_one_with_the_most_samples_per_second():
-    sentence = findings.fastest(_stages([LOADING_BOUND, WORKERS]))
-    assert sentence.startswith("Fastest configuration: conv2d | deepr:none | 2 workers") and "61.3 samples/s" in sentence
+    (sentence,) = findings.fastest(_stages([LOADING_BOUND, WORKERS]))
+    assert sentence.startswith("Fastest conv2d on cpu: conv2d | deepr:none | 2 workers") and "61.3 samples/s" in sentence
+
+
+def test_configurations_are_never_ranked_across_layer_types():
+    linear = {"settings": {"layer_type": "linear"}, "stages": {"data_wait": 0.01, "forward": 0.01}}
+    sentences = findings.fastest(_stages([LOADING_BOUND, linear]))
+    assert [s.split(":")[0] for s in sentences] == ["Fastest conv2d on cpu", "Fastest linear on cpu"]
 
 
 def test_the_biggest_stage_counts_configurations_where_it_dominates():
@@ -51,18 +58,36 @@ def test_best_variant_per_stage_is_the_largest_significant_speedup():
         _ratio_row("deepr:exact+forward:multistep", "rewiring", 0.25, (0.1, 1.2)),  # not significant
         _ratio_row("deepr:exact+framing:bincount", "forward", 0.67, (0.6, 0.7)),
     ])
-    sentences = findings.best_variants(ratios)
-    assert sentences[0].startswith("Best for forward: conv2d | deepr:exact+framing:bincount c=0.1")
-    assert "1.49x" in sentences[0]
-    assert sentences[1].startswith("Best for rewiring: conv2d | deepr:exact c=0.1 | 0 workers | cpu is 2.50x")
+    (sentence,) = findings.best_variants(ratios)  # deepr's forward ratio is not a finding
+    assert sentence.startswith("Best for rewiring (conv2d, cpu): conv2d | deepr:exact c=0.1 | 0 workers | cpu is 2.50x")
+    assert "correcting for 2 comparisons" in sentence
     assert len(findings.speedup_table(ratios, relevant_only=True)) == 2  # deepr changes rewiring
+
+
+def test_a_component_is_never_credited_with_a_stage_it_does_not_touch():
+    # "Best for loss: deepr:exact 1.05x faster" was noise: DeepR runs after the loss.
+    ratios = frame([_ratio_row("deepr:exact", "loss", 0.95, (0.9, 0.99)),
+                    _ratio_row("deepr:exact", "optimiser", 0.9, (0.85, 0.95))])
+    corrected = findings.with_corrected_significance(ratios)
+    assert not corrected["tested"].any() and not corrected["significant_holm"].any()
+    (sentence,) = findings.best_variants(ratios)
+    assert sentence.startswith("No variant was shown faster") and "recommends no change" in sentence
+
+
+def test_significance_is_corrected_across_every_comparison_on_the_page():
+    # Each alone clears 5% (p = 0.03); twenty of them at once do not (Holm: 0.05/20 first).
+    ratios = frame([_ratio_row("deepr:exact", "rewiring", 0.9, (0.85, 0.97)) for _ in range(20)])
+    ratios["p_value"] = 0.03
+    corrected = findings.with_corrected_significance(ratios)
+    assert corrected["significant"].all() and not corrected["significant_holm"].any()
+    assert findings.best_variants(corrected)[0].startswith("No variant was shown faster")
 
 
 def test_an_unpaired_framing_comparison_is_a_finding_that_says_it_is_unpaired():
     ratios = frame([_ratio_row("framing:bincount", "data_wait", 0.2, (0.15, 0.25), paired=False,
                                component="framing")])
     (sentence,) = findings.best_variants(ratios)
-    assert sentence.startswith("Best for data_wait:") and "5.00x faster" in sentence
+    assert sentence.startswith("Best for data_wait (conv2d, cpu):") and "5.00x faster" in sentence
     assert "unpaired" in sentence
     assert list(findings.speedup_table(ratios, relevant_only=True)["paired"]) == [False]
 
@@ -86,7 +111,18 @@ def test_only_unstable_stages_of_the_step_are_listed():
     noisy = {**LOADING_BOUND, "unstable": {"data_wait": True, "elementwise_floor": True}}
     table = findings.unstable(_stages([noisy]))
     assert list(table["stage"]) == ["data_wait"]
-    assert "1 stage measurement(s) are unstable" in findings.headline(_stages([noisy]), pd.DataFrame())[-1]
+    assert "1 stage measurement(s) in 1 configuration(s) are unstable" in findings.headline(
+        _stages([noisy]), pd.DataFrame())[-1]
+
+
+def test_unstable_measurements_are_counted_per_configuration_with_their_known_cause():
+    noisy = {**LOADING_BOUND, "unstable": {"data_wait": True, "forward": True}}
+    crowded = {**WORKERS, "unstable": {"data_wait": True}, "env": {"host": "h", "cores": 2, "threads": 2}}
+    summary = findings.unstable_summary(_stages([noisy, crowded]))
+    assert list(summary["unstable_stages"]) == [2, 1]
+    # make_rows records 3 measured steps
+    assert summary["cause"].iloc[0] == "only 3 measured steps"
+    assert summary["cause"].iloc[1].startswith("2 workers + 2 threads on 2 cores")
 
 
 def _deepr(variant, deaths, **extra):

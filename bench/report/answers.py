@@ -1,0 +1,138 @@
+"""The report's first screen, per layer type × device: my step, the fastest step, the next change.
+
+Pure functions from the result tables to `Answer`s, rendered as the page's headline and as
+summary.md beside it. A configuration is compared only with others of its layer type and device:
+a user picks the network and the machine first, then the implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bench.report.findings import ci_text
+from bench.stages import STEP
+from bench.stats import Ratio, ratio_of_medians
+from bench.variants import pipeline_variant
+from snn.names import STAGES
+
+MS = 1e3
+USER_PIPELINE = pipeline_variant("notebook").name  # every component as the notebook has it
+
+
+@dataclass(frozen=True)
+class Timed:
+    config: str  # the point's label
+    step_ms: float
+    ci_low_ms: float  # nan: too few steps for a 95% CI
+    ci_high_ms: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    layer_type: str
+    device: str
+    user: Timed | None  # pipeline:notebook, when the run timed it
+    fastest: Timed
+    speedup: Ratio | None  # fastest step over the user's, unpaired (a ratio of medians): below 1, faster
+    best_change: str | None  # the largest corrected-significant step gain of one component
+    remaining_stage: str
+    remaining_share: float
+    caveats: list[str] = field(default_factory=list)
+
+
+def _timed(step: pd.Series) -> Timed:
+    return Timed(config=step["config"], step_ms=step["median_s"] * MS,
+                 ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS)
+
+
+def _best_change(ratios: pd.DataFrame, layer_type: str, device: str) -> str | None:
+    if ratios.empty:
+        return None
+    mine = ratios[(ratios["layer_type"] == layer_type) & (ratios["device"] == device)
+                  & (ratios["stage"] == STEP) & ratios["significant_holm"] & (ratios["speedup"] > 1)
+                  & (ratios["component"] != "pipeline")]  # one component at a time
+    if mine.empty:
+        return None
+    best = mine.sort_values("speedup", ascending=False).iloc[0]
+    how = "paired steps" if best["paired"] else "unpaired"
+    return (f"{best['component']}: {best['config']} against {best['reference_variant']}, "
+            f"{best['speedup']:.2f}x faster per step (ratio {best['ratio_median']:.3f}, 95% CI "
+            f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how})")
+
+
+def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
+    caveats = list(skipped)
+    cores, threads = fastest.get("env.cores"), fastest.get("env.threads")
+    workers = int(fastest["num_workers"])
+    if workers and cores and threads and workers + threads > cores:
+        caveats.append(f"the fastest ran {workers} DataLoader workers beside {int(threads)} torch "
+                       f"threads on {int(cores)} cores: they compete, and its data_wait depends on "
+                       "the other points timed in its group")
+    if user is None:
+        caveats.append('the user\'s pipeline was not timed for this layer type and device: add a '
+                       '[[points]] entry with variant = "pipeline:notebook" to the sweep')
+    else:
+        caveats.append("the speed-up is a ratio of medians with an unpaired CI: the two steps ran "
+                       "in different groups, on DataLoaders of their own")
+    return caveats
+
+
+def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ()) -> list[Answer]:
+    """One Answer per layer type × device that has timed points; `skipped`: one sentence per
+    reason points were skipped (an absent device), repeated in every answer's caveats."""
+    if stages.empty:
+        return []
+    steps = stages[stages["stage"] == STEP]
+    parts = stages[stages["stage"].isin(STAGES)]
+    result = []
+    for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
+        fastest = group.sort_values("median_s").iloc[0]
+        users = group[group["variant"] == USER_PIPELINE].sort_values("num_workers")
+        user = users.iloc[0] if not users.empty else None
+        speedup = (ratio_of_medians(fastest["samples_s"], user["samples_s"])
+                   if user is not None and user["point_id"] != fastest["point_id"] else None)
+        biggest = parts[parts["point_id"] == fastest["point_id"]].sort_values("median_s").iloc[-1]
+        result.append(Answer(
+            layer_type=layer_type, device=device,
+            user=_timed(user) if user is not None else None, fastest=_timed(fastest),
+            speedup=speedup, best_change=_best_change(ratios, layer_type, device),
+            remaining_stage=biggest["stage"], remaining_share=float(biggest["share_of_step"]),
+            caveats=_caveats(fastest, user, list(skipped))))
+    return result
+
+
+def sentences(answer: Answer) -> list[str]:
+    """The answer as the four lines a reader scans: my step, the fastest, the next change, and
+    what this run cannot tell."""
+    def step(t: Timed) -> str:
+        return f"{t.step_ms:.0f} ms per step (95% CI {ci_text(t.ci_low_ms, t.ci_high_ms, '.0f')} ms)"
+
+    lines = [f"Your step ({answer.user.config}): {step(answer.user)}." if answer.user
+             else "Your step: not timed in this run."]
+    fastest = f"Fastest measured ({answer.fastest.config}): {step(answer.fastest)}"
+    if answer.speedup is not None:
+        s = answer.speedup
+        verdict = (f"{s.speedup:.2f}x faster than yours" if s.significant and s.median < 1
+                   else f"{1 / s.speedup:.2f}x slower than yours" if s.significant
+                   else "no difference from yours shown")
+        fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)})")
+    lines.append(fastest + f"; its biggest stage is {answer.remaining_stage}, "
+                 f"{100 * answer.remaining_share:.0f}% of its step.")
+    lines.append(f"Largest single change: {answer.best_change}." if answer.best_change else
+                 "Largest single change: none was shown to speed up the step after correcting "
+                 "for every comparison in this run, so none is recommended.")
+    lines.append("Not told by this run: " + "; ".join(answer.caveats) + ".")
+    return lines
+
+
+def markdown(found: list[Answer]) -> str:
+    """summary.md: the same answers, readable in a terminal or a pull request."""
+    if not found:
+        return "# snn-bench summary\n\nNothing was timed.\n"
+    blocks = ["# snn-bench summary"]
+    for answer in found:
+        blocks.append(f"## {answer.layer_type} on {answer.device}\n\n"
+                      + "\n".join(f"- {line}" for line in sentences(answer)))
+    return "\n\n".join(blocks) + "\n"

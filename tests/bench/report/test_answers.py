@@ -1,0 +1,66 @@
+"""bench.report.answers: the first screen says my step, the fastest step and the next change."""
+
+from bench.report import answers
+from bench.report.findings import with_corrected_significance
+from bench.report.load import frame
+from tests.bench.make_rows import ratio_row, settings, stage_row
+
+USER = answers.USER_PIPELINE
+FASTEST = "deepr:exact+forward:fused+framing:compiled+cache:frames"
+
+
+def _point(i: int, variant: str, stages: dict, layer_type="conv2d", **extra) -> list:
+    step = sum(stages.values())
+    point = settings(variant=variant, connectivity=0.1, layer_type=layer_type, **extra)
+    return [stage_row(f"p{i}", f"run-{i}", stage, median, step, point_settings=point)
+            for stage, median in {**stages, "step": step}.items()]
+
+
+USER_STAGES = {"data_wait": 0.4, "forward": 0.3, "backward": 0.3, "rewiring": 0.002}
+FAST_STAGES = {"data_wait": 0.005, "forward": 0.1, "backward": 0.2, "rewiring": 0.0002}
+
+
+def _ratios(*rows):
+    return with_corrected_significance(frame(list(rows)))
+
+
+def test_the_answer_gives_my_step_the_fastest_step_and_the_largest_single_change():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    fused = ratio_row("p2", "r", "step", 0.7, (0.65, 0.75), component="forward",
+                      point_settings=settings(variant="forward:fused", connectivity=1.0))
+    (answer,) = answers.answers(stages, _ratios(fused))
+    mine, fastest, change, caveats = answers.sentences(answer)
+    assert mine.startswith("Your step (conv2d | ") and "1002 ms per step" in mine
+    assert fastest.startswith("Fastest measured (") and "305 ms per step" in fastest
+    assert "3.28x faster than yours" in fastest
+    assert fastest.endswith("its biggest stage is backward, 66% of its step.")
+    assert change.startswith("Largest single change: forward: ") and "1.43x faster per step" in change
+    assert "unpaired CI" in caveats
+
+
+def test_with_nothing_significant_the_page_recommends_nothing():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    noise = ratio_row("p2", "r", "step", 0.97, (0.9, 1.05), component="forward",
+                      point_settings=settings(variant="forward:fused", connectivity=1.0))
+    (answer,) = answers.answers(stages, _ratios(noise))
+    assert answer.best_change is None
+    assert "none is recommended" in answers.sentences(answer)[2]
+
+
+def test_layer_types_get_answers_of_their_own_and_say_what_was_not_timed():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, "deepr:none", FAST_STAGES, layer_type="linear"))
+    skipped = ["4 point(s) skipped: device 'cuda' was asked for but is absent"]
+    conv, linear = answers.answers(stages, _ratios(), skipped)
+    assert (conv.layer_type, linear.layer_type) == ("conv2d", "linear")
+    assert conv.fastest.config == conv.user.config and conv.speedup is None  # the user's is the fastest
+    assert linear.user is None
+    text = answers.sentences(linear)
+    assert text[0] == "Your step: not timed in this run."
+    assert "device 'cuda'" in text[3] and 'variant = "pipeline:notebook"' in text[3]
+
+
+def test_summary_markdown_has_one_section_per_layer_type_and_device():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    text = answers.markdown(answers.answers(stages, _ratios()))
+    assert text.startswith("# snn-bench summary\n\n## conv2d on cpu\n\n- Your step")
+    assert answers.markdown([]) == "# snn-bench summary\n\nNothing was timed.\n"
