@@ -13,7 +13,7 @@ import pandas as pd
 
 from bench.report.findings import ci_text
 from bench.stages import STEP
-from bench.stats import Ratio, ratio_of_medians
+from bench.stats import Ratio, difference_of_medians, ratio_of_medians
 from bench.variants import pipeline_variant
 from snn.names import STAGES
 
@@ -23,6 +23,7 @@ USER_PIPELINE = pipeline_variant("notebook").name  # every component as the note
 
 @dataclass(frozen=True)
 class Timed:
+    point_id: str
     config: str  # the point's label
     step_ms: float
     ci_low_ms: float  # nan: too few steps for a 95% CI
@@ -43,7 +44,7 @@ class Answer:
 
 
 def _timed(step: pd.Series) -> Timed:
-    return Timed(config=step["config"], step_ms=step["median_s"] * MS,
+    return Timed(point_id=step["point_id"], config=step["config"], step_ms=step["median_s"] * MS,
                  ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS)
 
 
@@ -136,3 +137,22 @@ def markdown(found: list[Answer]) -> str:
         blocks.append(f"## {answer.layer_type} on {answer.device}\n\n"
                       + "\n".join(f"- {line}" for line in sentences(answer)))
     return "\n\n".join(blocks) + "\n"
+
+
+def waterfall(stages: pd.DataFrame, answer: Answer) -> pd.DataFrame:
+    """From the user's step to the fastest, stage by stage: each stage's change of median
+    (fastest − user, ms) with its CI (unpaired bootstrap), and `other`, what the step's median
+    moved beyond the sum of its stages' (medians do not add). Empty without both points."""
+    if answer.user is None or answer.user.point_id == answer.fastest.point_id:
+        return pd.DataFrame(columns=["bar", "change_ms", "ci_low_ms", "ci_high_ms"])
+    samples = stages.set_index(["point_id", "stage"])["samples_s"]
+    rows = []
+    for stage in STAGES:
+        user, fast = (answer.user.point_id, stage), (answer.fastest.point_id, stage)
+        if user in samples.index and fast in samples.index:
+            d = difference_of_medians(samples[fast], samples[user])
+            rows.append({"bar": stage, "change_ms": d.median * MS, "ci_low_ms": d.ci_low * MS,
+                         "ci_high_ms": d.ci_high * MS})
+    other = answer.fastest.step_ms - answer.user.step_ms - sum(r["change_ms"] for r in rows)
+    rows.append({"bar": "other", "change_ms": other, "ci_low_ms": float("nan"), "ci_high_ms": float("nan")})
+    return pd.DataFrame(rows)

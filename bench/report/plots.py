@@ -167,3 +167,28 @@ def baseline_ratios(table: pd.DataFrame, threshold: float, path: Path) -> Path:
     ax.set_title("Against the baseline (red: regression, green: improvement)")
     ax.legend(fontsize=8, loc="lower right")
     return _save(fig, path)
+
+
+def waterfall(panels: list[tuple[str, float, float, pd.DataFrame]], path: Path) -> Path:
+    """One panel per (title, user step ms, fastest step ms, answers.waterfall table): the user's
+    step, each stage's measured change as a floating bar with its 95% CI, then the fastest step."""
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.6 * len(panels)), squeeze=False)
+    for ax, (title, user_ms, fastest_ms, bars) in zip(axes[:, 0], panels):
+        names = ["your step"] + list(bars["bar"]) + ["fastest step"]
+        ax.bar(0, user_ms, color="#888888")
+        level = user_ms
+        for i, bar in enumerate(bars.itertuples(), start=1):
+            bottom = level + min(bar.change_ms, 0)
+            colour = "#2e8b57" if bar.change_ms < 0 else "#c0392b"
+            ax.bar(i, abs(bar.change_ms), bottom=bottom, color=colour)
+            if not pd.isna(bar.ci_low_ms):  # the CI of the new level: where the bar ends
+                end = level + bar.change_ms
+                ax.errorbar(i, end, yerr=[[bar.change_ms - bar.ci_low_ms], [bar.ci_high_ms - bar.change_ms]],
+                            color="black", capsize=3, linewidth=1)
+            level += bar.change_ms
+        ax.bar(len(names) - 1, fastest_ms, color="#1f77b4")
+        ax.set_xticks(range(len(names)), names, rotation=20, fontsize=8)
+        ax.set_ylabel("median time per step (ms)")
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    return _save(fig, path)

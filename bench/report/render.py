@@ -14,6 +14,7 @@ from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.store import write_csv
 
 TOP_LINES = 10
+WATERFALL_PNG = "waterfall.png"
 TOP_OPS = 10
 
 
@@ -219,9 +220,19 @@ def _answers(results: Results, out: Path) -> str:
     (out / SUMMARY_MD).write_text(answers.markdown(found))
     if not found:
         return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
-    return "".join(f"<h3>{html.escape(f'{a.layer_type} on {a.device}')}</h3>"
+    body = "".join(f"<h3>{html.escape(f'{a.layer_type} on {a.device}')}</h3>"
                    + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}")
                    for a in found)
+    panels = [(f"{a.layer_type} on {a.device}: {a.user.config} → {a.fastest.config}",
+               a.user.step_ms, a.fastest.step_ms, bars)
+              for a in found if not (bars := answers.waterfall(results.stages, a)).empty]
+    if panels:
+        plots.waterfall(panels, out / WATERFALL_PNG)
+        body += html.image(WATERFALL_PNG, "from your step to the fastest, stage by stage") + html.paragraph(
+            "Each bar is one stage's change of median time from your step to the fastest (green: "
+            "saved), with the 95% CI of that change (an unpaired bootstrap: the two steps ran in "
+            "different groups); 'other' is what the step's median moved beyond its stages' sum.", "note")
+    return body
 
 
 def _sweep_sections(results: Results, baseline: Results | None, threshold: float, out: Path) -> list[str]:

@@ -1,5 +1,7 @@
 """bench.report.answers: the first screen says my step, the fastest step and the next change."""
 
+import pytest
+
 from bench.report import answers
 from bench.report.findings import with_corrected_significance
 from bench.report.load import frame
@@ -64,3 +66,31 @@ def test_summary_markdown_has_one_section_per_layer_type_and_device():
     text = answers.markdown(answers.answers(stages, _ratios()))
     assert text.startswith("# snn-bench summary\n\n## conv2d on cpu\n\n- Your step")
     assert answers.markdown([]) == "# snn-bench summary\n\nNothing was timed.\n"
+
+
+def test_the_waterfall_goes_from_my_step_to_the_fastest_stage_by_stage():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    (answer,) = answers.answers(stages, _ratios())
+    bars = answers.waterfall(stages, answer)
+    assert list(bars["bar"]) == ["data_wait", "forward", "backward", "rewiring", "other"]
+    data_wait = bars.iloc[0]
+    assert data_wait["change_ms"] == pytest.approx(-395.0)
+    assert data_wait["ci_low_ms"] <= data_wait["change_ms"] <= data_wait["ci_high_ms"]
+    # the bars take the user's step to the fastest exactly, 'other' closing the gap
+    assert answer.user.step_ms + bars["change_ms"].sum() == pytest.approx(answer.fastest.step_ms)
+
+
+def test_no_waterfall_without_the_users_pipeline():
+    stages = frame(_point(0, "deepr:none", FAST_STAGES))
+    (answer,) = answers.answers(stages, _ratios())
+    assert answers.waterfall(stages, answer).empty
+
+
+def test_the_waterfall_figure_is_drawn_per_layer_type(tmp_path):
+    from bench.report import plots
+
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    (answer,) = answers.answers(stages, _ratios())
+    panel = ("conv2d on cpu", answer.user.step_ms, answer.fastest.step_ms, answers.waterfall(stages, answer))
+    path = plots.waterfall([panel, panel], tmp_path / "waterfall.png")
+    assert path.stat().st_size > 10_000
