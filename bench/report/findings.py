@@ -140,6 +140,19 @@ def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataF
                              ascending=[True, True, False]).reset_index(drop=True)
 
 
+SHARED_LOADER_CAVEAT = (
+    "With DataLoader workers, the points of a group share one loader, so a point's data_wait "
+    "depends on how long its neighbours' steps gave the workers to prefetch: read data_wait (and "
+    "the step, which includes it) as the group's, not the variant's alone.")
+
+
+def _shared_loader_caveat(row: pd.Series) -> str:
+    """The caveat, where it matters: a paired comparison with workers, of data_wait or the step."""
+    if row["paired"] and row["num_workers"] > 0 and row["stage"] in ("data_wait", STEP):
+        return " " + SHARED_LOADER_CAVEAT
+    return ""
+
+
 def best_variants(ratios: pd.DataFrame) -> list[str]:
     """Per layer type and device, per stage a component changes (and the step), the biggest
     speed-up of a variant over its reference that survives the correction; or, when none does,
@@ -162,7 +175,7 @@ def best_variants(ratios: pd.DataFrame) -> list[str]:
                 f"Best for {stage} ({layer}, {device}): {best['config']} is {best['speedup']:.2f}x "
                 f"faster than {best['reference_variant']} (ratio {best['ratio_median']:.3f}, 95% CI "
                 f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how}; significant after "
-                f"correcting for {tested} comparisons).")
+                f"correcting for {tested} comparisons)." + _shared_loader_caveat(best))
     return sentences
 
 

@@ -55,7 +55,9 @@ def _steps(results: Results) -> str:
     formats = {c: _one_decimal for c in ("step_ms", "samples_per_s", "biggest_share_%")}
     formats |= {c: _ci_bound(1) for c in ("ci_low_ms", "ci_high_ms")}
     formats["unstable"] = lambda v: "unstable" if v else ""
-    return (html.image("stages.png", "stacked per-stage time of each configuration")
+    caveat = (html.paragraph(findings.SHARED_LOADER_CAVEAT, "note")
+              if (results.stages["num_workers"] > 0).any() else "")
+    return (caveat + html.image("stages.png", "stacked per-stage time of each configuration")
             + html.table(table, "steps", formats, lambda r: "unstable" if r["unstable"] else "",
                          text_columns=("configuration", "biggest_stage")))
 

@@ -163,3 +163,13 @@ def test_the_pipelines_step_comparison_leads_the_findings():
     assert "the training step is 2.50x faster" in sentences[0] and "unpaired" in sentences[0]
     assert sentences[0].endswith("Its biggest stage is now data_wait, 60% of its step: the next "
                                  "thing to make faster.")
+
+
+def test_a_paired_step_finding_with_workers_says_its_data_wait_is_the_groups():
+    with_workers = frame([ratio_row("p", "r", "step", 0.5, (0.45, 0.55), component="forward",
+                                    point_settings=settings(variant="forward:fused", num_workers=2))])
+    (sentence,) = findings.best_variants(with_workers)
+    assert sentence.endswith(findings.SHARED_LOADER_CAVEAT)
+    without = frame([ratio_row("p", "r", "step", 0.5, (0.45, 0.55), component="forward",
+                               point_settings=settings(variant="forward:fused"))])
+    assert findings.SHARED_LOADER_CAVEAT not in findings.best_variants(without)[0]
