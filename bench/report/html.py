@@ -1,5 +1,9 @@
 """HTML building blocks for the report: escaped tables, sections and the page around them.
 
+The markup lives in Jinja2 templates (templates/parts.html, templates/page.html) with
+autoescaping on: every text that reaches a page (a configuration label, an error message, a
+finding) is escaped by the template, not by hand. Blocks return HTML as str; a block that nests
+others takes their HTML as `*_html` and passes it through as Markup.
 Plain HTML and CSS, no script and nothing fetched: the page opens offline from disk.
 """
 
@@ -7,9 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from html import escape
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup, escape  # noqa: F401  (escape: for headings built in render)
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("bench.report", "templates"),
+                          autoescape=True, undefined=jinja2.StrictUndefined)
+_PARTS = _ENV.get_template("parts.html").module
+
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }
@@ -41,47 +51,41 @@ def table(frame: pd.DataFrame, table_id: str, formats: dict[str, Callable] | Non
     """An HTML table of `frame`; `formats` per column, `row_class` per row (CSS class)."""
     formats = formats or {}
     if frame.empty:
-        return f'<p class="note" id="{escape(table_id)}">(nothing to show)</p>'
-    head = "".join(f'<th class="{"text" if c in text_columns else ""}">{escape(str(c))}</th>'
-                   for c in frame.columns)
-    rows = []
-    for _, row in frame.iterrows():
-        css = row_class(row) if row_class else ""
-        cells = "".join(
-            f'<td class="{"text" if c in text_columns else ""}">'
-            f"{escape(formats.get(c, number)(row[c]))}</td>" for c in frame.columns)
-        rows.append(f'<tr class="{escape(css)}">{cells}</tr>')
-    return (f'<table id="{escape(table_id)}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        return str(_PARTS.empty_table(table_id))
+    head = [(str(c), c in text_columns) for c in frame.columns]
+    rows = [(row_class(row) if row_class else "",
+             [(formats.get(c, number)(row[c]), c in text_columns) for c in frame.columns])
+            for _, row in frame.iterrows()]
+    return str(_PARTS.table(table_id, head, rows))
 
 
 def image(filename: str, alt: str) -> str:
-    return f'<p><img src="{escape(filename)}" alt="{escape(alt)}"></p>'
+    return str(_PARTS.image(filename, alt))
 
 
-def section(title: str, body: str, section_id: str) -> str:
-    return f'<section id="{escape(section_id)}"><h2>{escape(title)}</h2>{body}</section>'
+def section(title: str, body_html: str, section_id: str) -> str:
+    return str(_PARTS.section(section_id, title, Markup(body_html)))
 
 
 def bullets(sentences: list[str], list_id: str) -> str:
-    if not sentences:
-        return f'<p class="note" id="{escape(list_id)}">(no findings: nothing was timed)</p>'
-    items = "".join(f"<li>{escape(s)}</li>" for s in sentences)
-    return f'<ul class="findings" id="{escape(list_id)}">{items}</ul>'
+    return str(_PARTS.bullets(list_id, sentences))
 
 
 def details(summary: str, body_html: str) -> str:
     """A collapsed block the reader opens (HTML's own <details>: no script)."""
-    return f"<details><summary>{escape(summary)}</summary>{body_html}</details>"
+    return str(_PARTS.details(summary, Markup(body_html)))
 
 
 def paragraph(text: str, css: str = "") -> str:
-    return f'<p class="{escape(css)}">{escape(text)}</p>'
+    return str(_PARTS.paragraph(text, css))
+
+
+def heading(text: str) -> str:
+    return str(_PARTS.heading(text))
 
 
 def page(title: str, subtitle: str, sections: list[str]) -> str:
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{escape(title)}</h1><p class=\"note\">{escape(subtitle)} · generated {generated}</p>"
-            f"{''.join(sections)}</body></html>")
+    return _ENV.get_template("page.html").render(
+        title=title, subtitle=subtitle, generated=generated, css=Markup(CSS),
+        sections=[Markup(s) for s in sections])

@@ -105,13 +105,13 @@ def _rewiring(results: Results) -> str:
                              "times.", "note")
             + html.table(table, "rewiring", formats,
                          text_columns=("config", "layer_type", "variant", "device"))
-            + "<h3>Matched work</h3>"
+            + html.heading("Matched work")
             + html.paragraph(findings.matching_statement(matching), "note")
             + (html.table(matching, "matching",
                           {c: _one_decimal for c in ("notebook_deaths_per_update", "exact_deaths_per_update")}
                           | {"exact_over_notebook_deaths": _three_decimals},
                           text_columns=("config", "noise_and_l1")) if not matching.empty else "")
-            + "<h3>Connectivity drift</h3>"
+            + html.heading("Connectivity drift")
             + html.paragraph("Active connections after the measured steps, against the connectivity "
                              "asked for: exact DeepR keeps exactly K per layer (rounding aside); the "
                              "notebook's sampling with replacement falls short.", "note")
@@ -126,14 +126,14 @@ def _problems(results: Results) -> str:
                                "iqr_s": lambda v: html.number(v * 1e3, 3) + " ms",
                                "iqr_over_median": _three_decimals},
         lambda r: "unstable", text_columns=("config", "stage"))
-    body = ("<h3>Unstable measurements</h3>"
+    body = (html.heading("Unstable measurements")
             + html.table(summary, "unstable-summary", text_columns=("config", "cause"))
             + html.details(f"Every unstable measurement ({len(unstable)})", full_list))
     frame = pd.DataFrame([{"config": results.label(r.settings), "status": r.KIND,
                            "message": r.error if isinstance(r, ErrorRow) else r.reason}
                           for r in results.rows if isinstance(r, (ErrorRow, SkippedRow))],
                          columns=["config", "status", "message"])
-    return body + "<h3>Errors and skipped points</h3>" + html.table(
+    return body + html.heading("Errors and skipped points") + html.table(
         frame, "errors", row_class=lambda r: "error" if r["status"] == "error" else "",
         text_columns=("config", "status", "message"))
 
@@ -145,7 +145,7 @@ def _profile(profile: Profile, label: str) -> str:
     lines = lines.assign(total_ms=lines["total_s"] * 1e3)[
         ["area", "function", "line", "hits", "total_ms", "percent", "contents"]]
     ops = profile.ops.head(TOP_OPS)[["op", "calls", "self_cpu_us", "cpu_total_us", "self_device_us"]]
-    return (f"<h3>{html.escape(heading)}</h3>"
+    return (html.heading(heading)
             + html.paragraph(
                 f"Overhead: line_profiler x{summary.line_overhead:.2f}, torch.profiler "
                 f"x{summary.trace_overhead:.2f} the unprofiled step time; worker profiles merged: "
@@ -190,7 +190,7 @@ def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
     if baseline_path is None:
         return body
     baseline = pytest_benchmarks.load_run(baseline_path)
-    body += f"<h3>{html.escape(run.path.name)} against {html.escape(baseline.title)}</h3>"
+    body += html.heading(f"{run.path.name} against {baseline.title}")
     for difference in pytest_benchmarks.machine_differences(run, baseline):
         body += html.paragraph(f"The machines differ: {difference}.", "warning")
     table = pytest_benchmarks.compare_runs(run, baseline, threshold)
@@ -222,7 +222,7 @@ def _answers(results: Results, out: Path) -> str:
     (out / SUMMARY_MD).write_text(answers.markdown(found))
     if not found:
         return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
-    body = "".join(f"<h3>{html.escape(f'{a.layer_type} on {a.device}')}</h3>"
+    body = "".join(html.heading(f"{a.layer_type} on {a.device}")
                    + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}")
                    for a in found)
     panels = [(f"{a.layer_type} on {a.device}: {a.user.config} → {a.fastest.config}",

@@ -73,7 +73,7 @@ def test_a_store_of_only_errors_and_skips_renders_the_page_that_lists_them(tmp_p
     ResultStore(directory).append([error_row("a", "r1", message="ValueError: the data broke"),
                                    skipped_row("b", "r1", reason="device 'cuda' is absent")])
     page = render_report(directory, tmp_path / "out").read_text()
-    assert "ValueError: the data broke" in page and "device &#x27;cuda&#x27; is absent" in page
+    assert "ValueError: the data broke" in page and "device &#39;cuda&#39; is absent" in page
     assert "Nothing was timed" in page or 'id="problems-section"' in page
 
 
