@@ -7,14 +7,13 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 from __future__ import annotations
 
 import os
-import sys
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from bench.devices import resolve_device
+from bench.progress import CountProgress
 from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.timing import elementwise_floor
 from bench.traffic import Traffic, TrafficRecorder
@@ -152,26 +151,11 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
     build_s = None
     if cfg.frame_cache is not None:  # filled here, before any timing, and timed on its own
         dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
-        build_s = dataset.fill(_FillProgress(len(dataset)))
+        build_s = dataset.fill(CountProgress("frame cache", "sample"))
     loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
     batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
     batches.cache_build_s = build_s
     return batches, root
-
-
-class _FillProgress:
-    """One stderr line, rewritten as the frame cache fills (about every 5%), ended when full."""
-
-    def __init__(self, total: int):
-        self.total, self.shown, self.start = total, -1, time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        percent = 100 * done // total
-        if percent // 5 != self.shown // 5 or done == total:
-            self.shown = percent
-            end = "\n" if done == total else ""
-            print(f"\rframe cache: {done}/{total} samples ({time.perf_counter() - self.start:.1f} s)",
-                  end=end, file=sys.stderr, flush=True)
 
 
 @dataclass

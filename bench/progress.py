@@ -1,10 +1,17 @@
-"""Progress and time estimates for a sweep, on stderr."""
+"""Progress and time estimates for a sweep, on stderr.
+
+The bar is tqdm's (`tqdm.auto`: a terminal bar on a TTY, a widget in a notebook, carriage-return
+updates in a log); the ETA is this module's own, because a sweep's groups differ in cost: the
+prior estimate per group, rescaled by how long the finished groups really took.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
 from typing import TextIO
+
+from tqdm.auto import tqdm
 
 # Calibration on the 2-core CPU machine this suite was built on: a seed-net training step costs
 # ~0.6 ms per sample per time step (batch 16 x 60 steps: ~0.6 s), and a group needs ~3 s to
@@ -55,7 +62,9 @@ class Progress:
         self._stream = stream or sys.stderr
         self._clock = clock
         self._start = clock()
-        self._width = width
+        self._bar = tqdm(total=total_points, file=self._stream, ascii=".#", mininterval=0,
+                         bar_format="[{bar:%d}] {n_fmt}/{total_fmt} points | {elapsed} elapsed"
+                                    "{postfix}" % width)  # tqdm writes the postfix as ", ETA ..."
 
     def eta_seconds(self) -> float:
         elapsed = self._clock() - self._start
@@ -69,8 +78,30 @@ class Progress:
         self.show(note)
 
     def show(self, note: str) -> None:
-        filled = round(self._width * self.done / self.total) if self.total else self._width
-        bar = "#" * filled + "." * (self._width - filled)
-        elapsed = format_duration(self._clock() - self._start)
-        print(f"[{bar}] {self.done}/{self.total} points | {elapsed} elapsed | "
-              f"ETA {format_duration(self.eta_seconds())} | {note}", file=self._stream, flush=True)
+        self._bar.set_postfix_str(f"ETA {format_duration(self.eta_seconds())} | {note}", refresh=False)
+        self._bar.n = self.done
+        self._bar.refresh()
+
+    def write(self, message: str) -> None:
+        """A line of its own, above the bar (a print would break the bar on a terminal)."""
+        self._bar.write(message, file=self._stream)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class CountProgress:
+    """A plain count of work done (a frame cache filling: samples), as a tqdm bar on stderr;
+    called as callback(done, total)."""
+
+    def __init__(self, label: str, unit: str, stream: TextIO | None = None):
+        self._label, self._unit, self._stream = label, unit, stream or sys.stderr
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self._label, unit=self._unit, file=self._stream,
+                             mininterval=0.5)
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self._bar.close()

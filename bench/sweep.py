@@ -102,15 +102,17 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                 rows, failures = group_rows(group, outcomes, plan.references, run)
                 store.append(rows)
                 for point, failure in failures:
-                    print(f"error in {point.label}: {failure.error}", file=stream)
+                    progress.write(f"error in {point.label}: {failure.error}")
                 failed += len(failures)
                 timed += len(group) - len(failures)
                 progress.group_done(len(group), estimates[index],
                                     note=f"{group[0].label}: {len(group)} point(s) done")
                 started = time.monotonic()
+            progress.close()
             store.append(unpaired_ratio_rows(store.current_rows(), plan.references, plan.name))
             profiled, profile_failed = profile_selected(plan, store.directory, stream)
         except KeyboardInterrupt:
+            progress.close()
             interrupted = True
             profiled = profile_failed = 0
             print(f"interrupted: {timed + failed} point(s) stored; run the same command again to "
