@@ -87,10 +87,11 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
             if warning := oversubscription_warning(threads, workers):
                 print(f"warning: {count} point(s): {warning}", file=stream)
         estimates = [estimate_group_seconds([p.settings for p in g]) for g in groups]
-        progress = Progress(sum(map(len, groups)), sum(estimates), stream=stream)
+        to_time = sum(map(len, groups))
         print(f"sweep {plan.name!r}: {len(plan.points)} points planned, {already} already done, "
-              f"{len(skipped)} skipped, {progress.total} to time in {len(groups)} group(s) -> "
+              f"{len(skipped)} skipped, {to_time} to time in {len(groups)} group(s) -> "
               f"{store.path}", file=stream)
+        progress = Progress(to_time, sum(estimates), stream=stream)  # draws its bar at once
         timed = failed = 0
         interrupted = False
         try:

@@ -48,19 +48,25 @@ def _timed(step: pd.Series) -> Timed:
                  ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS)
 
 
-def _best_change(ratios: pd.DataFrame, layer_type: str, device: str) -> str | None:
+def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: int | None) -> str | None:
+    """The one component whose variant sped up the step most, significant after correction;
+    measured at the user's num_workers where any was (the user's own setting), else at any."""
     if ratios.empty:
         return None
     mine = ratios[(ratios["layer_type"] == layer_type) & (ratios["device"] == device)
                   & (ratios["stage"] == STEP) & ratios["significant_holm"] & (ratios["speedup"] > 1)
                   & (ratios["component"] != "pipeline")]  # one component at a time
+    if workers is not None and (mine["num_workers"] == workers).any():
+        mine = mine[mine["num_workers"] == workers]
     if mine.empty:
         return None
     best = mine.sort_values("speedup", ascending=False).iloc[0]
     how = "paired steps" if best["paired"] else "unpaired"
+    caveat = (" With workers, its step includes a data_wait shared with the points timed beside it."
+              if best["paired"] and best["num_workers"] > 0 else "")
     return (f"{best['component']}: {best['config']} against {best['reference_variant']}, "
             f"{best['speedup']:.2f}x faster per step (ratio {best['ratio_median']:.3f}, 95% CI "
-            f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how})")
+            f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how}).{caveat}")
 
 
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
@@ -98,7 +104,9 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ())
         result.append(Answer(
             layer_type=layer_type, device=device,
             user=_timed(user) if user is not None else None, fastest=_timed(fastest),
-            speedup=speedup, best_change=_best_change(ratios, layer_type, device),
+            speedup=speedup,
+            best_change=_best_change(ratios, layer_type, device,
+                                     int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest["stage"], remaining_share=float(biggest["share_of_step"]),
             caveats=_caveats(fastest, user, list(skipped))))
     return result
@@ -121,7 +129,7 @@ def sentences(answer: Answer) -> list[str]:
         fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)})")
     lines.append(fastest + f"; its biggest stage is {answer.remaining_stage}, "
                  f"{100 * answer.remaining_share:.0f}% of its step.")
-    lines.append(f"Largest single change: {answer.best_change}." if answer.best_change else
+    lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else
                  "Largest single change: none was shown to speed up the step after correcting "
                  "for every comparison in this run, so none is recommended.")
     lines.append("Not told by this run: " + "; ".join(answer.caveats) + ".")

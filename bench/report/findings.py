@@ -161,7 +161,10 @@ def best_variants(ratios: pd.DataFrame) -> list[str]:
         return []
     ratios = with_corrected_significance(ratios) if "significant_holm" not in ratios else ratios
     tested = int(ratios["tested"].sum())
-    winners = ratios[ratios["significant_holm"] & (ratios["speedup"] > 1)]
+    # Whole pipelines lead the findings on their own (pipeline_comparison); here, one component
+    # at a time, so a pipeline's data_wait gain is not filed as the best rewiring change.
+    winners = ratios[ratios["significant_holm"] & (ratios["speedup"] > 1)
+                     & (ratios["component"] != "pipeline")]
     if winners.empty:
         return [f"No variant was shown faster than its reference on a stage it changes, after "
                 f"correcting for {tested} comparisons (Holm, 5%): this run recommends no change."]
@@ -281,7 +284,8 @@ def _unstable_cause(row: pd.Series) -> str:
     cores, threads = int(_number(row, "env.cores")), int(_number(row, "env.threads"))
     load = max(_number(row, "env.load_avg_1m_before"), _number(row, "env.load_avg_1m_after"))
     if cores and load >= cores:
-        causes.append(f"a busy machine (load {load:.1f} on {cores} cores)")
+        causes.append(f"a busy machine (load {load:.1f} on {cores} cores; a 1-minute average, "
+                      "which counts this sweep's previous group too)")
     workers = int(row["num_workers"])
     if cores and workers > 0 and workers + threads > cores:
         causes.append(f"{workers} workers + {threads} threads on {cores} cores")

@@ -225,7 +225,7 @@ def _answers(results: Results, out: Path) -> str:
     body = "".join(html.heading(f"{a.layer_type} on {a.device}")
                    + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}")
                    for a in found)
-    panels = [(f"{a.layer_type} on {a.device}: {a.user.config} → {a.fastest.config}",
+    panels = [(f"{a.layer_type} on {a.device}: your step to the fastest measured (named above)",
                a.user.step_ms, a.fastest.step_ms, bars)
               for a in found if not (bars := answers.waterfall(results.stages, a)).empty]
     if panels:

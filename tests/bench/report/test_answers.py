@@ -94,3 +94,15 @@ def test_the_waterfall_figure_is_drawn_per_layer_type(tmp_path):
     panel = ("conv2d on cpu", answer.user.step_ms, answer.fastest.step_ms, answers.waterfall(stages, answer))
     path = plots.waterfall([panel, panel], tmp_path / "waterfall.png")
     assert path.stat().st_size > 10_000
+
+
+def test_the_largest_change_is_the_one_measured_at_the_users_num_workers():
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES))
+    at_two = ratio_row("p2", "r", "step", 0.5, (0.45, 0.55), component="forward",
+                       point_settings=settings(variant="forward:fused", num_workers=2))
+    at_zero = ratio_row("p3", "r", "step", 0.8, (0.75, 0.85), component="forward",
+                        point_settings=settings(variant="forward:fused"))
+    (answer,) = answers.answers(stages, _ratios(at_two, at_zero))
+    assert "1.25x faster per step" in answer.best_change  # the user runs 0 workers
+    (elsewhere,) = answers.answers(stages, _ratios(at_two))
+    assert "2.00x" in elsewhere.best_change and "data_wait shared" in elsewhere.best_change

@@ -173,3 +173,11 @@ def test_a_paired_step_finding_with_workers_says_its_data_wait_is_the_groups():
     without = frame([ratio_row("p", "r", "step", 0.5, (0.45, 0.55), component="forward",
                                point_settings=settings(variant="forward:fused"))])
     assert findings.SHARED_LOADER_CAVEAT not in findings.best_variants(without)[0]
+
+
+def test_whole_pipelines_are_not_filed_as_one_components_best():
+    ratios = frame([ratio_row("p0", "r", "rewiring", 0.1, (0.09, 0.11), paired=False, component="pipeline",
+                              point_settings=settings(variant="pipeline:fastest", connectivity=0.1)),
+                    _ratio_row("deepr:exact", "rewiring", 0.4, (0.38, 0.42))])
+    (sentence,) = findings.best_variants(ratios)
+    assert "2.50x faster than deepr:notebook" in sentence
