@@ -1,8 +1,7 @@
-import math
-
 """The sweep runner end to end on the tiny synthetic set: rows, resume, errors, kill -9."""
 
 import json
+import math
 import os
 import signal
 import subprocess
