@@ -136,24 +136,35 @@ def paired_ratio(a_samples, b_samples, confidence: float = CONFIDENCE) -> Ratio:
                  p_value=sign_test(ratios))
 
 
+def _bootstrap_medians(a_samples, b_samples, what: str, seed: int):
+    """(a, b, a's resampled medians, b's): each side resampled on its own, for comparing two
+    medians of samples not taken in pairs (`ratio_of_medians`, `difference_of_medians`)."""
+    a = np.asarray(a_samples, dtype=float)
+    b = np.asarray(b_samples, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"{what} of medians needs samples on both sides")
+    rng = np.random.default_rng(seed)
+    return (a, b, np.median(rng.choice(a, (BOOTSTRAP_RESAMPLES, a.size)), axis=1),
+            np.median(rng.choice(b, (BOOTSTRAP_RESAMPLES, b.size)), axis=1))
+
+
+def _percentile_interval(resampled, confidence: float) -> tuple[float, float]:
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(resampled, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
 def ratio_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, seed: int = 0) -> Ratio:
     """median(A)/median(B) for samples NOT taken in pairs (two runs, two machines), with a
     bootstrap CI that resamples each side independently (no exact interval exists for a ratio of
     two medians); wider than a paired ratio's. Its p-value is the Mann-Whitney U test's."""
-    a = np.asarray(a_samples, dtype=float)
-    b = np.asarray(b_samples, dtype=float)
-    if a.size == 0 or b.size == 0:
-        raise ValueError("a ratio of medians needs samples on both sides")
+    a, b, a_medians, b_medians = _bootstrap_medians(a_samples, b_samples, "a ratio", seed)
     if np.any(b <= 0):
         raise ValueError("the reference samples must be positive durations to divide by")
-    rng = np.random.default_rng(seed)
-    resampled = (np.median(rng.choice(a, (BOOTSTRAP_RESAMPLES, a.size)), axis=1)
-                 / np.median(rng.choice(b, (BOOTSTRAP_RESAMPLES, b.size)), axis=1))
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(resampled, [alpha, 1 - alpha])
+    low, high = _percentile_interval(a_medians / b_medians, confidence)
     p_value = float(scipy_stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
     return Ratio(n=int(min(a.size, b.size)), median=float(np.median(a) / np.median(b)),
-                 ci_low=float(low), ci_high=float(high), p_value=p_value)
+                 ci_low=low, ci_high=high, p_value=p_value)
 
 
 @dataclass(frozen=True)
@@ -168,13 +179,6 @@ class Difference:
 def difference_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, seed: int = 0) -> Difference:
     """median(A) − median(B) for samples not taken in pairs, with a bootstrap CI resampling each
     side independently (as `ratio_of_medians`: no exact interval exists for two medians)."""
-    a = np.asarray(a_samples, dtype=float)
-    b = np.asarray(b_samples, dtype=float)
-    if a.size == 0 or b.size == 0:
-        raise ValueError("a difference of medians needs samples on both sides")
-    rng = np.random.default_rng(seed)
-    resampled = (np.median(rng.choice(a, (BOOTSTRAP_RESAMPLES, a.size)), axis=1)
-                 - np.median(rng.choice(b, (BOOTSTRAP_RESAMPLES, b.size)), axis=1))
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(resampled, [alpha, 1 - alpha])
-    return Difference(median=float(np.median(a) - np.median(b)), ci_low=float(low), ci_high=float(high))
+    a, b, a_medians, b_medians = _bootstrap_medians(a_samples, b_samples, "a difference", seed)
+    low, high = _percentile_interval(a_medians - b_medians, confidence)
+    return Difference(median=float(np.median(a) - np.median(b)), ci_low=low, ci_high=high)
