@@ -20,9 +20,6 @@ VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "loading": (LOADINGS, "persistent"),
     "cache": (FRAME_CACHES, "off"),
 }
-# What each component's variants are compared against by default: the user's own code.
-REFERENCES = {"deepr": "notebook", "forward": "reference", "framing": "tonic", "loading": "next_iter",
-              "cache": "off"}
 # Components that change the data pipeline: points that differ in them cannot share a loader.
 PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 
@@ -37,6 +34,9 @@ PIPELINES: dict[str, dict[str, str]] = {
     "fastest": {"deepr": "exact", "forward": "fused", "framing": "compiled",
                 "loading": "persistent", "cache": "frames"},
 }
+# What each component's variants are compared against by default: the user's own code, which is
+# the notebook pipeline's choice of that component.
+REFERENCES = dict(PIPELINES["notebook"])
 
 
 @dataclass(frozen=True)

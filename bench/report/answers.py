@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.report.findings import ci_text
+from bench.report.findings import biggest_stages, ci_text, env_number
 from bench.stages import STEP
 from bench.stats import Ratio, difference_of_medians, ratio_of_medians
 from bench.variants import pipeline_variant
@@ -71,11 +71,11 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
 
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
     caveats = list(skipped)
-    cores, threads = fastest.get("env.cores"), fastest.get("env.threads")
+    cores, threads = int(env_number(fastest, "env.cores")), int(env_number(fastest, "env.threads"))
     workers = int(fastest["num_workers"])
     if workers and cores and threads and workers + threads > cores:
-        caveats.append(f"the fastest ran {workers} DataLoader workers beside {int(threads)} torch "
-                       f"threads on {int(cores)} cores: they compete, and its data_wait depends on "
+        caveats.append(f"the fastest ran {workers} DataLoader workers beside {threads} torch "
+                       f"threads on {cores} cores: they compete, and its data_wait depends on "
                        "the other points timed in its group")
     if user is None:
         caveats.append('the user\'s pipeline was not timed for this layer type and device: add a '
@@ -92,7 +92,7 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ())
     if stages.empty:
         return []
     steps = stages[stages["stage"] == STEP]
-    parts = stages[stages["stage"].isin(STAGES)]
+    biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
     for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
         fastest = group.sort_values("median_s").iloc[0]
@@ -100,14 +100,14 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ())
         user = users.iloc[0] if not users.empty else None
         speedup = (ratio_of_medians(fastest["samples_s"], user["samples_s"])
                    if user is not None and user["point_id"] != fastest["point_id"] else None)
-        biggest = parts[parts["point_id"] == fastest["point_id"]].sort_values("median_s").iloc[-1]
         result.append(Answer(
             layer_type=layer_type, device=device,
             user=_timed(user) if user is not None else None, fastest=_timed(fastest),
             speedup=speedup,
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
-            remaining_stage=biggest["stage"], remaining_share=float(biggest["share_of_step"]),
+            remaining_stage=biggest.loc[fastest["point_id"], "stage"],
+            remaining_share=float(biggest.loc[fastest["point_id"], "share_of_step"]),
             caveats=_caveats(fastest, user, list(skipped))))
     return result
 

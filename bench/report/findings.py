@@ -19,7 +19,7 @@ def _steps(stages: pd.DataFrame) -> pd.DataFrame:
     return stages[stages["stage"] == STEP]
 
 
-def _biggest_stages(stages: pd.DataFrame) -> pd.DataFrame:
+def biggest_stages(stages: pd.DataFrame) -> pd.DataFrame:
     """Each point's largest stage row (of the training step's stages), indexed by point id."""
     parts = stages[stages["stage"].isin(STAGES)]
     return parts.loc[parts.groupby("point_id")["median_s"].idxmax()].set_index("point_id")
@@ -30,7 +30,7 @@ def step_table(stages: pd.DataFrame) -> pd.DataFrame:
     if stages.empty:
         return pd.DataFrame()
     steps = _steps(stages).set_index("point_id")
-    biggest = _biggest_stages(stages)
+    biggest = biggest_stages(stages)
     table = pd.DataFrame({
         "configuration": steps["config"],
         "step_ms": steps["median_s"] * MS,
@@ -125,13 +125,18 @@ def with_corrected_significance(ratios: pd.DataFrame) -> pd.DataFrame:
     return ratios
 
 
+def _corrected(ratios: pd.DataFrame) -> pd.DataFrame:
+    """Ratios with `tested` and `significant_holm`: as load_results gives them, or corrected
+    here for a table built elsewhere (tests, other callers)."""
+    return ratios if "significant_holm" in ratios else with_corrected_significance(ratios)
+
+
 def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataFrame:
     """Comparisons: configuration, stage, what it is compared with, ratio, CI and significance
     after correction; `relevant_only` keeps the tested stages (each component's, and the step)."""
     if ratios.empty:
         return pd.DataFrame()
-    if "significant_holm" not in ratios:
-        ratios = with_corrected_significance(ratios)
+    ratios = _corrected(ratios)
     if relevant_only:
         ratios = ratios[ratios["tested"]]
     table = ratios[["config", "stage", "component", "reference_variant", "paired", "speedup",
@@ -159,7 +164,7 @@ def best_variants(ratios: pd.DataFrame) -> list[str]:
     one sentence saying nothing was shown (and so nothing is recommended)."""
     if ratios.empty:
         return []
-    ratios = with_corrected_significance(ratios) if "significant_holm" not in ratios else ratios
+    ratios = _corrected(ratios)
     tested = int(ratios["tested"].sum())
     # Whole pipelines lead the findings on their own (pipeline_comparison); here, one component
     # at a time, so a pipeline's data_wait gain is not filed as the best rewiring change.
@@ -272,7 +277,7 @@ def unstable(stages: pd.DataFrame) -> pd.DataFrame:
 FEW_STEPS = 10  # fewer measured steps than this: a spread of IQR > median/10 is expected noise
 
 
-def _number(row: pd.Series, key: str) -> float:
+def env_number(row: pd.Series, key: str) -> float:
     """A numeric env field of a row; 0 where it was not recorded (a column of other rows)."""
     value = row.get(key)
     return 0 if value is None or pd.isna(value) else value
@@ -281,8 +286,8 @@ def _number(row: pd.Series, key: str) -> float:
 def _unstable_cause(row: pd.Series) -> str:
     """The known reasons a configuration's measurements spread, from what its rows recorded."""
     causes = []
-    cores, threads = int(_number(row, "env.cores")), int(_number(row, "env.threads"))
-    load = max(_number(row, "env.load_avg_1m_before"), _number(row, "env.load_avg_1m_after"))
+    cores, threads = int(env_number(row, "env.cores")), int(env_number(row, "env.threads"))
+    load = max(env_number(row, "env.load_avg_1m_before"), env_number(row, "env.load_avg_1m_after"))
     if cores and load >= cores:
         causes.append(f"a busy machine (load {load:.1f} on {cores} cores; a 1-minute average, "
                       "which counts this sweep's previous group too)")
@@ -310,9 +315,9 @@ def pipeline_comparison(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]
     Unpaired: the two need DataLoaders of their own."""
     if ratios.empty:
         return []
-    ratios = with_corrected_significance(ratios) if "significant_holm" not in ratios else ratios
+    ratios = _corrected(ratios)
     steps = ratios[(ratios["component"] == "pipeline") & (ratios["stage"] == STEP)]
-    biggest = _biggest_stages(stages) if not stages.empty else pd.DataFrame()
+    biggest = biggest_stages(stages) if not stages.empty else pd.DataFrame()
     sentences = []
     for _, r in steps.iterrows():
         verdict = (f"{r['speedup']:.2f}x faster" if r["significant_holm"] and r["speedup"] > 1 else
@@ -331,7 +336,7 @@ def pipeline_comparison(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]
 
 
 def headline(stages: pd.DataFrame, ratios: pd.DataFrame) -> list[str]:
-    ratios = with_corrected_significance(ratios)
+    ratios = _corrected(ratios)
     sentences = pipeline_comparison(stages, ratios)
     sentences += fastest(stages) + [s for s in (biggest_stage(stages),) if s]
     sentences += best_workers(stages) + best_variants(ratios)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import jinja2
 import pandas as pd
-from markupsafe import Markup, escape  # noqa: F401  (escape: for headings built in render)
+from markupsafe import Markup
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("bench.report", "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined)

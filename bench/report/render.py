@@ -14,8 +14,8 @@ from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.store import write_csv
 
 TOP_LINES = 10
-WATERFALL_PNG = "waterfall.png"
 TOP_OPS = 10
+WATERFALL_PNG = "waterfall.png"
 
 
 def _one_decimal(value) -> str:
