@@ -87,17 +87,21 @@ def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> 
 
 
 def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ()) -> list[Answer]:
-    """One Answer per layer type × device that has timed points; `skipped`: one sentence per
-    reason points were skipped (an absent device), repeated in every answer's caveats."""
+    """One Answer per layer type × device that has timed points; the fastest is taken among the
+    points at the user's connectivity when the user's pipeline was timed. `skipped`: one sentence
+    per reason points were skipped (an absent device), repeated in every answer's caveats."""
     if stages.empty:
         return []
     steps = stages[stages["stage"] == STEP]
     biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
     for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
-        fastest = group.sort_values("median_s").iloc[0]
         users = group[group["variant"] == USER_PIPELINE].sort_values("num_workers")
         user = users.iloc[0] if not users.empty else None
+        # Like with like: the fastest among points training what the user trains (their
+        # connectivity); a dense point skips rewiring and trains another network.
+        same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
+        fastest = same_work.sort_values("median_s").iloc[0]
         speedup = (ratio_of_medians(fastest["samples_s"], user["samples_s"])
                    if user is not None and user["point_id"] != fastest["point_id"] else None)
         result.append(Answer(

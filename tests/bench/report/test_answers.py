@@ -11,9 +11,10 @@ USER = answers.USER_PIPELINE
 FASTEST = "deepr:exact+forward:fused+framing:compiled+cache:frames"
 
 
-def _point(i: int, variant: str, stages: dict, layer_type="conv2d", **extra) -> list:
+def _point(i: int, variant: str, stages: dict, layer_type="conv2d", connectivity=0.1,
+           **extra) -> list:
     step = sum(stages.values())
-    point = settings(variant=variant, connectivity=0.1, layer_type=layer_type, **extra)
+    point = settings(variant=variant, connectivity=connectivity, layer_type=layer_type, **extra)
     return [stage_row(f"p{i}", f"run-{i}", stage, median, step, point_settings=point)
             for stage, median in {**stages, "step": step}.items()]
 
@@ -106,3 +107,13 @@ def test_the_largest_change_is_the_one_measured_at_the_users_num_workers():
     assert "1.25x faster per step" in answer.best_change  # the user runs 0 workers
     (elsewhere,) = answers.answers(stages, _ratios(at_two))
     assert "2.00x" in elsewhere.best_change and "data_wait shared" in elsewhere.best_change
+
+
+def test_the_fastest_is_taken_among_points_doing_the_users_training_work():
+    # A dense point skips rewiring and trains another network: however fast, it is not the
+    # user's step made faster.
+    dense = {"data_wait": 0.001, "forward": 0.05, "backward": 0.05}
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES)
+                   + _point(2, "deepr:none", dense, connectivity=1.0))
+    (answer,) = answers.answers(stages, _ratios())
+    assert answer.fastest.point_id == "p1"
