@@ -7,14 +7,13 @@ The multistep and fused forwards compute the same spikes as the notebook loop
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
 from bench.stats import paired_ratio
 from snn.lif import warm_up_kernels
 from snn.model import FORWARDS, LAYER_TYPES, NetConfig, build_net
+from tests.benchmarks.rounds import interleaved_times
 from tests.benchmarks.settings import THREADS
 
 BATCH, TIME_STEPS = 8, 30
@@ -63,14 +62,9 @@ def test_forward_backward_against_its_target(benchmark, record_forward_target):
     targets = torch.arange(TARGET_BATCH) % 11
     steps = {forward: _step(net, frames, targets) for forward, net in nets.items()}
     rounds = TARGET_ROUNDS if benchmark.enabled else 1  # `make test`: one untimed round
-    times: dict[str, list[float]] = {forward: [] for forward in FORWARDS}
-    for r in range(rounds + 1):  # the first round warms up
-        for forward in (FORWARDS if r % 2 == 0 else FORWARDS[::-1]):
-            start = time.perf_counter()
-            steps[forward]()
-            times[forward].append(time.perf_counter() - start)
+    times = interleaved_times(list(FORWARDS), lambda forward: steps[forward](), rounds, warmup=1)
     for forward, net in nets.items():
         assert all(p.grad is not None for p in net.parameters()), forward
     if benchmark.enabled:
         for forward in FORWARDS[1:]:
-            record_forward_target(forward, paired_ratio(times["reference"][1:], times[forward][1:]))
+            record_forward_target(forward, paired_ratio(times["reference"], times[forward]))

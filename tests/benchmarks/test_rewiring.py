@@ -16,7 +16,6 @@ faster than the notebook, ≤ 3x the floor).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from bench.stats import paired_ratio
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.deepr.flat import flatten_into_buffer
 from snn.model import NetConfig, build_net
+from tests.benchmarks.rounds import interleaved_times
 from tests.benchmarks.settings import THREADS
 
 CONNECTIVITIES = (0.1, 0.01)
@@ -143,17 +143,13 @@ def test_exact_against_its_targets(benchmark, record_deepr_targets, target, conn
     # The same draws for each: one generator per variant, seeded alike.
     generators = {name: torch.Generator().manual_seed(1) for name in VARIANTS}
     rounds = TARGET_ROUNDS if benchmark.enabled else 1  # `make test`: one untimed round
-    times = {name: [] for name in VARIANTS}
-    for r in range(rounds + 3):  # 3 warm-up rounds (the kernels compile on the first)
-        for name in (VARIANTS if r % 2 == 0 else VARIANTS[::-1]):
-            _optimiser_step(variants[name].connections(), death_rate, generators[name])
-            start = time.perf_counter()
-            variants[name].update()
-            times[name].append(time.perf_counter() - start)
+    measured = interleaved_times(
+        list(VARIANTS), lambda name: variants[name].update(), rounds,
+        warmup=3,  # the kernels compile on the first
+        prepare=lambda name: _optimiser_step(variants[name].connections(), death_rate, generators[name]))
     exact = variants["exact"]
     assert exact.rewiring.active_counts() == [round(connectivity * w.numel()) for w in exact.weights]
     if benchmark.enabled:
-        measured = {name: t[3:] for name, t in times.items()}
         record_deepr_targets(f"{target} c={connectivity} deaths={death_rate:.1%}",
                              paired_ratio(measured["notebook"], measured["exact"]),
                              paired_ratio(measured["exact"], measured["floor"]))
