@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bench.build_config import point_config
@@ -62,6 +62,13 @@ class SweepPlan:
         if self.profile is None:
             return []
         return [p for p in self.points if p.skip_reason is None and self.profile.selects(p.settings)]
+
+    def judged_by(self, device_absence) -> SweepPlan:
+        """This plan with each point's skip reason from `device_absence(device)`: the devices an
+        executor reaches (a Ray cluster's GPUs) are not always this machine's."""
+        absence = {d: device_absence(d) for d in dict.fromkeys(p.settings["device"] for p in self.points)}
+        points = [replace(p, skip_reason=absence[p.settings["device"]]) for p in self.points]
+        return replace(self, points=points)
 
     def __post_init__(self) -> None:
         by_group: dict[str, list[PlannedPoint]] = {}

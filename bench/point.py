@@ -178,7 +178,7 @@ class PointResult:
 class PointFailure:
     """A point that raised: kept as a result so one bad point never ends a sweep."""
 
-    config: PointConfig
+    config: PointConfig | None  # None when it failed before its config was built (on a Ray node)
     error: str  # "<ExceptionType>: message"
     traceback: str
     environment: dict

@@ -24,13 +24,9 @@ from bench.env import busy_warning, oversubscription_warning
 from bench.executors import Executor, InProcessExecutor
 from bench.paths import PROFILE_ERROR, PROFILE_SUMMARY, SWEEP_COPY, profile_dir
 from bench.plan import PlannedPoint, SweepPlan
-from bench.profiling.run import profile_point
 from bench.progress import Progress, estimate_group_seconds
 from bench.record import group_rows, skipped_row, unpaired_ratio_rows
-from bench.settings import SYNTHETIC_DATA, data_path
 from bench.store import ResultStore
-from snn.data.dvsgesture import check_layout, resolve_data_root
-from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
 
 
 @dataclass
@@ -47,17 +43,6 @@ class SweepSummary:
     profile_failed: int = 0
 
 
-def prepare_data(points: list[PlannedPoint], stream: TextIO) -> None:
-    """Fail before timing anything when data is missing; write the synthetic set if asked for."""
-    for data in dict.fromkeys(p.settings["data_root"] for p in points):
-        if data == SYNTHETIC_DATA and read_manifest(data_path(data)) is None:
-            print(f"writing synthetic DVS Gesture to {data_path(data)} (once, ~1 GB) ...", file=stream)
-            write_synthetic_dvsgesture(data_path(data), SynthConfig())
-        root = resolve_data_root(data_path(data))
-        for train in (True, False):
-            check_layout(root, train=train)
-
-
 def pending_groups(plan: SweepPlan, done: set[str]) -> list[list[PlannedPoint]]:
     groups = [[p for p in g if p.point_id not in done and p.skip_reason is None] for g in plan.groups]
     return [g for g in groups if g]
@@ -67,6 +52,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
               stream: TextIO | None = None) -> SweepSummary:
     stream = stream or sys.stderr  # looked up per call: a caller may have replaced sys.stderr
     executor = executor or InProcessExecutor()
+    plan = plan.judged_by(executor.device_absence)  # which devices it reaches: Ray's GPUs, say
     store = ResultStore(out_dir)
     with store.exclusive():
         if plan.source and Path(plan.source).is_file():
@@ -79,7 +65,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
             print(f"skipping {count} point(s): {reason}", file=stream)
         groups = pending_groups(plan, done)
         if groups:
-            prepare_data([p for g in groups for p in g], stream)
+            executor.prepare([p for g in groups for p in g], stream)
         if warning := busy_warning():
             print(f"warning: {warning}", file=stream)
         crowded = Counter((p.settings["threads"], p.settings["num_workers"]) for g in groups for p in g)
@@ -95,11 +81,9 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
         timed = failed = 0
         interrupted = False
         try:
-            started = time.monotonic()
-            for index, outcomes in executor.run([[p.config() for p in g] for g in groups]):
+            for index, outcomes in executor.run(groups):
                 group = groups[index]
-                run = {"sweep": plan.name, "run_id": _run_id(),
-                       "group_wall_s": round(time.monotonic() - started, 3)}
+                run = {"sweep": plan.name, "run_id": _run_id(), "group_wall_s": _group_wall_s(outcomes)}
                 rows, failures = group_rows(group, outcomes, plan.references, run)
                 store.append(rows)
                 for point, failure in failures:
@@ -108,10 +92,9 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                 timed += len(group) - len(failures)
                 progress.group_done(len(group), estimates[index],
                                     note=f"{group[0].label}: {len(group)} point(s) done")
-                started = time.monotonic()
             progress.close()
             store.append(unpaired_ratio_rows(store.current_rows(), plan.references, plan.name))
-            profiled, profile_failed = profile_selected(plan, store.directory, stream)
+            profiled, profile_failed = profile_selected(plan, store.directory, stream, executor)
         except KeyboardInterrupt:
             progress.close()
             interrupted = True
@@ -124,7 +107,8 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                         ratios_csv=ratios_csv, profiled=profiled, profile_failed=profile_failed)
 
 
-def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[int, int]:
+def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO,
+                     executor: Executor | None = None) -> tuple[int, int]:
     """Profile the points the sweep's [profile] table selects, after all timing is done, into
     DIR/profiles/<point id>/. Points profiled before are kept; a failure is written beside them
     as error.txt and the others go on. Returns (profiled, failed)."""
@@ -135,7 +119,7 @@ def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[
             continue
         print(f"profiling {point.label} -> {target}", file=stream)
         try:
-            summary = profile_point(point.settings, target, plan.profile.options)
+            summary = (executor or InProcessExecutor()).profile(point, target, plan.profile.options)
         except Exception as error:  # one point's failure must not lose the others
             failed += 1
             target.mkdir(parents=True, exist_ok=True)
@@ -147,6 +131,12 @@ def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO) -> tuple[
         print(f"  line_profiler x{summary.line_overhead:.2f}, torch.profiler "
               f"x{summary.trace_overhead:.2f} the unprofiled step time", file=stream)
     return profiled, failed
+
+
+def _group_wall_s(outcomes) -> float | None:
+    """The group's own wall time, stamped where it ran (bench.executors.timed_group)."""
+    env = next((o.environment for o in outcomes if "group_finished_unix" in o.environment), None)
+    return None if env is None else round(env["group_finished_unix"] - env["group_started_unix"], 3)
 
 
 def _run_id() -> str:

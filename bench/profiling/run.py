@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -120,19 +122,32 @@ def profile_point(settings: dict, out: str | Path,
     """Run the three passes on one point (its normalised settings) and write the files listed in
     this module's doc; returns the summary also written as profile.json."""
     cfg = point_config(settings)
-    out = Path(out)
+    with _whole_folder(Path(out)) as staging:
+        return _profile_into(cfg, settings, staging, options)
+
+
+def install_profile(files: dict[str, bytes], out: str | Path) -> None:
+    """Write a profile made elsewhere (on a Ray node: its file names and contents) into `out`,
+    replacing the folder whole as profile_point does."""
+    with _whole_folder(Path(out)) as staging:
+        for name, content in files.items():
+            (staging / Path(name).name).write_bytes(content)  # flat: a name, never a path
+
+
+@contextmanager
+def _whole_folder(out: Path) -> Iterator[Path]:
+    """A staging folder that replaces `out` in one rename when the block succeeds, so no reader
+    ever sees half a profile (an old profile.json beside new files, a truncated trace); a
+    failure leaves nothing behind."""
     _check_profile_folder(out)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        summary = _profile_into(cfg, settings, staging, options)
-        # one rename: no reader ever sees half a profile (an old profile.json beside new
-        # files, a truncated trace)
+        yield staging
         replace_folder(staging, out, retired=out.parent / f".{out.name}.old-{os.getpid()}")
     finally:
-        shutil.rmtree(staging, ignore_errors=True)  # a failed profile leaves nothing behind
-    return summary
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _check_profile_folder(out: Path) -> None:

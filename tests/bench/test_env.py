@@ -41,5 +41,7 @@ def test_the_environment_a_group_records_is_exactly_the_one_list_of_fields():
 
     env = capture_environment(torch.device("cpu"), flush_denormal=False, data_root=None)
     group_only = {"load_avg_1m_before", "load_avg_1m_after", "synthetic_data", "data_fingerprint",
-                  "skipped_samples", "frame_cache_build_s", "forward_compile_s"}  # set by run_group
+                  "skipped_samples", "frame_cache_build_s", "forward_compile_s",  # set by run_group
+                  "group_started_unix", "group_finished_unix",  # set by the executor
+                  "ray_node"}  # set on Ray
     assert set(env) | group_only == set(ENV_FIELDS)

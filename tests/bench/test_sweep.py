@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bench.executors import InProcessExecutor
 from bench.plan import plan_sweep
 from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.stages import ROW_STAGES
@@ -92,13 +93,11 @@ def test_points_on_an_absent_device_are_skipped_rows_not_crashes(tiny_root, tmp_
     assert skipped.settings["device"] == "cuda" and "torch.cuda.is_available() is False" in skipped.reason
 
 
-class _InterruptAfterFirstGroup:
+class _InterruptAfterFirstGroup(InProcessExecutor):
     """An executor whose user presses Ctrl-C while the second group is being timed."""
 
     def run(self, groups):
-        from bench.executors import InProcessExecutor
-
-        for index, outcomes in InProcessExecutor().run(groups[:1]):
+        for index, outcomes in super().run(groups[:1]):
             yield index, outcomes
         raise KeyboardInterrupt
 
