@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test bench bench-save bench-compare bench-deepr bench-forward data browser clean
+.PHONY: setup test test-ray bench bench-save bench-compare bench-deepr bench-forward data browser clean
 
 setup: $(STAMP)
 
@@ -25,7 +25,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not ray"
+
+# The Ray executor against a real local cluster (ray start --head on 127.0.0.1): installs the
+# [ray] extra (about 350 MB) into .venv first.
+test-ray: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
+	$(PY) -m pytest -q -m ray
 
 # Debian's chromium for the report's browser test (skipped, with the reason, without it).
 browser:

@@ -116,7 +116,14 @@ def _cmd_sweep(args) -> int:
 
     plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
-    summary = run_sweep(plan, out)
+    if args.address and args.executor != "ray":
+        raise SettingError("--address names a Ray cluster: pass it with --executor ray")
+    executor = None
+    if args.executor == "ray":
+        from bench.ray_executor import RayExecutor
+
+        executor = RayExecutor(address=args.address)
+    summary = run_sweep(plan, out, executor=executor)
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
           f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
     print(f"results: {out / 'results.jsonl'}, {summary.results_csv}, {summary.ratios_csv}")
@@ -247,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--data-root", help="data root for every point, overriding the file's data")
     sweep.add_argument("--max-points", type=int, default=MAX_POINTS,
                        help="refuse a sweep of more points than this (default: %(default)s)")
+    sweep.add_argument("--executor", choices=("in-process", "ray"), default="in-process",
+                       help="where timing groups run: one after another here (default), or as "
+                            "Ray tasks, each holding its threads + workers in CPUs (pip install "
+                            "'snn-bench[ray]')")
+    sweep.add_argument("--address", help="the Ray cluster (--executor ray); default $RAY_ADDRESS, "
+                                         "else a local Ray instance started for this sweep")
     sweep.set_defaults(func=_cmd_sweep)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
