@@ -151,17 +151,14 @@ class RayExecutor:
     def __init__(self, address: str | None = None, group_task=time_group_on_node):
         self.address = address or os.environ.get("RAY_ADDRESS") or None
         self.group_task = group_task  # what each group's task runs: tests inject faults through it
-        self._ray = None
+        self._ray = import_ray(self.address)  # now: a missing extra fails before the sweep starts
 
     @property
     def ray(self):
-        """Ray, connected on first use."""
-        if self._ray is None:
-            ray = import_ray(self.address)
-            if not ray.is_initialized():
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
-            self._ray = ray
+        """Ray, connected on first use (a sweep with nothing left to run never connects)."""
+        if not self._ray.is_initialized():
+            self._ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                           configure_logging=False)
         return self._ray
 
     def _largest_node_cpus(self) -> float:
