@@ -22,6 +22,7 @@ from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.stages import ROW_STAGES
 from bench.store import ResultStore
 from bench.sweep import run_sweep
+from tests.bench.processes import start_and_wait_for_first_rows
 
 # Before Ray's first import, which reads them: keep the driver and the cluster on loopback.
 os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
@@ -163,15 +164,10 @@ def test_kill_9_of_the_driver_then_a_resume_on_ray_stores_every_point_once(clust
     settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data_root": str(tiny_root)}.items())
     grid_toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in grid.items())
     sweep_file.write_text(f'name = "t"\n[settings]\n{settings}\n[grid]\n{grid_toml}\n')
-    command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out),
-               "--executor", "ray", "--address", cluster]
-    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], env=RAY_ENV, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results, deadline = out / "results.jsonl", time.monotonic() + 180
-    while time.monotonic() < deadline and process.poll() is None:
-        if results.exists() and results.stat().st_size > 0:
-            break
-        time.sleep(0.05)
+    process = start_and_wait_for_first_rows(
+        ["sweep", str(sweep_file), "--out", str(out), "--executor", "ray", "--address", cluster], out,
+        timeout_s=180, env=RAY_ENV, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     os.killpg(process.pid, signal.SIGKILL)  # the driver; its tasks die with its Ray job
     process.wait()
     done_before = {r.point_id for r in _stage_rows(out)}
