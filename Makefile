@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test test-ray bench bench-save bench-compare bench-deepr bench-forward data browser clean
+.PHONY: setup test test-ray study bench bench-save bench-compare bench-deepr bench-forward data browser clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,11 @@ endif
 bench: data
 	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default; status=$$?; \
 	if [ $$status -le 1 ]; then $(PY) -m bench report $(REPORTS)/default || exit $$?; fi; exit $$status
+
+# The convergence study (bench/configs/study.toml): trains every run, judges the user's DeepR
+# claims, renders $(REPORTS)/study/report/study.html; rerunning resumes.
+study: data
+	$(PY) -m bench study bench/configs/study.toml --data-root $(DATA_ROOT) --out $(REPORTS)/study
 
 # pytest-benchmark: `make bench-save` on main, then `make bench-compare` on a branch.
 # bench-compare fails when a benchmark's median is more than BENCH_FAIL_PERCENT slower than the

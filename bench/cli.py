@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.data_cli import add_data_commands
 from bench.errors import SettingError, UserError
-from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT
+from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
 from bench.profiling.options import ProfileOptions
 from bench.report.compare import DEFAULT_THRESHOLD
 from bench.settings import SETTINGS, markdown_table, normalise, point_label, show_value
@@ -135,10 +135,35 @@ def _cmd_sweep(args) -> int:
     return 1 if summary.failed or summary.profile_failed else 0
 
 
+def _cmd_study(args) -> int:
+    from bench.study.report import render_study_report
+    from bench.study.runner import run_study
+    from bench.study.spec import load_study
+
+    study = load_study(args.config, data_override=args.data_root, max_points=args.max_points)
+    out = Path(args.out or DEFAULT_REPORTS / study.plan.name)
+    summary = run_study(study, out)
+    print(f"{summary.trained} run(s) trained, {summary.already_done} already done, "
+          f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
+    if summary.interrupted:
+        return 130
+    page = render_study_report(out, out / REPORT, study.options.thresholds)
+    print(f"report: {page.resolve()}")
+    return 1 if summary.failed else 0
+
+
 def _cmd_report(args) -> int:
     from bench.report.render import render_report
 
     out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
+    if args.results and (Path(args.results) / SWEEP_COPY).is_file():
+        from bench.study.report import render_study_report, study_runs
+        from bench.study.spec import study_options
+
+        if study_runs(Path(args.results))[0]:  # a study's results: its own page
+            options = study_options(Path(args.results) / SWEEP_COPY)
+            print(f"report: {render_study_report(args.results, out, options.thresholds).resolve()}")
+            return 0
     page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold,
                          benchmark_run=args.benchmark_run, benchmark_baseline=args.benchmark_baseline)
     print(f"report: {page.resolve()}")
@@ -218,6 +243,17 @@ def _cmd_settings(args) -> int:
     return 0
 
 
+def _add_plan_arguments(command: argparse.ArgumentParser, kind: str, unit: str) -> None:
+    """What a sweep and a study both take: where results go, the data, the size limit."""
+    command.add_argument("config", help=f"{kind} file (TOML), e.g. bench/configs/"
+                                        f"{'default' if kind == 'sweep' else kind}.toml")
+    command.add_argument("--out", help=f"results directory (default: reports/<{kind} name>); "
+                                       "rerunning into it resumes")
+    command.add_argument("--data-root", help=f"data root for every {unit[:-1]}, overriding the file's data")
+    command.add_argument("--max-points", type=int, default=MAX_POINTS,
+                         help=f"refuse a {kind} of more {unit} than this (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="snn-bench",
@@ -248,12 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.set_defaults(func=_cmd_profile)
 
     sweep = commands.add_parser("sweep", help="time every point of a sweep file (resumable)")
-    sweep.add_argument("config", help="sweep file (TOML), e.g. bench/configs/default.toml")
-    sweep.add_argument("--out", help="results directory (default: reports/<sweep name>); "
-                       "rerunning into it resumes")
-    sweep.add_argument("--data-root", help="data root for every point, overriding the file's data")
-    sweep.add_argument("--max-points", type=int, default=MAX_POINTS,
-                       help="refuse a sweep of more points than this (default: %(default)s)")
+    _add_plan_arguments(sweep, "sweep", "points")
     sweep.add_argument("--executor", choices=("in-process", "ray"), default="in-process",
                        help="where timing groups run: one after another here (default), or as "
                             "Ray tasks, each holding its threads + workers in CPUs (pip install "
@@ -261,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", help="the Ray cluster (--executor ray); default $RAY_ADDRESS, "
                                          "else a local Ray instance started for this sweep")
     sweep.set_defaults(func=_cmd_sweep)
+
+    study = commands.add_parser("study", help="train every run of a study file and judge the DeepR "
+                                               "claims (resumable)")
+    _add_plan_arguments(study, "study", "runs")
+    study.set_defaults(func=_cmd_study)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
     report.add_argument("results", nargs="?", help="a directory written by snn-bench sweep")

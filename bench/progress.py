@@ -54,7 +54,7 @@ class Progress:
     the ratio of actual to estimated time of the groups finished so far."""
 
     def __init__(self, total_points: int, estimated_seconds: float, stream: TextIO | None = None,
-                 clock=time.monotonic, width: int = 24):
+                 clock=time.monotonic, width: int = 24, unit: str = "points"):
         self.total = total_points
         self.done = 0
         self._estimated_left = estimated_seconds
@@ -63,8 +63,8 @@ class Progress:
         self._clock = clock
         self._start = clock()
         self._bar = tqdm(total=total_points, file=self._stream, ascii=".#", mininterval=0,
-                         bar_format="[{bar:%d}] {n_fmt}/{total_fmt} points | {elapsed} elapsed"
-                                    "{postfix}" % width)  # tqdm writes the postfix as ", ETA ..."
+                         bar_format="[{bar:%d}] {n_fmt}/{total_fmt} %s | {elapsed} elapsed"
+                                    "{postfix}" % (width, unit))  # tqdm writes the postfix as ", ETA ..."
 
     def eta_seconds(self) -> float:
         elapsed = self._clock() - self._start

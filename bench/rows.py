@@ -139,7 +139,25 @@ class SkippedRow(Row):
     reason: str
 
 
-ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow)}
+@dataclass(frozen=True, kw_only=True)
+class StudyRunRow(Row):
+    """One training run of a study (bench.study): its curves, not its step times."""
+
+    KIND: ClassVar[str] = "study_run"
+    iterations: int
+    stopped_by: str  # iterations, budget or diverged (a non-finite loss)
+    losses: list[float]  # one per iteration
+    evals: list[list[float]]  # (iteration, training seconds so far, test accuracy)
+    active_connections: list[int]  # at each evaluation
+    total_connections: int
+    deaths_per_update: list[int]  # connections DeepR removed at each update, all layers
+    train_s: float  # training steps only: evaluations and bookkeeping excluded
+    eval_s: float
+    env: dict
+
+
+ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow,
+                                                       StudyRunRow)}
 
 
 def _check_schema(data: dict, where: str) -> None:

@@ -60,7 +60,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
         done = store.completed_ids()
         already = sum(p.point_id in done for p in plan.points)
         skipped = [p for p in plan.points if p.skip_reason and p.point_id not in done]
-        store.append([skipped_row(p, {"sweep": plan.name, "run_id": _run_id()}) for p in skipped])
+        store.append([skipped_row(p, {"sweep": plan.name, "run_id": new_run_id()}) for p in skipped])
         for reason, count in Counter(p.skip_reason for p in skipped).items():
             print(f"skipping {count} point(s): {reason}", file=stream)
         groups = pending_groups(plan, done)
@@ -83,7 +83,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
         try:
             for index, outcomes in executor.run(groups):
                 group = groups[index]
-                run = {"sweep": plan.name, "run_id": _run_id(), "group_wall_s": _group_wall_s(outcomes)}
+                run = {"sweep": plan.name, "run_id": new_run_id(), "group_wall_s": _group_wall_s(outcomes)}
                 rows, failures = group_rows(group, outcomes, plan.references, run)
                 store.append(rows)
                 for point, failure in failures:
@@ -139,5 +139,5 @@ def _group_wall_s(outcomes) -> float | None:
     return None if env is None else round(env["group_finished_unix"] - env["group_started_unix"], 3)
 
 
-def _run_id() -> str:
+def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]

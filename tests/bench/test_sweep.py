@@ -5,10 +5,7 @@ import math
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +17,7 @@ from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.stages import ROW_STAGES
 from bench.store import ResultStore
 from bench.sweep import run_sweep
+from tests.bench.processes import start_and_wait_for_first_rows
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
 
@@ -115,15 +113,7 @@ def _start_sweep_and_wait_for_a_group(tmp_path, root, grid_toml: str, **popen):
     out = tmp_path / "out"
     settings = "\n".join(f"{k} = {json.dumps(v)}" for k, v in {**TINY, "data_root": str(root)}.items())
     sweep_file.write_text(f'name = "sub"\n[settings]\n{settings}\n[grid]\n{grid_toml}\n')
-    command = [sys.executable, "-m", "bench", "sweep", str(sweep_file), "--out", str(out)]
-    process = subprocess.Popen(command, cwd=Path(__file__).parents[2], **popen)
-    results = out / "results.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if results.exists() and results.stat().st_size > 0:
-            break
-        time.sleep(0.05)
-    return process, out
+    return start_and_wait_for_first_rows(["sweep", str(sweep_file), "--out", str(out)], out, **popen), out
 
 
 def test_kill_9_mid_sweep_loses_only_the_group_in_flight(tiny_root, tmp_path):

@@ -1,0 +1,101 @@
+"""One study run: a point's network trained for its iterations (or wall-clock budget), with the
+loss of every iteration, the test accuracy every `eval_every` iterations on the held-out users,
+and DeepR's active connections and deaths per update.
+
+The run is built exactly as a timing point is (bench.point: same seeds, same weights, same data
+order for the same seed), so a study and a sweep describe the same network. Training time
+counts the training steps only; evaluations and the untimed bookkeeping (reading the rewiring
+masks) are outside it, so time-to-accuracy compares training speed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bench.env import capture_environment
+from bench.point import PointConfig, PointSession, apply_runtime, open_batches
+from bench.study.spec import StudyOptions
+from bench.traffic import TrafficRecorder
+from snn.data.dvsgesture import open_split
+from snn.data.frame_cache import FrameCache
+from snn.data.loader import build_loader
+from snn.data.synth import read_manifest
+from snn.data.transforms import build_transform
+from snn.train import evaluate, train_step
+
+STOPPED_BY = ("iterations", "budget", "diverged")
+
+
+@dataclass
+class RunRecord:
+    """What one run recorded (the fields of bench.rows.StudyRunRow besides the point's head)."""
+
+    iterations: int = 0
+    stopped_by: str = "iterations"
+    losses: list[float] = field(default_factory=list)  # one per iteration
+    evals: list[list[float]] = field(default_factory=list)  # (iteration, train_s, accuracy)
+    active_connections: list[int] = field(default_factory=list)  # at each evaluation
+    total_connections: int = 0
+    deaths_per_update: list[int] = field(default_factory=list)  # over all rewired layers
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    env: dict = field(default_factory=dict)
+
+
+def held_out_loader(cfg: PointConfig, root: Path):
+    """The held-out test users, in order, every sample once, framed as the run's training data
+    (from the same frame cache when the run uses one)."""
+    dataset = open_split(root, train=False, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
+    if cfg.frame_cache is not None:
+        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
+        dataset.fill()
+    plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
+                    persistent_workers=False, prefetch_factor=None, loading="persistent")
+    return build_loader(dataset, plain)
+
+
+def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) -> RunRecord:
+    device = apply_runtime(cfg)
+    session = PointSession(cfg, device)
+    batches, root = open_batches(cfg)
+    test = held_out_loader(cfg, root)
+    record = RunRecord(total_connections=session.connections()[1])
+    record.env = capture_environment(device, cfg.flush_denormal, str(root))
+    record.env["synthetic_data"] = read_manifest(root) is not None
+    traffic = TrafficRecorder(session.rewiring) if session.rewiring is not None else None
+
+    def evaluate_now(iteration: int) -> None:
+        start = clock()
+        accuracy = evaluate(session.trainer.net, test, device)
+        record.eval_s += clock() - start
+        record.evals.append([iteration, round(record.train_s, 6), accuracy])
+        record.active_connections.append(session.connections()[0])
+
+    try:
+        evaluate_now(0)
+        for iteration in range(1, options.iterations + 1):
+            start = clock()
+            loss = float(train_step(session.trainer, batches).loss)  # a host sync: the curve is the point
+            record.train_s += clock() - start
+            record.losses.append(loss)
+            record.iterations = iteration
+            if traffic is not None:
+                traffic.record()
+                record.deaths_per_update.append(sum(layer[-1] for layer in traffic.traffic.died if layer))
+            if not math.isfinite(loss):
+                record.stopped_by = "diverged"
+            elif options.budget_s is not None and record.train_s >= options.budget_s:
+                record.stopped_by = "budget"
+            if record.stopped_by != "iterations" or iteration % options.eval_every == 0 \
+                    or iteration == options.iterations:
+                evaluate_now(iteration)
+            if record.stopped_by != "iterations":
+                break
+    finally:
+        batches.close()
+    record.train_s = round(record.train_s, 6)
+    return record
+
