@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test test-ray study bench bench-save bench-compare bench-deepr bench-forward data browser clean
+.PHONY: setup test test-ray study bench bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
 
 setup: $(STAMP)
 
@@ -79,6 +79,10 @@ bench-deepr: setup
 # Forward variants: forward+backward per layer type, and the fast forward against its target.
 bench-forward: setup
 	$(PY) -m pytest tests/benchmarks/test_forward.py $(BENCH_OPTS)
+
+# forward:sparse against the dense forward across connectivity, and the crossover where it wins.
+bench-sparse: setup
+	$(PY) -m pytest tests/benchmarks/test_sparse.py $(BENCH_OPTS)
 
 clean:
 	test ! -x $(PY) || rm -rf "$$($(PY) -c 'from bench.settings import synthetic_root; print(synthetic_root())')" \

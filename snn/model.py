@@ -26,6 +26,9 @@ from torch import nn
 
 from snn.lif import LIFParams, lif_spikes
 from snn.names import FORWARDS, LAYER_TYPES
+from snn.sparse import sparsify
+
+FUSED_NEURONS = ("fused", "sparse")  # the forwards whose neurons run over all T in one call
 
 SURROGATES = {
     "fast_sigmoid": lambda scale: surrogate.fast_sigmoid(slope=scale),
@@ -54,6 +57,7 @@ class NetConfig:
     # layer of every preset fires at 5–30% on DVS-like input (measured on synthetic data).
     init_gain: float = 4.0
     forward: str = "reference"  # reference (the notebook loop) | multistep | fused (same spikes)
+    # | sparse (fused neurons, CSR weights: the same to float rounding; snn.sparse)
 
     def __post_init__(self) -> None:
         if self.forward not in FORWARDS:
@@ -66,8 +70,8 @@ class NetConfig:
             raise ValueError(
                 f"unknown surrogate {self.surrogate!r}: choose one of {', '.join(SURROGATES)}"
             )
-        if self.forward == "fused" and self.surrogate != "fast_sigmoid":
-            raise ValueError(f"forward 'fused' implements the fast_sigmoid surrogate only, not "
+        if self.forward in FUSED_NEURONS and self.surrogate != "fast_sigmoid":
+            raise ValueError(f"forward {self.forward!r} implements the fast_sigmoid surrogate only, not "
                              f"{self.surrogate!r}: use forward = multistep with this surrogate")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"beta must lie in [0, 1], got {self.beta}")
@@ -148,13 +152,15 @@ class SeedNet(nn.Module):
         with torch.no_grad():
             for layer in self.weight_layers():
                 layer.weight.mul_(cfg.init_gain)
+                if cfg.forward == "sparse":
+                    sparsify(layer)  # built and initialised as dense: the same weights
         self.neurons = nn.ModuleList(
             snn.Leaky(beta=cfg.beta, spike_grad=spike_grad) for _ in layers
         )
         # The fused forward's constants, read from the neurons now: reading them from a device
         # tensor at every forward would be a host sync per layer.
         self.lif_params = ([LIFParams.of(n, cfg.surrogate_scale) for n in self.neurons]
-                           if cfg.forward == "fused" else [])
+                           if cfg.forward in FUSED_NEURONS else [])
 
     def frame_view(self, frame: torch.Tensor) -> torch.Tensor:
         """(B, P, H, W) → what the first layer reads."""
@@ -175,7 +181,7 @@ class SeedNet(nn.Module):
             )
         if self.cfg.forward == "multistep":
             return self.forward_layerwise(x, self._neurons_stepwise)
-        if self.cfg.forward == "fused":
+        if self.cfg.forward in FUSED_NEURONS:
             return self.forward_layerwise(x, self._neurons_fused)
         return self.forward_reference(x)
 

@@ -7,7 +7,7 @@ the modules that implement each choice import their tuple from here, so a name i
 from __future__ import annotations
 
 LAYER_TYPES = ("conv2d", "conv1d", "linear")  # snn.model presets
-FORWARDS = ("reference", "multistep", "fused")  # snn.model forward passes; reference = the notebook loop
+FORWARDS = ("reference", "multistep", "fused", "sparse")  # snn.model forward passes; reference = the notebook loop
 FRAMINGS = ("tonic", "bincount", "compiled")
 # How a training step gets its batch: the notebook's next(iter(loader)) at every step, or one
 # iterator kept across steps (snn.data.loader).

@@ -41,8 +41,12 @@ def record_forward_target():
 
 
 def pytest_terminal_summary(terminalreporter):
+    from tests.benchmarks.test_sparse import crossover_lines
+
     write = terminalreporter.write_line
     _write_forward_target(write)
+    for line in crossover_lines():
+        write(line)
     if not GROUPS:
         return
     write("")
