@@ -48,6 +48,7 @@ def point_config(settings: dict) -> PointConfig:
         lr=lr,
         optimiser=s["optimiser"],
         warmup_steps=s["warmup_steps"],
+        workload_batches=s["workload_batches"],
         measured_steps=s["measured_steps"],
         seed=s["seed"],
     )

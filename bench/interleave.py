@@ -26,11 +26,14 @@ from bench.point import (
     apply_runtime,
     loader_key,
     open_batches,
+    open_test_loader,
 )
 from bench.timing import stage_timer
+from bench.workload import measure_workload
 from snn.data.dvsgesture import data_fingerprint
 from snn.data.synth import read_manifest
 from snn.lif import warm_up_kernels
+from snn.model import FUSED_NEURONS
 
 
 def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
@@ -65,7 +68,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
         # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
         # warm-up or measured step.
-        env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward == "fused" for c in configs)
+        env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward in FUSED_NEURONS for c in configs)
                                     else None)
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]
@@ -94,7 +97,8 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
     finally:  # a Ctrl-C too: stop the workers now rather than at interpreter exit
         batches.close()
-    env["load_avg_1m_after"] = load_average()
+    env["load_avg_1m_after"] = load_average()  # before the workload pass: it is not timing
+    workloads = _workloads(sessions, root, device) if first.workload_batches else {}
     for i, session in sessions.items():
         active, total = session.connections()
         outcomes[i] = PointResult(
@@ -107,8 +111,24 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
             total_connections=total,
             environment=env,
             traffic=session.traffic.traffic if session.traffic is not None else None,
+            workload=workloads.get(i),
         )
     return [outcomes[i] for i in range(len(configs))]
+
+
+def _workloads(sessions: dict[int, PointSession], root, device) -> dict[int, dict]:
+    """Each trained network's workload metrics on the same test batches (bench.workload); a
+    point whose counting fails keeps its timing and says why."""
+    loader = None
+    workloads = {}
+    for i, session in sessions.items():
+        cfg = session.config
+        try:
+            loader = loader or open_test_loader(cfg, root)  # one per group: they share the framing
+            workloads[i] = measure_workload(session.trainer.net, loader, cfg.workload_batches, device)
+        except Exception as error:
+            workloads[i] = {"error": f"{type(error).__name__}: {error}"}
+    return workloads
 
 
 def run_point(cfg: PointConfig) -> PointResult:

@@ -48,6 +48,7 @@ class PointConfig:
     warmup_steps: int = 2
     measured_steps: int = 10
     seed: int = 0
+    workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
 
     def __post_init__(self) -> None:
         if self.net.num_steps != self.frames.n_time_bins:
@@ -158,6 +159,18 @@ def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
     return batches, root
 
 
+def open_test_loader(cfg: PointConfig, root: Path):
+    """The held-out test users, in order, every sample once, framed as the point's training data
+    (from the same frame cache when the point uses one)."""
+    dataset = open_split(root, train=False, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
+    if cfg.frame_cache is not None:
+        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
+        dataset.fill()
+    plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
+                    persistent_workers=False, prefetch_factor=None, loading="persistent")
+    return build_loader(dataset, plain)
+
+
 @dataclass
 class PointResult:
     config: PointConfig
@@ -169,6 +182,7 @@ class PointResult:
     total_connections: int
     environment: dict
     traffic: Traffic | None = None  # per rewired layer, over the measured updates; None: dense
+    workload: dict | None = None  # bench.workload.measure_workload, when workload_batches > 0
 
     def to_dict(self) -> dict:
         return asdict(self)

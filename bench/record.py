@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bench.ids import config_hash
 from bench.point import PointFailure, PointResult
-from bench.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow
+from bench.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow, WorkloadRow
 from bench.settings import normalise
 from bench.stages import COMPARED_STAGES, ROW_STAGES, STEP
 from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
@@ -143,6 +143,8 @@ def group_rows(group: list, outcomes: list[PointResult | PointFailure], referenc
             failures.append((point, outcome))
         else:
             rows += stage_rows(point, outcome, run)
+            if outcome.workload is not None:
+                rows.append(WorkloadRow(**_head(point, run), **outcome.workload))
             timed.append((point, outcome))
     ratios = paired_ratio_rows([p for p, _ in timed], [r for _, r in timed], references, run)
     return rows + ratios, failures

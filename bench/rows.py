@@ -140,6 +140,27 @@ class SkippedRow(Row):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkloadRow(Row):
+    """NeuroBench's workload metrics of a timed point (bench.workload), per sample, measured
+    after its timing on the network it trained; `error` when counting failed (its timing stands)."""
+
+    KIND: ClassVar[str] = "workload"
+    samples: int | None = None
+    dense_synops: float | None = None
+    effective_macs: float | None = None
+    effective_acs: float | None = None
+    activation_sparsity: float | None = None
+    connection_sparsity: float | None = None
+    footprint_bytes: int | None = None
+    sparse_footprint_bytes: int | None = None
+    layers: list[dict] = field(default_factory=list)  # per synapse layer and per neuron layer
+    eval_s: float | None = None  # the same batches, counting off
+    eval_counting_s: float | None = None
+    counting_overhead: float | None = None  # eval_counting_s / eval_s
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StudyRunRow(Row):
     """One training run of a study (bench.study): its curves, not its step times."""
 
@@ -157,7 +178,7 @@ class StudyRunRow(Row):
 
 
 ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow,
-                                                       StudyRunRow)}
+                                                       WorkloadRow, StudyRunRow)}
 
 
 def _check_schema(data: dict, where: str) -> None:

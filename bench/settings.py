@@ -167,6 +167,10 @@ SETTINGS: tuple[Setting, ...] = (
             aliases=("warmup",)),
     Setting("measured_steps", int, 10, _whole(1), "timed training steps", "timing",
             aliases=("steps",)),
+    Setting("workload_batches", int, 0, _whole(0),
+            "after timing, count NeuroBench's workload metrics (synaptic operations, activation and "
+            "connection sparsity, footprint) over this many test batches, and the counting's cost; "
+            "0: off. Never inside a timed step", "timing"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 SETTING_NAMES = tuple(BY_NAME)

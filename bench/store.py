@@ -28,6 +28,7 @@ from bench.rows import (
     Row,
     SkippedRow,
     StageRow,
+    WorkloadRow,
     flatten,
     row_from_dict,
 )
@@ -180,7 +181,7 @@ class ResultStore:
                 last_other[row.point_id] = row
         current: list[Row] = [
             r for r in rows
-            if (isinstance(r, StageRow) and last_ok.get(r.point_id) == r.run_id)
+            if (isinstance(r, (StageRow, WorkloadRow)) and last_ok.get(r.point_id) == r.run_id)
             or (isinstance(r, RatioRow) and last_ok.get(r.point_id) == r.run_id
                 and last_ok.get(r.reference_point_id) == r.reference_run_id)]
         current += [r for pid, r in last_other.items() if pid not in last_ok]
@@ -189,7 +190,7 @@ class ResultStore:
     def export_csv(self) -> tuple[Path, Path]:
         """results.csv (stage, error and skip rows) and ratios.csv, written atomically."""
         current = self.current_rows()
-        results = [r for r in current if not isinstance(r, RatioRow)]
+        results = [r for r in current if not isinstance(r, (RatioRow, WorkloadRow))]
         ratios = [r for r in current if isinstance(r, RatioRow)]
         return (write_csv(results, self.directory / RESULTS_CSV),
                 write_csv(ratios, self.directory / RATIOS_CSV))

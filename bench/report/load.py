@@ -22,6 +22,7 @@ from bench.rows import (
     RatioRow,
     Row,
     StageRow,
+    WorkloadRow,
     flat_columns,
     flatten,
 )
@@ -53,6 +54,7 @@ class Results:
     ratios: pd.DataFrame  # variants against references, paired and unpaired
     profiles: list[Profile] = field(default_factory=list)
     label_also: list[str] = field(default_factory=list)  # settings that differ between points
+    workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # NeuroBench metrics per point
 
     def label(self, settings: dict) -> str:
         """A point's label in this report: naming every setting that differs between its points."""
@@ -120,4 +122,5 @@ def load_results(directory: str | Path) -> Results:
                                                  RatioRow, varying)),
         label_also=varying,
         profiles=_profiles(directory),
+        workload=frame([r for r in rows if isinstance(r, WorkloadRow)], WorkloadRow, varying),
     )

@@ -192,3 +192,23 @@ def waterfall(panels: list[tuple[str, float, float, pd.DataFrame]], path: Path) 
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
     return _save(fig, path)
+
+
+def time_vs_sparsity(table: pd.DataFrame, path: Path) -> Path:
+    """Forward and backward median time against connection and activation sparsity, one colour per
+    layer type, one marker per stage (bench.report.workload.time_against_sparsity)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    palette = plt.get_cmap("tab10").colors
+    layer_types = sorted(table["layer_type"].unique())
+    markers = {"forward": "o", "backward": "s"}
+    for ax, column, label in ((axes[0], "connection_sparsity", "connection sparsity (zero weights / all)"),
+                              (axes[1], "activation_sparsity", "activation sparsity (zero spikes / all)")):
+        for i, layer_type in enumerate(layer_types):
+            for stage, marker in markers.items():
+                rows = table[(table["layer_type"] == layer_type) & (table["stage"] == stage)]
+                if not rows.empty:
+                    ax.scatter(rows[column], rows["median_s"] * MS, color=palette[i % len(palette)],
+                               marker=marker, label=f"{layer_type} {stage}", alpha=0.8)
+        ax.set_yscale("log")
+        _finish_panel(ax, label, "median time per step (ms)", f"Time against {label.split(' (')[0]}")
+    return _save(fig, path)

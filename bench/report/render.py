@@ -8,7 +8,15 @@ import pandas as pd
 
 from bench.errors import SettingError
 from bench.paths import PROFILES, REPORT_CSV, SUMMARY_MD
-from bench.report import answers, compare, findings, html, plots, pytest_benchmarks
+from bench.report import (
+    answers,
+    compare,
+    findings,
+    html,
+    plots,
+    pytest_benchmarks,
+    workload,
+)
 from bench.report.load import Profile, Results, load_results
 from bench.rows import ErrorRow, SkippedRow, StageRow
 from bench.store import write_csv
@@ -237,6 +245,42 @@ def _answers(results: Results, out: Path) -> str:
     return body
 
 
+def _workload(results: Results, out: Path) -> str:
+    """NeuroBench's metrics per point, time against sparsity, and whether sparsity saves time."""
+    body = html.paragraph("Per sample, by NeuroBench's definitions (snn/workload.py): dense synaptic "
+                          "operations (every input and weight nonzero, bias excluded, padded taps "
+                          "not counted), effective MACs and ACs (the actual nonzero inputs and "
+                          "weights; spike inputs count as ACs), activation sparsity (zero spikes / "
+                          "all), connection sparsity (zero weights / all), footprint (parameters and "
+                          "buffers) and the same with each weight layer in CSR. Counted after timing, "
+                          "on the trained network, over `workload_batches` test batches; the counting's "
+                          "cost is that evaluation's time over the same evaluation uncounted.", "note")
+    body += html.bullets(workload.sparsity_sentences(workload.sparsity_against_dense(results.stages)),
+                         "sparsity-findings")
+    table = workload.workload_table(results.workload)
+    if table.empty:
+        return body + html.paragraph("No point counted its workload: set workload_batches (e.g. 2) "
+                                     "in the sweep's [settings].", "note")
+    overhead = results.workload["counting_overhead"].dropna() if "counting_overhead" in results.workload else []
+    if len(overhead):
+        body += html.paragraph(f"Counting cost: the counted evaluation took {overhead.median():.2f}x the "
+                               f"uncounted one at the median ({overhead.min():.2f}-{overhead.max():.2f}x "
+                               f"over {len(overhead)} points, the same test batches each).", "note")
+    big = lambda v: "" if pd.isna(v) else f"{v:,.0f}"  # noqa: E731
+    body += html.table(table, "workload", text_columns=("configuration", "error"),
+                       formats={"dense SynOps / sample": big, "effective MACs / sample": big,
+                                "effective ACs / sample": big, "footprint (bytes)": big,
+                                "CSR footprint (bytes)": big,
+                                "activation sparsity": lambda v: html.number(v, 3),
+                                "connection sparsity": lambda v: html.number(v, 3)})
+    against = workload.time_against_sparsity(results.stages, results.workload)
+    if not against.empty:
+        plots.time_vs_sparsity(against, out / "time_vs_sparsity.png")
+        body += html.image("time_vs_sparsity.png", "forward and backward time against connection and "
+                           "activation sparsity, per layer type")
+    return body
+
+
 def _sweep_sections(results: Results, baseline: Results | None, threshold: float, out: Path) -> list[str]:
     stages = results.stages
     sections = [html.section("Answers", _answers(results, out), "answers-section"),
@@ -259,6 +303,7 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
             html.section("Variant speed-ups", _speedups(results), "speedups-section"),
             html.section("DeepR rewiring", _rewiring(results), "rewiring-section"),
         ]
+    sections.append(html.section("Workload metrics and sparsity", _workload(results, out), "workload-section"))
     sections.append(html.section("Unstable measurements and errors", _problems(results), "problems-section"))
     if results.profiles:
         profiles = "".join(_profile(p, results.label(p.summary.settings)) for p in results.profiles)

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from bench.env import capture_environment
-from bench.point import PointConfig, PointSession, apply_runtime, open_batches
+from bench.point import (
+    PointConfig,
+    PointSession,
+    apply_runtime,
+    open_batches,
+    open_test_loader,
+)
 from bench.study.spec import StudyOptions
 from bench.traffic import TrafficRecorder
-from snn.data.dvsgesture import open_split
-from snn.data.frame_cache import FrameCache
-from snn.data.loader import build_loader
 from snn.data.synth import read_manifest
-from snn.data.transforms import build_transform
 from snn.train import evaluate, train_step
 
 STOPPED_BY = ("iterations", "budget", "diverged")
@@ -45,23 +46,11 @@ class RunRecord:
     env: dict = field(default_factory=dict)
 
 
-def held_out_loader(cfg: PointConfig, root: Path):
-    """The held-out test users, in order, every sample once, framed as the run's training data
-    (from the same frame cache when the run uses one)."""
-    dataset = open_split(root, train=False, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
-    if cfg.frame_cache is not None:
-        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
-        dataset.fill()
-    plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
-                    persistent_workers=False, prefetch_factor=None, loading="persistent")
-    return build_loader(dataset, plain)
-
-
 def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) -> RunRecord:
     device = apply_runtime(cfg)
     session = PointSession(cfg, device)
     batches, root = open_batches(cfg)
-    test = held_out_loader(cfg, root)
+    test = open_test_loader(cfg, root)
     record = RunRecord(total_connections=session.connections()[1])
     record.env = capture_environment(device, cfg.flush_denormal, str(root))
     record.env["synthetic_data"] = read_manifest(root) is not None

@@ -1,0 +1,48 @@
+"""NeuroBench's workload metrics of a timed point, measured after its timing (never inside a
+timed step): the first `workload_batches` test batches are evaluated twice, plainly and with
+the counters on (snn.workload), and the two evaluation times give the counting's overhead.
+
+The network is the one the point just trained, in eval mode, so its activation sparsity is
+that of the weights it was timed with and its connection sparsity that of its DeepR masks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import torch
+
+from bench.timing import device_sync
+from snn.workload import WorkloadCounter
+
+
+@torch.no_grad()
+def _evaluate(net, loader, batches: int, device: torch.device, counter: WorkloadCounter | None) -> float:
+    """Seconds to run the first `batches` batches through `net` (counted when `counter`)."""
+    sync = device_sync(device)
+    net.eval()
+    seconds = 0.0
+    for index, (frames, _) in enumerate(loader):
+        if index == batches:
+            break
+        frames = frames.to(device).float()
+        sync()
+        start = time.perf_counter()
+        net(frames)
+        sync()
+        seconds += time.perf_counter() - start
+        if counter is not None:
+            counter.add_samples(frames.shape[0])
+    net.train()
+    return seconds
+
+
+def measure_workload(net, loader, batches: int, device: torch.device) -> dict:
+    """WorkloadMetrics' fields, plus eval_s (plain), eval_counting_s and their ratio."""
+    plain_s = _evaluate(net, loader, batches, device, None)
+    counter = WorkloadCounter.for_seed_net(net)
+    with counter:
+        counting_s = _evaluate(net, loader, batches, device, counter)
+    return {**asdict(counter.metrics()), "eval_s": plain_s, "eval_counting_s": counting_s,
+            "counting_overhead": counting_s / plain_s if plain_s > 0 else float("nan")}
