@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import snntorch as snn
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -98,9 +99,16 @@ class WorkloadMetrics:
     # connection_sparsity; per activation tap: name, activation_sparsity
 
 
+HIDDEN_STATE = ("mem", "syn", "spk")  # snnTorch neurons' state buffers: they grow with the input
+
+
 def footprint_bytes(net: nn.Module) -> int:
-    """NeuroBench's Footprint: bytes of every parameter and buffer."""
-    return sum(t.numel() * t.element_size() for t in (*net.parameters(), *net.buffers()))
+    """NeuroBench's Footprint: bytes of every parameter and buffer, a spiking neuron's hidden
+    state excepted. NeuroBench reads it on a fresh model, where that state is empty; after a
+    forward pass snnTorch keeps the last state (batch × neurons) in it, which is workload."""
+    buffers = [b for module in net.modules() for name, b in module.named_buffers(recurse=False)
+               if not (isinstance(module, snn.SpikingNeuron) and name in HIDDEN_STATE)]
+    return sum(t.numel() * t.element_size() for t in (*net.parameters(), *buffers))
 
 
 def sparse_footprint_bytes(net: nn.Module, synapses: Iterable[nn.Module], index_bytes: int = 4) -> int:
@@ -171,8 +179,7 @@ class WorkloadCounter:
         counts.nonzero += int(torch.count_nonzero(spikes))
 
     def __enter__(self) -> WorkloadCounter:
-        # Static, so read before the workload: a neuron's hidden state (snnTorch's init_hidden
-        # `mem`) grows to the layer's size during it, and that is not the model's footprint.
+        # Static: read before the workload (footprint_bytes leaves neurons' hidden state out too).
         self.footprint = (footprint_bytes(self.net),
                           sparse_footprint_bytes(self.net, [layer for _, layer in self.synapses]))
         for name, layer in self.synapses:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.stats import paired_ratio
+from bench.stats import holm, paired_ratio
 from bench.variants import parse_variant
 
 SPARSITY_STAGES = ("forward", "backward")
@@ -60,8 +60,11 @@ def sparsity_against_dense(stages: pd.DataFrame) -> pd.DataFrame:
             records.append({"layer_type": row["layer_type"], "config": row["config"], "stage": stage,
                             "forward": forward, "deepr": row["deepr"],
                             "connectivity": row["connectivity"], "ratio": ratio.median,
-                            "ci_low": ratio.ci_low, "ci_high": ratio.ci_high})
-    return pd.DataFrame(records)
+                            "ci_low": ratio.ci_low, "ci_high": ratio.ci_high, "p_value": ratio.p_value})
+    table = pd.DataFrame(records)
+    if not table.empty:  # many comparisons at once: a difference counts only after Holm's correction
+        table["significant_holm"] = holm(table["p_value"].tolist())
+    return table
 
 
 def sparsity_sentences(comparisons: pd.DataFrame) -> list[str]:
@@ -71,11 +74,12 @@ def sparsity_sentences(comparisons: pd.DataFrame) -> list[str]:
                 "(same group, same forward pass)."]
     sentences = []
     for layer_type, rows in comparisons.groupby("layer_type"):
-        faster = rows[rows["ci_high"] < 1]
-        slower = rows[rows["ci_low"] > 1]
+        shown = rows["significant_holm"] if "significant_holm" in rows else True
+        faster = rows[(rows["ci_high"] < 1) & shown]
+        slower = rows[(rows["ci_low"] > 1) & shown]
         span = (f"forward and backward at connectivity {', '.join(f'{c:g}' for c in sorted(rows['connectivity'].unique()))}"
                 f" took {rows['ratio'].min():.2f}-{rows['ratio'].max():.2f}x the dense point's time "
-                f"({len(rows)} paired comparisons)")
+                f"({len(rows)} paired comparisons, Holm-corrected)")
         if faster.empty:
             verdict = ("the dense kernels do not profit from DeepR's sparsity on this machine"
                        + (f" (slower in {len(slower)} of them)" if not slower.empty else

@@ -57,9 +57,10 @@ def test_the_report_sets_the_metrics_beside_the_times(swept, tmp_path):
     assert set(comparisons["layer_type"]) == {"conv2d", "linear"}
 
 
-def _comparison(ratio, low, high):
+def _comparison(ratio, low, high, shown=True):
     return {"layer_type": "conv2d", "config": "c", "stage": "forward", "forward": "reference",
-            "deepr": "exact", "connectivity": 0.1, "ratio": ratio, "ci_low": low, "ci_high": high}
+            "deepr": "exact", "connectivity": 0.1, "ratio": ratio, "ci_low": low, "ci_high": high,
+            "significant_holm": shown}
 
 
 def test_the_sentence_says_whether_dense_kernels_profit_from_sparsity():
@@ -67,5 +68,7 @@ def test_the_sentence_says_whether_dense_kernels_profit_from_sparsity():
     assert "do not profit from DeepR's sparsity" in same and "no difference was shown" in same
     (faster,) = sparsity_sentences(pd.DataFrame([_comparison(0.5, 0.45, 0.55)]))
     assert "sparsity saved time" in faster and "2.00x" in faster
+    (chance,) = sparsity_sentences(pd.DataFrame([_comparison(0.97, 0.93, 0.999, shown=False)]))
+    assert "no difference was shown" in chance  # one of many comparisons, not significant after Holm
     (nothing,) = sparsity_sentences(pd.DataFrame())
     assert nothing.startswith("Nothing was shown")

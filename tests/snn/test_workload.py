@@ -60,6 +60,7 @@ def test_the_neurobench_dvs_gesture_network_counts_its_published_golden_values()
     metrics = counter.metrics()
     assert metrics.dense_synops == 891_206_400  # NeuroBench's published Dense SynOps per sample
     assert metrics.footprint_bytes == 304_828  # read on entering, before the neurons' state grew
+    assert footprint_bytes(net) == 304_828  # and after: their hidden state is not footprint
 
 
 class _Fire(nn.Module):
@@ -167,3 +168,11 @@ def test_every_forward_variant_streams_the_same_counts_as_the_notebook_loop(forw
     assert other.effective_acs == pytest.approx(reference.effective_acs)
     assert other.activation_sparsity == pytest.approx(reference.activation_sparsity)
     assert reference.effective_macs > 0  # the frames' counts: MACs at the first layer only
+
+
+def test_a_neurons_hidden_state_is_not_footprint():
+    net, _ = _seed_net("reference")
+    fresh = footprint_bytes(net)
+    net((torch.rand(2, 6, 2, 32, 32) < 0.2).float())  # snn.Leaky keeps its last state in `mem`
+    assert any(b.numel() for n, b in net.named_buffers() if n.endswith("mem"))
+    assert footprint_bytes(net) == fresh
