@@ -30,7 +30,10 @@ from bench.settings import SETTING_NAMES, point_label
 # exact DeepR over one flat buffer with compiled kernels (its timings are not version 2's).
 # 4: forward:fused, and pipeline:fastest with it (its timings are not version 3's); the
 # environment's forward_compile_s; order-statistic CIs (nan below 6 samples) and ratio p-values.
-SCHEMA_VERSION = 4
+# 5: the workload_batches setting (every point's id changes: a store of version 4 resumed would
+# time every point again beside its old self), workload and study_run rows, forward:sparse, and
+# the environment's group start and finish times and Ray node.
+SCHEMA_VERSION = 5
 
 # The environment every timed row records, in the order reports show it (bench.env captures it).
 ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
