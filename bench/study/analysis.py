@@ -59,6 +59,16 @@ def loss_spikes(losses: Sequence[float], rule: SpikeRule = SpikeRule()) -> list[
     return spikes
 
 
+def fell_silent(losses: Sequence[float], window: int = 20, tolerance: float = 1e-6) -> bool:
+    """Whether the run ended silent: its last `window` losses all equal (to `tolerance`). A spiking
+    network whose output neurons stopped firing scores every class alike, so its rate loss sits
+    exactly at one value (ln 11 for DVS Gesture) and no gradient reaches its weights."""
+    if len(losses) < window:
+        return False
+    tail = np.asarray(losses[-window:], dtype=float)
+    return bool(np.all(np.isfinite(tail)) and tail.max() - tail.min() <= tolerance)
+
+
 # -- time-to-accuracy ------------------------------------------------------------------------
 
 @dataclass(frozen=True)

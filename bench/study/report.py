@@ -30,6 +30,7 @@ from bench.study.analysis import (  # noqa: E402
     Run,
     Thresholds,
     against_references,
+    fell_silent,
     first_reach,
     loss_spikes,
     time_to_accuracy,
@@ -78,6 +79,7 @@ def tta_table(rows: list[StudyRunRow], t: Thresholds) -> pd.DataFrame:
             "median s/iteration": float(np.median([r.train_s / max(r.iterations, 1) for r in runs])),
             "loss spikes (all runs)": sum(len(loss_spikes(r.losses, t.spikes)) for r in runs),
             "diverged": sum(r.stopped_by == "diverged" for r in runs),
+            "fell silent": sum(fell_silent(r.losses, t.spikes.window) for r in runs),
         })
     return pd.DataFrame(records)
 
@@ -180,7 +182,9 @@ def render_study_report(results_dir: str | Path, out: str | Path, thresholds: Th
                        f"evaluation at or above {t.target_accuracy:.0%}, MLPerf-style: over a "
                        "configuration's seeds the fastest and slowest run are dropped (from 3 runs) and "
                        "the rest averaged; a run that never reaches the target counts as infinitely slow, "
-                       "so it is never dropped silently.", "note")
+                       "so it is never dropped silently. A run that fell silent ended with its last "
+                       "losses all equal: its output neurons stopped firing, so it scores every class "
+                       "alike and learns nothing more.", "note")
         + html.table(table, "time-to-accuracy", text_columns=("configuration",),
                      formats={f"time to {t.target_accuracy:.0%} (s)": _seconds,
                               "iterations to it": lambda v: "" if math.isinf(v) else html.number(v, 0),

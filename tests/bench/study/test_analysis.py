@@ -14,6 +14,7 @@ from bench.study.analysis import (
     SpikeRule,
     Thresholds,
     against_references,
+    fell_silent,
     first_reach,
     loss_spikes,
     paired_difference,
@@ -58,6 +59,13 @@ def test_a_diverged_loss_is_a_spike_and_ends_the_count():
     losses[60] = math.nan
     losses[80] += 3
     assert loss_spikes(losses, RULE) == [60]
+
+
+def test_a_run_whose_loss_ends_flat_fell_silent_and_a_noisy_one_did_not():
+    silent = _decaying(100)[:60] + [math.log(11)] * 40
+    assert fell_silent(silent, window=20)
+    assert not fell_silent(_decaying(100), window=20)
+    assert not fell_silent([math.log(11)] * 10, window=20)  # too short to tell
 
 
 def test_first_reach_is_the_first_evaluation_at_or_above_the_target():
