@@ -29,7 +29,7 @@ from bench.point import (
     open_test_loader,
 )
 from bench.timing import stage_timer
-from bench.workload import measure_workload
+from bench.workload import first_batches, measure_workload
 from snn.data.dvsgesture import data_fingerprint
 from snn.data.synth import read_manifest
 from snn.lif import warm_up_kernels
@@ -119,13 +119,14 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
 def _workloads(sessions: dict[int, PointSession], root, device) -> dict[int, dict]:
     """Each trained network's workload metrics on the same test batches (bench.workload); a
     point whose counting fails keeps its timing and says why."""
-    loader = None
+    batches = None
     workloads = {}
     for i, session in sessions.items():
         cfg = session.config
         try:
-            loader = loader or open_test_loader(cfg, root)  # one per group: they share the framing
-            workloads[i] = measure_workload(session.trainer.net, loader, cfg.workload_batches, device)
+            if batches is None:  # once per group: its points share the framing and the data
+                batches = first_batches(open_test_loader(cfg, root), cfg.workload_batches)
+            workloads[i] = measure_workload(session.trainer.net, batches, device)
         except Exception as error:
             workloads[i] = {"error": f"{type(error).__name__}: {error}"}
     return workloads

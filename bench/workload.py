@@ -1,6 +1,7 @@
 """NeuroBench's workload metrics of a timed point, measured after its timing (never inside a
-timed step): the first `workload_batches` test batches are evaluated twice, plainly and with
-the counters on (snn.workload), and the two evaluation times give the counting's overhead.
+timed step): the first `workload_batches` test batches, loaded once per group, are evaluated
+twice, plainly and with the counters on (snn.workload), and the two evaluation times give the
+counting's overhead.
 
 The network is the one the point just trained, in eval mode, so its activation sparsity is
 that of the weights it was timed with and its connection sparsity that of its DeepR masks.
@@ -8,6 +9,7 @@ that of the weights it was timed with and its connection sparsity that of its De
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict
 
@@ -17,15 +19,19 @@ from bench.timing import device_sync
 from snn.workload import WorkloadCounter
 
 
+def first_batches(loader, count: int) -> list[torch.Tensor]:
+    """The frames of the loader's first `count` batches, loaded (and framed) once: every point of
+    a group, and both of its passes, read these same tensors."""
+    return [frames for frames, _ in itertools.islice(loader, count)]
+
+
 @torch.no_grad()
-def _evaluate(net, loader, batches: int, device: torch.device, counter: WorkloadCounter | None) -> float:
-    """Seconds to run the first `batches` batches through `net` (counted when `counter`)."""
+def _evaluate(net, batches: list[torch.Tensor], device: torch.device, counter: WorkloadCounter | None) -> float:
+    """Seconds to run `batches` through `net` (counted when `counter`)."""
     sync = device_sync(device)
     net.eval()
     seconds = 0.0
-    for index, (frames, _) in enumerate(loader):
-        if index == batches:
-            break
+    for frames in batches:
         frames = frames.to(device).float()
         sync()
         start = time.perf_counter()
@@ -38,11 +44,11 @@ def _evaluate(net, loader, batches: int, device: torch.device, counter: Workload
     return seconds
 
 
-def measure_workload(net, loader, batches: int, device: torch.device) -> dict:
+def measure_workload(net, batches: list[torch.Tensor], device: torch.device) -> dict:
     """WorkloadMetrics' fields, plus eval_s (plain), eval_counting_s and their ratio."""
-    plain_s = _evaluate(net, loader, batches, device, None)
+    plain_s = _evaluate(net, batches, device, None)
     counter = WorkloadCounter.for_seed_net(net)
     with counter:
-        counting_s = _evaluate(net, loader, batches, device, counter)
+        counting_s = _evaluate(net, batches, device, counter)
     return {**asdict(counter.metrics()), "eval_s": plain_s, "eval_counting_s": counting_s,
             "counting_overhead": counting_s / plain_s if plain_s > 0 else float("nan")}

@@ -164,9 +164,9 @@ class WorkloadCounter:
         ones_map, nonzero_map = counts.maps[in_shape]
         x = x.detach()
         counts.dense_ops += float(ones_map.sum()) * x.shape[0]
-        active = (x != 0).to(nonzero_map.dtype)
-        effective = float((active * nonzero_map).sum())
-        spiking = not bool(((x != 0) & (x != 1) & (x != -1)).any())
+        nonzero = x != 0
+        effective = float((nonzero.to(nonzero_map.dtype) * nonzero_map).sum())
+        spiking = not bool((nonzero & (x != 1) & (x != -1)).any())
         if spiking:
             counts.effective_acs += effective
         else:
