@@ -6,7 +6,8 @@
     DIR/.lock                    held by the one sweep writing into DIR
     DIR/profiles/<point id>/     one profile per selected point; profile.json is its summary
     DIR/report/                  the default home of `snn-bench report DIR`: index.html,
-                                 summary.md (its answers), PNGs, report.csv
+                                 summary.md (its answers), PNGs, report.csv; for a study
+                                 (`snn-bench study`), study.html and its PNGs
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ PROFILE_FILES = (PROFILE_SUMMARY, PROFILE_ERROR, LINES_TXT, LINES_CSV, TRACE, OP
 REPORT = "report"
 REPORT_CSV = "report.csv"
 SUMMARY_MD = "summary.md"  # the report's answers as Markdown, beside index.html
+STUDY_PAGE = "study.html"  # a study's report page (bench.study.report)
 DEFAULT_REPORTS = Path("reports")  # where commands write when no --out is given
 
 

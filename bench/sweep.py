@@ -108,7 +108,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
 
 
 def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO,
-                     executor: Executor | None = None) -> tuple[int, int]:
+                     executor: Executor) -> tuple[int, int]:
     """Profile the points the sweep's [profile] table selects, after all timing is done, into
     DIR/profiles/<point id>/. Points profiled before are kept; a failure is written beside them
     as error.txt and the others go on. Returns (profiled, failed)."""
@@ -119,7 +119,7 @@ def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO,
             continue
         print(f"profiling {point.label} -> {target}", file=stream)
         try:
-            summary = (executor or InProcessExecutor()).profile(point, target, plan.profile.options)
+            summary = executor.profile(point, target, plan.profile.options)
         except Exception as error:  # one point's failure must not lose the others
             failed += 1
             target.mkdir(parents=True, exist_ok=True)

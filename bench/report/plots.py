@@ -40,7 +40,8 @@ def _finish_panel(ax, xlabel: str, ylabel: str, title: str) -> None:
     ax.legend(fontsize=7)
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Every report figure is written alike: laid out, at DPI, and closed."""
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -65,7 +66,7 @@ def stage_breakdown(stages: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Where a training step's time goes (* unstable step time)", pad=28)
     ax.legend(ncols=len(STAGES), loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8,
               frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def workers(stages: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
@@ -97,7 +98,7 @@ def workers(stages: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path
             ax.set_xticks(sorted(on_device["num_workers"].unique()))
             ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def rewiring(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
@@ -123,7 +124,7 @@ def rewiring(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path
             axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
         _finish_panel(ax, "connectivity (fraction of connections kept)", REWIRING_MS,
                       f"{layer}: DeepR rewiring cost")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def rewiring_traffic(table: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path:
@@ -147,7 +148,7 @@ def rewiring_traffic(table: pd.DataFrame, colours: dict[str, tuple], path: Path)
         ax.set_yscale("log")
         _finish_panel(ax, "connections that died per update (all rewired layers, mean)", REWIRING_MS,
                       f"{layer}: rewiring cost against traffic")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def baseline_ratios(table: pd.DataFrame, threshold: float, path: Path) -> Path:
@@ -166,7 +167,7 @@ def baseline_ratios(table: pd.DataFrame, threshold: float, path: Path) -> Path:
     ax.set_xlabel("median step time, current / baseline (below 1: faster now), 95% CI")
     ax.set_title("Against the baseline (red: regression, green: improvement)")
     ax.legend(fontsize=8, loc="lower right")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def waterfall(panels: list[tuple[str, float, float, pd.DataFrame]], path: Path) -> Path:
@@ -191,7 +192,7 @@ def waterfall(panels: list[tuple[str, float, float, pd.DataFrame]], path: Path) 
         ax.set_ylabel("median time per step (ms)")
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, axis="y")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def time_vs_sparsity(table: pd.DataFrame, path: Path) -> Path:
@@ -211,4 +212,4 @@ def time_vs_sparsity(table: pd.DataFrame, path: Path) -> Path:
                                marker=marker, label=f"{layer_type} {stage}", alpha=0.8)
         ax.set_yscale("log")
         _finish_panel(ax, label, "median time per step (ms)", f"Time against {label.split(' (')[0]}")
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -161,6 +161,12 @@ class Verdict:
     runs: list[str] = field(default_factory=list)  # point ids of the runs behind it
 
 
+def is_rewired(settings: dict) -> bool:
+    """DeepR keeps a fraction of the connections: a dense point's connectivity is always 1.0
+    (bench.settings.normalise sets it), a DeepR point's is below 1."""
+    return settings["connectivity"] < 1.0
+
+
 @dataclass(frozen=True)
 class Run:
     """What the verdicts read of one run."""
@@ -176,7 +182,7 @@ class Run:
 
     @property
     def rewired(self) -> bool:
-        return "deepr:none" not in self.settings["variant"] and self.settings.get("connectivity", 1.0) < 1.0
+        return is_rewired(self.settings)
 
 
 CLAIMS = {
@@ -273,7 +279,7 @@ def verdict_c(runs: list[Run], t: Thresholds) -> Verdict:
             "higher at the lowest connectivity, with ≥ 3 runs each, does not")
     by_c: dict[float, list[Run]] = {}
     for run in runs:
-        by_c.setdefault(run.settings["connectivity"] if run.rewired else 1.0, []).append(run)
+        by_c.setdefault(run.settings["connectivity"], []).append(run)  # dense: 1.0
     if len(by_c) < 2:
         return Verdict("c", CLAIMS["c"], INCONCLUSIVE, "the study has a single connectivity", rule)
     low, high = min(by_c), max(by_c)

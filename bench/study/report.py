@@ -22,7 +22,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench.paths import STUDY_PAGE  # noqa: E402
 from bench.report import html  # noqa: E402
+from bench.report.plots import save_figure  # noqa: E402
 from bench.rows import ErrorRow, StudyRunRow  # noqa: E402
 from bench.settings import point_label  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
@@ -32,14 +34,13 @@ from bench.study.analysis import (  # noqa: E402
     against_references,
     fell_silent,
     first_reach,
+    is_rewired,
     loss_spikes,
     time_to_accuracy,
     verdicts,
 )
-from bench.variants import REFERENCES  # noqa: E402
+from bench.variants import REFERENCES, parse_variant  # noqa: E402
 
-STUDY_PAGE = "study.html"
-DPI = 110
 SYNTHETIC_WARNING = ("This study ran on SYNTHETIC data: it shows the method, not the answer. Only the "
                      "real DVS Gesture can confirm or refute the user's claims; run the same study "
                      "file with --data-root pointing at it.")
@@ -92,8 +93,7 @@ def _loss_curves(rows: list[StudyRunRow], path: Path) -> Path:
     panels: dict[tuple, list[StudyRunRow]] = {}
     for row in rows:
         s = row.settings
-        rewired = "deepr:none" not in s["variant"]
-        panels.setdefault((s["lr"], s["lr_rule"], s["connectivity"] if rewired else 1.0), []).append(row)
+        panels.setdefault((s["lr"], s["lr_rule"], s["connectivity"]), []).append(row)  # dense: 1.0
     keys = sorted(panels)
     columns = min(4, len(keys))
     lines = math.ceil(len(keys) / columns)
@@ -113,10 +113,7 @@ def _loss_curves(rows: list[StudyRunRow], path: Path) -> Path:
         ax.legend(fontsize=5)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
@@ -124,9 +121,9 @@ def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
     series: dict[str, dict[float, list[float]]] = {}
     for row in rows:
         s = row.settings
-        name = s["variant"].split("+")[0] if "deepr:none" not in s["variant"] else "dense"
-        c = s["connectivity"] if name != "dense" else 1.0
-        series.setdefault(f"{name}, lr {s['lr']:g} ({s['lr_rule']})", {}).setdefault(c, []).append(row.evals[-1][2])
+        name = f"deepr:{parse_variant(s['variant']).of('deepr')}" if is_rewired(s) else "dense"
+        series.setdefault(f"{name}, lr {s['lr']:g} ({s['lr_rule']})", {}).setdefault(
+            s["connectivity"], []).append(row.evals[-1][2])
     for label, points in sorted(series.items()):
         cs = sorted(points)
         ax.errorbar(cs, [np.median(points[c]) for c in cs],
@@ -139,10 +136,7 @@ def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
     ax.set_title("Test accuracy against connectivity")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def render_study_report(results_dir: str | Path, out: str | Path, thresholds: Thresholds) -> Path:

@@ -27,8 +27,6 @@ from bench.traffic import TrafficRecorder
 from snn.data.synth import read_manifest
 from snn.train import evaluate, train_step
 
-STOPPED_BY = ("iterations", "budget", "diverged")
-
 
 @dataclass
 class RunRecord:
