@@ -1,5 +1,5 @@
-"""A folder written whole: the one filesystem step shared by the synthetic-data writer and the
-harness's profiles."""
+"""Files and folders written whole (never seen half-written): the filesystem steps shared by the
+synthetic-data writer and the harness's profiles and records."""
 
 from __future__ import annotations
 
@@ -20,3 +20,12 @@ def replace_folder(staging: Path, target: Path, retired: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, target)
+
+
+def replace_file(target: Path, text: str) -> None:
+    """Write `text` to `target` whole: into a temporary file beside it, then renamed over it, so a
+    reader (or a crash) sees the old file or the new one, never a part."""
+    target = Path(target)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    staging.write_text(text)
+    os.replace(staging, target)

@@ -17,81 +17,21 @@ Shapes: B batch, T time steps, P polarities (2), H×W frame (32×32), C classes 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import snntorch as snn
 import torch
 from snntorch import surrogate
 from torch import nn
 
+from snn.config import NetConfig
 from snn.lif import LIFParams, lif_spikes
-from snn.names import FORWARDS, LAYER_TYPES
+from snn.names import FORWARDS, FUSED_NEURONS, LAYER_TYPES  # noqa: F401 (re-exported)
 from snn.sparse import sparsify
-
-FUSED_NEURONS = ("fused", "sparse")  # the forwards whose neurons run over all T in one call
 
 SURROGATES = {
     "fast_sigmoid": lambda scale: surrogate.fast_sigmoid(slope=scale),
     "atan": lambda scale: surrogate.atan(alpha=scale),
     "sigmoid": lambda scale: surrogate.sigmoid(slope=scale),
 }
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    """Everything that shapes the network; hashable so it can key results."""
-
-    layer_type: str = "conv2d"
-    input_shape: tuple[int, int, int] = (2, 32, 32)  # (P, H, W) of one frame
-    num_steps: int = 60  # T: time bins the forward pass loops over
-    num_classes: int = 11
-    # Widths of the three feature stages; the presets below pick values that keep the
-    # parameter count comparable across layer types (about 0.3M).
-    channels: tuple[int, int, int] | None = None
-    hidden: int = 256
-    beta: float = 0.9
-    surrogate: str = "fast_sigmoid"
-    surrogate_scale: float = 25.0
-    # Multiplies PyTorch's default weight init. At 1.0, spikes die out within four layers
-    # (rates fall below 1e-3 after AvgPool → Leaky) and training never starts; at 4.0 every
-    # layer of every preset fires at 5–30% on DVS-like input (measured on synthetic data).
-    init_gain: float = 4.0
-    forward: str = "reference"  # reference (the notebook loop) | multistep | fused (same spikes)
-    # | sparse (fused neurons, CSR weights: the same to float rounding; snn.sparse)
-
-    def __post_init__(self) -> None:
-        if self.forward not in FORWARDS:
-            raise ValueError(f"unknown forward {self.forward!r}: choose one of {', '.join(FORWARDS)}")
-        if self.layer_type not in LAYER_TYPES:
-            raise ValueError(
-                f"unknown layer_type {self.layer_type!r}: choose one of {', '.join(LAYER_TYPES)}"
-            )
-        if self.surrogate not in SURROGATES:
-            raise ValueError(
-                f"unknown surrogate {self.surrogate!r}: choose one of {', '.join(SURROGATES)}"
-            )
-        if self.forward in FUSED_NEURONS and self.surrogate != "fast_sigmoid":
-            raise ValueError(f"forward {self.forward!r} implements the fast_sigmoid surrogate only, not "
-                             f"{self.surrogate!r}: use forward = multistep with this surrogate")
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta must lie in [0, 1], got {self.beta}")
-        if self.init_gain <= 0:
-            raise ValueError(f"init_gain must be positive, got {self.init_gain}")
-        if self.num_steps < 1:
-            raise ValueError(f"num_steps must be at least 1, got {self.num_steps}")
-        p, h, w = self.input_shape
-        if self.layer_type != "linear" and (h % 8 or w % 8):
-            raise ValueError(
-                f"{self.layer_type} needs H and W divisible by 8 (three 2× poolings), got {h}×{w}"
-            )
-
-    @property
-    def stage_channels(self) -> tuple[int, int, int]:
-        if self.channels is not None:
-            return self.channels
-        return {"conv2d": (12, 32, 64), "conv1d": (32, 48, 256), "linear": (128, 128, 128)}[
-            self.layer_type
-        ]
 
 
 def _conv2d_layers(cfg: NetConfig) -> tuple[list[nn.Module], int]:

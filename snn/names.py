@@ -8,6 +8,8 @@ from __future__ import annotations
 
 LAYER_TYPES = ("conv2d", "conv1d", "linear")  # snn.model presets
 FORWARDS = ("reference", "multistep", "fused", "sparse")  # snn.model forward passes; reference = the notebook loop
+FUSED_NEURONS = ("fused", "sparse")  # the forwards whose neurons run over all T in one call
+SURROGATE_NAMES = ("fast_sigmoid", "atan", "sigmoid")  # snn.model.SURROGATES, snnTorch's surrogates
 FRAMINGS = ("tonic", "bincount", "compiled")
 # How a training step gets its batch: the notebook's next(iter(loader)) at every step, or one
 # iterator kept across steps (snn.data.loader).

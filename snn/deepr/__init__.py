@@ -7,9 +7,10 @@ import math
 import torch
 from torch import nn
 
-from snn.deepr.config import VARIANTS, DeepRConfig
+from snn.config import DeepRConfig
 from snn.deepr.exact import ExactDeepR
 from snn.deepr.notebook import NotebookDeepR
+from snn.names import DEEPR_VARIANTS as VARIANTS
 
 __all__ = ["VARIANTS", "DeepRConfig", "ExactDeepR", "NotebookDeepR", "build_rewiring",
            "rescale_initial_weights"]

@@ -36,8 +36,8 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
+from snn.config import DeepRConfig
 from snn.deepr import select
-from snn.deepr.config import DeepRConfig
 from snn.deepr.flat import flatten_into_buffer
 from snn.seeds import stream_seed
 
