@@ -8,14 +8,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bench.config.options import add_flags, given_flags
+from bench.config.options import markdown_table as options_table
+from bench.config.settings import SETTINGS, markdown_table, normalise, point_label, show_value
+from bench.config.sweepfile import MAX_POINTS
+from bench.config.variants import VARIANT_COMPONENTS
 from bench.data_cli import add_data_commands
 from bench.errors import SettingError, UserError
-from bench.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
-from bench.profiling.options import ProfileOptions
-from bench.report.compare import DEFAULT_THRESHOLD
-from bench.settings import SETTINGS, markdown_table, normalise, point_label, show_value
-from bench.sweepfile import MAX_POINTS
-from bench.variants import VARIANT_COMPONENTS
+from bench.profiling.options import PROFILE_OPTIONS
+from bench.regression import REGRESSION_THRESHOLD
+from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
 
 # Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
 # so `report`, `list --help` and errors stay quick.
@@ -26,7 +28,7 @@ LIST_ALL_UP_TO = 60  # `list` prints every point up to this many, else a summary
 
 def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of the table (the sweep key with dashes, older spellings as aliases);
-    a flag not given leaves the table's default, so every default lives in bench.settings."""
+    a flag not given leaves the table's default, so every default lives in bench.config.settings."""
     group = parser.add_argument_group("point settings (the keys of a sweep file; `snn-bench settings` lists them)")
     for s in SETTINGS:
         flags = [s.flag] + ["--" + alias.replace("_", "-") for alias in s.aliases]
@@ -55,16 +57,16 @@ def settings_from_args(args) -> dict:
 
 
 def _cmd_run(args) -> int:
-    from bench.build_config import point_config
-    from bench.env import oversubscription_warning
-    from bench.interleave import run_point
-    from bench.table import stage_table
+    from bench.config.point_config import point_config
+    from bench.measure.environment import oversubscription_warning
+    from bench.measure.group import run_point
+    from bench.measure.stage_table import stage_table
 
     settings = normalise(settings_from_args(args))
     cfg = point_config(settings)
     if args.json:
         _check_writable(Path(args.json))  # before the timing it would hold, not after
-    if warning := oversubscription_warning(settings["threads"], settings["num_workers"]):
+    if warning := oversubscription_warning(settings.threads, settings.num_workers):
         print(f"warning: {warning}", file=sys.stderr)
     result = run_point(cfg)
     env = result.environment
@@ -92,18 +94,18 @@ def _check_writable(path: Path) -> None:
 
 
 def _cmd_profile(args) -> int:
-    from bench.ids import config_hash
+    from bench.profiling.options import profile_options
     from bench.profiling.run import profile_point
-    from bench.profiling.selection import OPTION_KEYS, options_from
+    from bench.results.ids import config_hash
 
     settings = normalise(settings_from_args(args))
     out = Path(args.out or DEFAULT_REPORTS / PROFILES / config_hash(settings))
-    options = options_from({k: getattr(args, k) for k in OPTION_KEYS})
+    options = profile_options(given_flags(args, PROFILE_OPTIONS), "profile flags")
     summary = profile_point(settings, out, options)
     print(f"profiled {summary.label} -> {out}")
-    print(f"line_profiler: {args.line_steps} steps, stats of {summary.worker_stats_merged} DataLoader "
+    print(f"line_profiler: {options.line_steps} steps, stats of {summary.worker_stats_merged} DataLoader "
           f"worker(s) merged, step time x{summary.line_overhead:.2f} unprofiled")
-    print(f"torch.profiler: {args.trace_active} active steps, step time "
+    print(f"torch.profiler: {options.trace.active} active steps, step time "
           f"x{summary.trace_overhead:.2f} unprofiled, peak tensor memory "
           f"{summary.peak_tensor_memory_bytes / 2**20:.1f} MiB")
     print("files: " + ", ".join(summary.files))
@@ -111,8 +113,8 @@ def _cmd_profile(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from bench.plan import load_sweep
-    from bench.sweep import run_sweep
+    from bench.config.plan import load_sweep
+    from bench.run.sweep import run_sweep
 
     plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
@@ -120,7 +122,7 @@ def _cmd_sweep(args) -> int:
         raise SettingError("--address names a Ray cluster: pass it with --executor ray")
     executor = None
     if args.executor == "ray":
-        from bench.ray_executor import RayExecutor
+        from bench.run.ray_executor import RayExecutor
 
         executor = RayExecutor(address=args.address)
     summary = run_sweep(plan, out, executor=executor)
@@ -138,9 +140,10 @@ def _cmd_sweep(args) -> int:
 def _cmd_study(args) -> int:
     from bench.study.report import render_study_report
     from bench.study.runner import run_study
-    from bench.study.spec import load_study
+    from bench.study.spec import STUDY_OPTIONS, load_study
 
-    study = load_study(args.config, data_override=args.data_root, max_points=args.max_points)
+    study = load_study(args.config, data_override=args.data_root, max_points=args.max_points,
+                       overrides=given_flags(args, STUDY_OPTIONS))
     out = Path(args.out or DEFAULT_REPORTS / study.plan.name)
     summary = run_study(study, out)
     print(f"{summary.trained} run(s) trained, {summary.already_done} already done, "
@@ -158,10 +161,10 @@ def _cmd_report(args) -> int:
     out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
     if args.results and (Path(args.results) / SWEEP_COPY).is_file():
         from bench.study.report import render_study_report, study_runs
-        from bench.study.spec import study_options
+        from bench.study.spec import stored_options
 
         if study_runs(Path(args.results))[0]:  # a study's results: its own page
-            options = study_options(Path(args.results) / SWEEP_COPY)
+            options = stored_options(args.results)
             print(f"report: {render_study_report(args.results, out, options.thresholds).resolve()}")
             return 0
     page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold,
@@ -171,16 +174,17 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_list(args) -> int:
-    from bench.plan import load_sweep
-    from bench.progress import (
+    from bench.config.devices import installed_device_absence
+    from bench.config.plan import load_sweep
+    from bench.results.store import ResultStore
+    from bench.run.progress import (
         estimate_group_seconds,
         estimate_profile_seconds,
         format_duration,
     )
-    from bench.store import ResultStore
-    from bench.sweep import pending_groups
 
-    plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
+    plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points,
+                      judge=installed_device_absence)  # listing never loads torch
     done = ResultStore(args.out).completed_ids() if args.out else set()
     print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
           f"{len(plan.groups)} group(s) timed side by side"
@@ -188,8 +192,8 @@ def _cmd_list(args) -> int:
     if plan.description:
         print(plan.description)
     # the settings that vary across the points are the columns; the rest hold for all of them
-    varying = [s.name for s in SETTINGS if len({repr(p.settings[s.name]) for p in plan.points}) > 1]
-    fixed = [f"{s.name}={show_value(plan.points[0].settings[s.name])}" for s in SETTINGS
+    varying = [s.name for s in SETTINGS if len({repr(getattr(p.settings, s.name)) for p in plan.points}) > 1]
+    fixed = [f"{s.name}={show_value(getattr(plan.points[0].settings, s.name))}" for s in SETTINGS
              if s.name not in varying] if plan.points else []
     if fixed:
         print("every point: " + ", ".join(fixed))
@@ -199,7 +203,7 @@ def _cmd_list(args) -> int:
         _point_table(plan.points, varying, done)
     for reason in dict.fromkeys(p.skip_reason for p in plan.points if p.skip_reason):
         print(f"skipped: {reason}")
-    groups = pending_groups(plan, done)
+    groups = plan.pending(done)
     eta = sum(estimate_group_seconds([p.settings for p in g]) for g in groups)
     profiled = plan.profiled_points()
     if profiled:
@@ -218,28 +222,42 @@ def _status(point, done: set[str]) -> str:
 
 def _point_table(points, varying: list[str], done: set[str]) -> None:
     """One line per point: its id, group, the settings that vary, and its status."""
-    widths = {n: max(len(n), *(len(show_value(p.settings[n])) for p in points)) for n in varying}
+    widths = {n: max(len(n), *(len(show_value(getattr(p.settings, n))) for p in points)) for n in varying}
     header = f"{'id':<17}{'group':<17}" + "".join(f"{n:<{widths[n] + 2}}" for n in varying) + "status"
     print(header)
     print("-" * len(header))
     for p in points:
         print(f"{p.point_id:<17}{p.group_id:<17}"
-              + "".join(f"{show_value(p.settings[n]):<{widths[n] + 2}}" for n in varying)
+              + "".join(f"{show_value(getattr(p.settings, n)):<{widths[n] + 2}}" for n in varying)
               + _status(p, done))
 
 
 def _summarise_points(plan, varying: list[str], done: set[str]) -> None:
     """A large sweep in a few lines: each varying setting's values and counts, and the status."""
     for name in varying:
-        counts = Counter(show_value(p.settings[name]) for p in plan.points)
+        counts = Counter(show_value(getattr(p.settings, name)) for p in plan.points)
         print(f"  {name}: " + ", ".join(f"{value} ({n})" for value, n in counts.items()))
     status = Counter(_status(p, done) for p in plan.points)
     print("  status: " + ", ".join(f"{n} {s}" for s, n in status.items())
           + " (list --all prints every point)")
 
 
+def options_reference() -> str:
+    """Every table of options as Markdown: point settings, [study] and [profile]. docs/settings.md
+    holds exactly this (a test checks), so the docs never drift from the code."""
+    from bench.study.spec import STUDY_OPTIONS
+
+    return "\n".join([
+        "## Point settings", "", "The keys of a sweep file's `[settings]`, `[grid]` and `[[points]]`, "
+        "and the flags of `snn-bench run` and `profile`.", "", markdown_table(), "",
+        "## `[study]`", "", "A study file's options (`snn-bench study`).", "",
+        options_table(STUDY_OPTIONS), "",
+        "## `[profile]`", "", "A sweep file's `[profile]` table (besides `match`), and the flags of "
+        "`snn-bench profile`.", "", options_table(PROFILE_OPTIONS)])
+
+
 def _cmd_settings(args) -> int:
-    print(markdown_table())
+    print(options_reference())
     return 0
 
 
@@ -272,15 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "profile", help="line_profiler and torch.profiler passes over one point's training steps")
     add_setting_flags(profile)
     profile.add_argument("--out", help="output directory (default: reports/profiles/<point id>)")
-    defaults = ProfileOptions()
-    profile.add_argument("--line-steps", type=int, default=defaults.line_steps,
-                         help="steps under line_profiler")
-    profile.add_argument("--plain-steps", type=int, default=defaults.plain_steps,
-                         help="unprofiled steps, the reference for the overheads")
-    profile.add_argument("--trace-wait", type=int, default=defaults.trace.wait)
-    profile.add_argument("--trace-warmup", type=int, default=defaults.trace.warmup)
-    profile.add_argument("--trace-active", type=int, default=defaults.trace.active,
-                         help="steps recorded in the torch.profiler trace")
+    add_flags(profile.add_argument_group("profile options (a sweep's [profile] keys)"), PROFILE_OPTIONS)
     profile.set_defaults(func=_cmd_profile)
 
     sweep = commands.add_parser("sweep", help="time every point of a sweep file (resumable)")
@@ -296,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     study = commands.add_parser("study", help="train every run of a study file and judge the DeepR "
                                                "claims (resumable)")
     _add_plan_arguments(study, "study", "runs")
+    from bench.study.spec import STUDY_OPTIONS  # numpy and scipy, not torch: only where it is used
+
+    add_flags(study.add_argument_group("study options (a study file's [study] keys; a flag overrides "
+                                       "the file)"), STUDY_OPTIONS)
     study.set_defaults(func=_cmd_study)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
@@ -305,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--benchmark-run", help="a saved pytest-benchmark run (.benchmarks/<machine>/"
                         "NNNN_*.json), or a directory: its newest run")
     report.add_argument("--benchmark-baseline", help="another saved run to compare --benchmark-run with")
-    report.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                        help="flag baseline changes beyond this fraction (default: %(default)s)")
+    report.add_argument("--threshold", type=float, default=REGRESSION_THRESHOLD,
+                        help="flag baseline changes beyond this fraction, for sweeps and saved pytest-benchmark runs "
+                             "(default: %(default)s, bench/regression.py)")
     report.set_defaults(func=_cmd_report)
 
     listing = commands.add_parser("list", help="show a sweep's planned points and a rough ETA")
@@ -319,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"list every point even when there are more than {LIST_ALL_UP_TO}")
     listing.set_defaults(func=_cmd_list)
 
-    table = commands.add_parser("settings", help="list every point setting: sweep key, flag, type, "
-                                "default and help (as Markdown)")
+    table = commands.add_parser("settings", help="list every option: point settings, [study] and [profile] "
+                                "keys, with flag, type, default and help (as Markdown)")
     table.set_defaults(func=_cmd_settings)
     return parser
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from bench.settings import SYNTHETIC_DATA, data_path
+from bench.config.settings import SYNTHETIC_DATA, data_path
 from snn.data.synth import (
     SPLITS,
     SynthConfig,

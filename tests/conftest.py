@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.env import benchmark_machine_info
+from bench.measure.environment import benchmark_machine_info
 from snn.data.synth import SynthConfig, write_synthetic_dvsgesture
 
 # Small but complete: 110 files per split (tonic's minimum is 100), ~3000 events per sample.

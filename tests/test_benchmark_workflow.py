@@ -59,3 +59,11 @@ def test_a_regression_fails_with_one_line_not_a_traceback(tmp_path):
     output = compared.stdout + compared.stderr
     assert compared.returncode == 1, output
     assert "benchmark comparison failed" in output and "Traceback" not in output
+
+
+def test_make_bench_compare_fails_at_the_project_s_one_regression_threshold():
+    from bench.regression import REGRESSION_PERCENT
+
+    dry = subprocess.run(["make", "-n", "bench-compare"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    assert f"--benchmark-compare-fail=median:{REGRESSION_PERCENT}%" in dry.stdout

@@ -4,6 +4,9 @@ resolved against this machine with torch."""
 from __future__ import annotations
 
 import re
+import sys
+from importlib import metadata
+from pathlib import Path
 
 from snn.errors import UserError
 
@@ -48,6 +51,32 @@ def device_absence(name: str) -> str | None:
                 f"{torch.cuda.device_count()} CUDA device(s)")
     if device.type == "mps" and not torch.backends.mps.is_available():
         return f"device {str(device)!r} was asked for but MPS is not available here; use --device cpu"
+    return None
+
+
+NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")  # one entry per GPU the Linux driver sees
+
+
+def installed_device_absence(name: str) -> str | None:
+    """`device_absence` without loading torch, for `snn-bench list`: judged from the installed
+    torch build's version tag and the NVIDIA driver's GPU list. It can only say "absent" where
+    that is certain; the sweep judges again, with torch, when it starts."""
+    device = _DEVICE.fullmatch(name)
+    kind, index = device.group(1), int(device.group(2) or 0)
+    if kind == "cuda":
+        try:
+            version = metadata.version("torch")
+        except metadata.PackageNotFoundError:
+            return "torch is not installed: run make setup"
+        if version.endswith("+cpu"):
+            return (f"device {name!r} was asked for but torch {version} is a CPU build; use --device "
+                    "cpu, or install a CUDA build of torch (see README)")
+        if sys.platform.startswith("linux"):
+            gpus = len(list(NVIDIA_GPUS.iterdir())) if NVIDIA_GPUS.is_dir() else 0
+            if index >= gpus:
+                return f"device {name!r} does not exist: the NVIDIA driver lists {gpus} GPU(s) here"
+    if kind == "mps" and sys.platform != "darwin":
+        return f"device {name!r} was asked for but MPS exists only on macOS; use --device cpu"
     return None
 
 

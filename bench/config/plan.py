@@ -1,7 +1,7 @@
-"""A checked sweep (bench.sweepfile) → the list of points to time, grouped for side-by-side timing.
+"""A checked sweep (bench.config.sweepfile) → the list of points to time, grouped for side-by-side timing.
 
-Each point's settings are normalised (bench.settings), so two spellings of one point are one
-point with one id. Points that may share a DataLoader (bench.point.loader_key) form a group and
+Each point's settings are normalised (bench.config.settings), so two spellings of one point are one
+point with one id. Points that may share a DataLoader (bench.config.point_config.loader_key) form a group and
 are timed in turn. A point whose device is absent here is planned as skipped, with the reason.
 """
 
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from bench.build_config import point_config
-from bench.devices import device_absence
-from bench.ids import config_hash
-from bench.point import loader_key
-from bench.profiling.selection import ProfileSelection
-from bench.settings import normalise, point_label
-from bench.sweepfile import (
+from bench.config.devices import device_absence
+from bench.config.point_config import loader_key, point_config
+from bench.config.settings import Settings, normalise, point_label
+from bench.config.sweepfile import (
     MAX_POINTS,
     SweepConfigError,
     SweepSpec,
@@ -26,16 +24,20 @@ from bench.sweepfile import (
     problem_list,
     read_sweep,
 )
-from bench.variants import REFERENCES
+from bench.config.variants import REFERENCES
+from bench.profiling.selection import ProfileSelection
+from bench.results.ids import config_hash
+
+DeviceJudge = Callable[[str], 'str | None']  # a device name → why it is absent here, or None
 
 __all__ = ["PlannedPoint", "SweepConfigError", "SweepPlan", "load_sweep", "plan_sweep"]
 
 
 @dataclass(frozen=True)
 class PlannedPoint:
-    settings: dict  # normalised: every setting present
+    settings: Settings
     point_id: str  # hash of the settings: the key completed points are resumed by
-    group_id: str  # hash of what the points timed side by side share (bench.point.loader_key)
+    group_id: str  # hash of what the points timed side by side share (bench.config.point_config.loader_key)
     skip_reason: str | None = None  # set when the device is not on this machine
 
     @property
@@ -63,11 +65,16 @@ class SweepPlan:
             return []
         return [p for p in self.points if p.skip_reason is None and self.profile.selects(p.settings)]
 
+    def pending(self, done: set[str]) -> list[list[PlannedPoint]]:
+        """The groups still to time: each group's points that are neither in `done` nor skipped."""
+        groups = [[p for p in g if p.point_id not in done and p.skip_reason is None] for g in self.groups]
+        return [g for g in groups if g]
+
     def judged_by(self, device_absence) -> SweepPlan:
         """This plan with each point's skip reason from `device_absence(device)`: the devices an
         executor reaches (a Ray cluster's GPUs) are not always this machine's."""
-        absence = {d: device_absence(d) for d in dict.fromkeys(p.settings["device"] for p in self.points)}
-        points = [replace(p, skip_reason=absence[p.settings["device"]]) for p in self.points]
+        absence = {d: device_absence(d) for d in dict.fromkeys(p.settings.device for p in self.points)}
+        points = [replace(p, skip_reason=absence[p.settings.device]) for p in self.points]
         return replace(self, points=points)
 
     def __post_init__(self) -> None:
@@ -77,13 +84,14 @@ class SweepPlan:
         object.__setattr__(self, "groups", list(by_group.values()))
 
 
-def plan_point(settings: dict) -> PlannedPoint:
-    """One point: normalised settings, its id, its group (SettingError when it cannot run)."""
+def plan_point(settings: dict, judge: DeviceJudge = device_absence) -> PlannedPoint:
+    """One point: normalised settings, its id, its group, and `judge`'s reason its device is
+    absent here (SettingError when it cannot run)."""
     settings = normalise(settings)
     group = loader_key(point_config(settings))  # the dataclasses check what the table cannot
-    return PlannedPoint(settings=settings, point_id=config_hash(settings),
+    return PlannedPoint(settings=settings, point_id=settings.id,
                         group_id=config_hash(asdict(group)),
-                        skip_reason=device_absence(settings["device"]))
+                        skip_reason=judge(settings.device))
 
 
 def _combos(spec: SweepSpec) -> list[dict]:
@@ -106,7 +114,8 @@ def point_count(spec: SweepSpec) -> int:
 
 
 def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
-               data_override: str | None = None, max_points: int = MAX_POINTS) -> SweepPlan:
+               data_override: str | None = None, max_points: int = MAX_POINTS,
+               judge: DeviceJudge = device_absence) -> SweepPlan:
     """Every point of the spec (a SweepSpec, or a parsed TOML document, checked first), the data
     root overridden when given; SweepConfigError listing every point that cannot run and why,
     or for a sweep of more than `max_points` points (a grid typo can ask for millions)."""
@@ -125,7 +134,7 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
         if data_override is not None:
             combo["data_root"] = data_override
         try:
-            planned = plan_point(combo)
+            planned = plan_point(combo, judge)
         except ValueError as error:
             problems.append(f"point ({_describe(combo)}): {error}")
             continue
@@ -139,5 +148,7 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
 
 
 def load_sweep(path: str | Path, data_override: str | None = None,
-               max_points: int = MAX_POINTS) -> SweepPlan:
-    return plan_sweep(read_sweep(path), data_override=data_override, max_points=max_points)
+               max_points: int = MAX_POINTS, judge: DeviceJudge = device_absence) -> SweepPlan:
+    """A sweep file's plan; `judge` says which devices are absent (torch-free for `list`)."""
+    return plan_sweep(read_sweep(path), data_override=data_override, max_points=max_points,
+                      judge=judge)

@@ -1,4 +1,5 @@
-"""Normalised settings (bench.settings) → the nested `PointConfig` a point is built from.
+"""A point's nested config (`PointConfig`), and the one function that builds it from normalised
+settings (bench.config.settings). Imports nothing heavy: planning and listing hash these configs.
 
 The one function that knows where each flat setting goes: `num_steps` sets both the network's
 time loop and the framed time bins, `lr` and `seed` feed Adam, DeepR and the loader from one
@@ -7,48 +8,103 @@ value each, and the variant picks each component's implementation.
 
 from __future__ import annotations
 
-from bench.point import PointConfig
-from bench.settings import data_path, effective_lr, frame_cache_root, normalise
-from bench.variants import parse_variant
-from snn.data.loader import LoaderConfig
-from snn.data.transforms import FrameConfig
-from snn.deepr import DeepRConfig
-from snn.model import NetConfig
+import os
+from dataclasses import dataclass, field, replace
+
+from bench.config.settings import data_path, effective_lr, frame_cache_root, normalise
+from bench.config.variants import parse_variant
+from snn.config import DeepRConfig, FrameConfig, LoaderConfig, NetConfig
 from snn.seeds import stream_seed
+
+
+@dataclass(frozen=True)
+class PointConfig:
+    """One benchmark point: what to build and how long to time it."""
+
+    data_root: str | None = None  # None: $SNN_BENCH_DATA
+    bad_samples: str = "error"  # or "skip": leave out event files that fail the checks
+    net: NetConfig = field(default_factory=NetConfig)
+    frames: FrameConfig = field(default_factory=FrameConfig)
+    loader: LoaderConfig = field(default_factory=LoaderConfig)
+    frame_cache: str | None = None  # cache:frames: the frame cache's root; None frames every read
+    deepr: DeepRConfig = field(default_factory=lambda: DeepRConfig(variant="none"))
+    device: str = "cpu"
+    threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
+    flush_denormal: bool = False  # denormal floats (decaying membranes) are slow on CPUs
+    lr: float = 5e-3
+    optimiser: str = "adam"  # snn.names.OPTIMISERS
+    warmup_steps: int = 2
+    measured_steps: int = 10
+    seed: int = 0
+    workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
+
+    def __post_init__(self) -> None:
+        if self.net.num_steps != self.frames.n_time_bins:
+            raise ValueError(
+                f"net.num_steps={self.net.num_steps} differs from frames.n_time_bins="
+                f"{self.frames.n_time_bins}: the network loops over exactly the framed time bins"
+            )
+        if self.net.input_shape != self.frames.frame_shape:
+            raise ValueError(
+                f"net.input_shape={self.net.input_shape} differs from the frame shape "
+                f"{self.frames.frame_shape}"
+            )
+        if self.warmup_steps < 0 or self.measured_steps < 1:
+            raise ValueError(
+                f"need warmup_steps >= 0 and measured_steps >= 1, got {self.warmup_steps} "
+                f"and {self.measured_steps}"
+            )
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+
+    @property
+    def resolved_threads(self) -> int:
+        return self.threads or os.cpu_count() or 1
+
+
+
+def loader_key(cfg: PointConfig) -> PointConfig:
+    """What points must share to be fed from one DataLoader and timed side by side: everything
+    but the rewiring rule, the forward pass and the training rule (lr, optimiser: DeepR points
+    train at lr / connectivity by default, and still share dense points' batches). The sweep
+    plan groups points by it and `run_group` refuses a group whose members differ in it;
+    nothing else decides this."""
+    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
+                   lr=PointConfig.lr, optimiser=PointConfig.optimiser)
 
 
 def point_config(settings: dict) -> PointConfig:
     """The nested config of a point's settings (normalised here; SettingError when invalid)."""
     s = normalise(settings)
-    variant = parse_variant(s["variant"])
+    variant = parse_variant(s.variant)
     lr = effective_lr(s)  # the one learning rate: Adam's or SGD's, and DeepR's η
     cached = variant.of("cache") == "frames"  # frames from the cache, int16 until the device
-    frames = FrameConfig(frame_size=s["frame_size"], n_time_bins=s["num_steps"],
+    frames = FrameConfig(frame_size=s.frame_size, n_time_bins=s.num_steps,
                          framing=variant.of("framing"))
     return PointConfig(
-        data_root=data_path(s["data_root"]),
-        bad_samples=s["bad_samples"],
-        net=NetConfig(layer_type=s["layer_type"], num_steps=s["num_steps"],
+        data_root=data_path(s.data_root),
+        bad_samples=s.bad_samples,
+        net=NetConfig(layer_type=s.layer_type, num_steps=s.num_steps,
                       input_shape=frames.frame_shape, forward=variant.of("forward")),
         frames=frames,
-        loader=LoaderConfig(batch_size=s["batch_size"], num_workers=s["num_workers"],
-                            pin_memory=s["pin_memory"], seed=stream_seed(s["seed"], "data"),
-                            persistent_workers=s["persistent_workers"] and s["num_workers"] > 0,
-                            endless=s["endless_sampler"], loading=variant.of("loading"),
+        loader=LoaderConfig(batch_size=s.batch_size, num_workers=s.num_workers,
+                            pin_memory=s.pin_memory, seed=stream_seed(s.seed, "data"),
+                            persistent_workers=s.persistent_workers and s.num_workers > 0,
+                            endless=s.endless_sampler, loading=variant.of("loading"),
                             collate="stack" if cached else "pad"),
         frame_cache=str(frame_cache_root()) if cached else None,
-        deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s["connectivity"],
-                          l1=s["l1"], temperature=s["temperature"], lr=lr, seed=s["seed"],
-                          sparse_init=s["sparse_init"]),
+        deepr=DeepRConfig(variant=variant.of("deepr"), connectivity=s.connectivity,
+                          l1=s.l1, temperature=s.temperature, lr=lr, seed=s.seed,
+                          sparse_init=s.sparse_init),
         # (DeepR splits its seed into its own streams; the loader's order and the weights each
         # get another: snn.seeds)
-        device=s["device"],
-        threads=s["threads"],
-        flush_denormal=s["flush_denormal"],
+        device=s.device,
+        threads=s.threads,
+        flush_denormal=s.flush_denormal,
         lr=lr,
-        optimiser=s["optimiser"],
-        warmup_steps=s["warmup_steps"],
-        workload_batches=s["workload_batches"],
-        measured_steps=s["measured_steps"],
-        seed=s["seed"],
+        optimiser=s.optimiser,
+        warmup_steps=s.warmup_steps,
+        workload_batches=s.workload_batches,
+        measured_steps=s.measured_steps,
+        seed=s.seed,
     )

@@ -1,7 +1,7 @@
 """The one table of point settings: name, type, default, check, help, and what each configures.
 
 A sweep file's keys, `snn-bench run`/`profile`'s flags (the keys with dashes), `list`'s columns,
-the README's settings table and the nested configs (bench.build_config) all read this table, so
+the README's settings table and the nested configs (bench.config.point_config) all read this table, so
 adding a setting is one `Setting` here plus the code that uses it.
 
 A normalised settings dict (every name present, canonical spelling) is also what the store keys
@@ -10,14 +10,26 @@ points on and what a report groups by. This module imports nothing heavy: report
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.devices import DEVICE_FORMS, device_problem
+from bench.config.devices import DEVICE_FORMS, device_problem
+from bench.config.options import (
+    Option,
+    flag,
+    fraction,
+    number,
+    one_of,
+    or_none,
+    show_value,
+    whole,
+)
+from bench.config.variants import Variant, known_variants, parse_variant
 from bench.errors import SettingError
-from bench.variants import Variant, known_variants, parse_variant
+from bench.results.ids import config_hash
 from snn.names import (
     BAD_SAMPLE_POLICIES,
     DATA_ROOT_ENV,
@@ -31,52 +43,16 @@ from snn.names import (
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
 CACHE_ENV = "SNN_BENCH_CACHE"  # overrides where the synthetic set is kept
 
-Check = Callable[[object], "str | None"]  # a value → what is wrong with it, or None
-
-
-# -- value checks: each returns the problem in words (completing "<setting> ..."), or None -----
-def _whole(low: int) -> Check:
-    def check(value) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"must be a whole number, got {value!r}"
-        return None if value >= low else f"must be {low} or more, got {value}"
-    return check
-
-
-def _number(low: float, *, strict: bool) -> Check:
-    def check(value) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"must be a number, got {value!r}"
-        ok = value > low if strict else value >= low
-        return None if ok else f"must be {'above' if strict else 'at least'} {low:g}, got {value}"
-    return check
-
-
-def _flag(value) -> str | None:
-    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
-
-
-def _one_of(options) -> Check:
-    def check(value) -> str | None:
-        return None if value in options else f"unknown {value!r}: choose one of {', '.join(options)}"
-    return check
-
-
-def _or_none(check: Check) -> Check:
-    return lambda value: None if value is None else check(value)
-
-
 def _frame_size(value) -> str | None:
-    problem = _whole(1)(value)
+    problem = whole(1)(value)
     if problem is None and SENSOR_SIZE[0] % value:
         problem = f"must divide the sensor's {SENSOR_SIZE[0]} pixels (e.g. 16, 32, 64), got {value}"
     return problem
 
 
 def _connectivity(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return f"must be a number in (0, 1], got {value!r}"
-    return None if 0.0 < value <= 1.0 else f"must lie in (0, 1] (the fraction of connections kept), got {value}"
+    problem = fraction(value)
+    return None if problem is None else problem + " (the fraction of connections kept)"
 
 
 def _variant(value) -> str | None:
@@ -92,87 +68,139 @@ def _data_root(value) -> str | None:
 
 
 @dataclass(frozen=True)
-class Setting:
-    name: str  # the sweep key; the flag is --name-with-dashes
-    kind: type  # int, float, bool or str (None allowed where the default is None)
-    default: object
-    check: Check
-    help: str
-    component: str  # what it configures: data, frames, loader, net, deepr, train, runtime, timing
+class Setting(Option):
+    """A point setting: an option (name, kind, default, check, help; None allowed where the
+    default is None) and what it configures."""
+
+    component: str = ""  # data, frames, loader, net, deepr, train, runtime or timing
     aliases: tuple[str, ...] = ()  # older spellings, accepted as keys and flags
     # Variant choices ("deepr:exact") it only matters with; other points get `neutral` instead.
     only_with: tuple[str, ...] = ()
     neutral: object = None
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
 
     def applies(self, variant: Variant) -> bool:
         return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
 
 _DEEPR = ("deepr:notebook", "deepr:exact")
+# Sane bounds, so a typo is refused before it trains: the user's notebook tried lr up to 1, and
+# lr / connectivity at c = 0.1 makes that 10; more threads or workers than this is a typo.
+MAX_LR = 10.0
+MAX_THREADS = 1024
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_root", str, None, _or_none(_data_root),
+    Setting("data_root", str, None, or_none(_data_root),
             f'DVS Gesture data root, or "{SYNTHETIC_DATA}" for the bundled synthetic set '
             f"(default: ${DATA_ROOT_ENV})", "data", aliases=("data",)),
-    Setting("bad_samples", str, "error", _one_of(BAD_SAMPLE_POLICIES),
+    Setting("bad_samples", str, "error", one_of(BAD_SAMPLE_POLICIES),
             "an event file that fails the checks (empty, NaN, unsorted, outside the sensor): "
             "error (stop, naming it) or skip (leave it out, counted in env.skipped_samples)", "data"),
-    Setting("layer_type", str, "conv2d", _one_of(LAYER_TYPES),
+    Setting("layer_type", str, "conv2d", one_of(LAYER_TYPES),
             "network preset: " + ", ".join(LAYER_TYPES), "net"),
-    Setting("num_steps", int, 60, _whole(1), "time steps, = framed time bins", "net",
+    Setting("num_steps", int, 60, whole(1), "time steps, = framed time bins", "net",
             aliases=("time_steps",)),
     Setting("frame_size", int, 32, _frame_size, "frame height = width; divides 128", "frames"),
-    Setting("batch_size", int, 16, _whole(1), "samples per training step", "loader"),
-    Setting("num_workers", int, 0, _whole(0), "DataLoader worker processes", "loader"),
-    Setting("pin_memory", bool, False, _flag, "DataLoader pin_memory", "loader"),
-    Setting("endless_sampler", bool, True, _flag,
+    Setting("batch_size", int, 16, whole(1), "samples per training step", "loader"),
+    Setting("num_workers", int, 0, whole(0, MAX_THREADS), "DataLoader worker processes", "loader"),
+    Setting("pin_memory", bool, False, flag, "DataLoader pin_memory", "loader"),
+    Setting("endless_sampler", bool, True, flag,
             "one endless shuffled stream instead of epochs (steady state; false measures epoch "
             "boundaries too)", "loader"),
-    Setting("persistent_workers", bool, True, _flag,
+    Setting("persistent_workers", bool, True, flag,
             "keep workers across epochs (matters only with workers and endless_sampler = false)",
             "loader"),
     Setting("variant", str, "deepr:none", _variant,
             "one implementation per component, joined by +: " + ", ".join(known_variants()),
             "variant"),
-    Setting("connectivity", float, None, _or_none(_connectivity),
+    Setting("connectivity", float, None, or_none(_connectivity),
             "fraction of connections DeepR keeps active, below 1; required with a DeepR variant, "
             "1.0 for dense points", "deepr", only_with=_DEEPR, neutral=1.0),
-    Setting("l1", float, 0.0, _number(0.0, strict=False),
+    Setting("l1", float, 0.0, number(0.0, strict=False, high=1.0),
             "DeepR's L1 coefficient alpha on active weights", "deepr",
             only_with=("deepr:exact",), neutral=0.0),
-    Setting("temperature", float, 0.0, _number(0.0, strict=False),
+    Setting("temperature", float, 0.0, number(0.0, strict=False, high=1.0),
             "DeepR's noise temperature T on active weights", "deepr",
             only_with=("deepr:exact",), neutral=0.0),
-    Setting("sparse_init", str, "rescaled", _one_of(SPARSE_INITS),
+    Setting("sparse_init", str, "rescaled", one_of(SPARSE_INITS),
             "DeepR's initial active weights: rescaled (x 1/sqrt(connectivity), so a neuron's summed "
             "input keeps the dense init's variance) or masked (dense values; below c = 0.1 the seed "
             "network's spikes die out by its third layer)", "deepr", only_with=_DEEPR,
             neutral="rescaled"),
     Setting("device", str, "cpu", device_problem, f"device: {DEVICE_FORMS}", "runtime"),
-    Setting("threads", int, None, _or_none(_whole(1)),
+    Setting("threads", int, None, or_none(whole(1, MAX_THREADS)),
             "torch intra-op threads (default: one per core); set and recorded", "runtime"),
-    Setting("flush_denormal", bool, False, _flag,
+    Setting("flush_denormal", bool, False, flag,
             "flush denormal floats to zero (faster on CPUs)", "runtime"),
-    Setting("lr", float, 5e-3, _number(0.0, strict=True),
+    Setting("lr", float, 5e-3, number(0.0, strict=True, high=MAX_LR),
             "learning rate of Adam and of DeepR's update", "train"),
-    Setting("lr_rule", str, "per_connectivity", _one_of(LR_RULES),
+    Setting("lr_rule", str, "per_connectivity", one_of(LR_RULES),
             "fixed: lr as given; per_connectivity: lr / connectivity, as the user's notes suggest "
             "for DeepR at low connectivity", "train", only_with=_DEEPR, neutral="fixed"),
-    Setting("optimiser", str, "adam", _one_of(OPTIMISERS), "the optimiser: adam or sgd", "train"),
-    Setting("seed", int, 0, _whole(0), "seed of the point (weights, DeepR, data order)", "train"),
-    Setting("warmup_steps", int, 2, _whole(0), "unmeasured steps before timing", "timing",
+    Setting("optimiser", str, "adam", one_of(OPTIMISERS), "the optimiser: adam or sgd", "train"),
+    Setting("seed", int, 0, whole(0), "seed of the point (weights, DeepR, data order)", "train"),
+    Setting("warmup_steps", int, 2, whole(0), "unmeasured steps before timing", "timing",
             aliases=("warmup",)),
-    Setting("measured_steps", int, 10, _whole(1), "timed training steps", "timing",
+    Setting("measured_steps", int, 10, whole(1), "timed training steps", "timing",
             aliases=("steps",)),
-    Setting("workload_batches", int, 0, _whole(0),
+    Setting("workload_batches", int, 0, whole(0),
             "after timing, count NeuroBench's workload metrics (synaptic operations, activation and "
             "connection sparsity, footprint) over this many test batches, and the counting's cost; "
             "0: off. Never inside a timed step", "timing"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One point's settings after `normalise`: every setting present, checked, spelt canonically.
+
+    The fields are the table's names in its order, typed as the table says (a test holds the two
+    together); their defaults, checks and help live only in the table. Code reads attributes;
+    `as_dict()` is the stored form, and the point id is the hash of it."""
+
+    data_root: str | None
+    bad_samples: str
+    layer_type: str
+    num_steps: int
+    frame_size: int
+    batch_size: int
+    num_workers: int
+    pin_memory: bool
+    endless_sampler: bool
+    persistent_workers: bool
+    variant: str
+    connectivity: float
+    l1: float
+    temperature: float
+    sparse_init: str
+    device: str
+    threads: int
+    flush_denormal: bool
+    lr: float
+    lr_rule: str
+    optimiser: str
+    seed: int
+    warmup_steps: int
+    measured_steps: int
+    workload_batches: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def id(self) -> str:
+        """The point id: the hash of the stored form (what the store resumes by)."""
+        return config_hash(self.as_dict())
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> Settings:
+        """Settings as a row stored them (already normalised when they were written)."""
+        return stored if isinstance(stored, Settings) else cls(**{name: stored[name] for name in SETTING_NAMES})
+
+    def changed(self, **changes) -> Settings:
+        """These settings with some changed, normalised again (a reference point's, say)."""
+        return normalise({**self.as_dict(), **changes})
+
+
 SETTING_NAMES = tuple(BY_NAME)
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
@@ -226,12 +254,12 @@ def _cross_problems(full: dict, variant: Variant) -> list[str]:
     return []
 
 
-def normalise(settings: dict) -> dict:
+def normalise(settings: dict | Settings) -> Settings:
     """Every setting present and checked: aliases resolved, defaults filled in, the variant spelt
     in full, numbers of float settings as floats, data root and threads resolved, and a setting
     that does not apply to the variant set to its neutral value (a dense point's connectivity is
     1.0). SettingError lists every problem at once."""
-    given = canonical(settings)
+    given = canonical(settings.as_dict() if isinstance(settings, Settings) else settings)
     problems = [f"{name} {p}" for name, value in given.items()
                 if (p := value_problem(name, value)) is not None]
     if problems:
@@ -253,7 +281,7 @@ def normalise(settings: dict) -> dict:
     problems = _cross_problems(full, variant)
     if problems:
         raise SettingError("; ".join(problems))
-    return full
+    return Settings(**full)
 
 
 def cache_root() -> Path:
@@ -274,11 +302,11 @@ def frame_cache_root() -> Path:
     return cache_root() / "frames"
 
 
-def effective_lr(settings: dict) -> float:
+def effective_lr(settings: Settings) -> float:
     """The learning rate a point trains with, after its lr_rule."""
-    if settings["lr_rule"] == "per_connectivity":
-        return settings["lr"] / settings["connectivity"]
-    return settings["lr"]
+    if settings.lr_rule == "per_connectivity":
+        return settings.lr / settings.connectivity
+    return settings.lr
 
 
 def data_path(data_root: str | None) -> str | None:
@@ -299,25 +327,24 @@ _LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
 _NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
 
 
-def point_label(settings: dict, also: Collection[str] = ()) -> str:
+def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
     """A point as a reader names it: "conv2d | deepr:exact c=0.1 | 0 workers | cpu", then any
     other setting away from its default, or named in `also` (a report passes the settings that
     differ between its points, threads and data root included): "| seed=1 lr=0.05". The one
     label every table, figure and message uses."""
-    s = settings
-    variant = s["variant"] + (f" c={s['connectivity']:g}" if s.get("connectivity") not in (None, 1.0) else "")
-    label = f"{s['layer_type']} | {variant} | {s['num_workers']} workers | {s['device']}"
-    extras = [f"{name}={s[name]:g}" if isinstance(s[name], float) else f"{name}={s[name]}"
-              for name in SETTING_NAMES
-              if name not in _LABELLED and name in s and (name in also or (
-                  name not in _NOT_LABELLED and s[name] != DEFAULTS[name]
-                  and not (BY_NAME[name].only_with and s[name] == BY_NAME[name].neutral)))]
+    s = Settings.from_dict(settings)
+    variant = s.variant + (f" c={s.connectivity:g}" if s.connectivity not in (None, 1.0) else "")
+    label = f"{s.layer_type} | {variant} | {s.num_workers} workers | {s.device}"
+    extras = []
+    for setting in SETTINGS:
+        name, value = setting.name, getattr(s, setting.name)
+        if name in _LABELLED:
+            continue
+        away = (name not in _NOT_LABELLED and value != setting.default
+                and not (setting.only_with and value == setting.neutral))
+        if name in also or away:
+            extras.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
     return label + (" | " + " ".join(extras) if extras else "")
-
-
-def show_value(value) -> str:
-    """A setting's value as a sweep file spells it ("unset" for None): for tables and help."""
-    return "unset" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def markdown_table() -> str:

@@ -14,8 +14,8 @@
     [profile]                              # optional: points to profile after timing
     match = [{ variant = "exact" }]
 
-Keys are the settings of bench.settings (their aliases too); values are checked there. Checks
-that need a whole point (a DeepR variant's connectivity) run when bench.plan expands the file.
+Keys are the settings of bench.config.settings (their aliases too); values are checked there. Checks
+that need a whole point (a DeepR variant's connectivity) run when bench.config.plan expands the file.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.config.options import check_table
+from bench.config.settings import SETTING_NAMES, canonical_name, unknown_setting, value_problem
+from bench.config.variants import REFERENCES, VARIANT_COMPONENTS, parse_variant
 from bench.errors import UserError
 from bench.profiling import selection as profile_selection
+from bench.profiling.options import PROFILE_OPTIONS, profile_options
 from bench.profiling.selection import ProfileSelection
-from bench.settings import SETTING_NAMES, canonical_name, unknown_setting, value_problem
-from bench.variants import REFERENCES, VARIANT_COMPONENTS, parse_variant
 
 TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile")
 MAX_POINTS = 10_000  # a larger sweep is refused unless the user raises the limit (--max-points)
@@ -117,10 +119,10 @@ def _profile(table: dict, problems: list[str]) -> ProfileSelection | None:
         return None
     for key in sorted(set(table) - set(profile_selection.KEYS)):
         problems.append(f"[profile]: unknown key {key!r}; use {', '.join(profile_selection.KEYS)}")
-    for key in profile_selection.OPTION_KEYS:
-        value = table.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            problems.append(f"[profile].{key} must be a whole number, 0 or more, got {value!r}")
+    options = {k: v for k, v in table.items() if k in profile_selection.KEYS and k != "match"}
+    option_problems: list[str] = []
+    values = check_table("[profile]", options, PROFILE_OPTIONS, option_problems)
+    problems += option_problems
     match = table.get("match", "all")
     if match == "all":
         matches = None
@@ -135,11 +137,9 @@ def _profile(table: dict, problems: list[str]) -> ProfileSelection | None:
     else:
         problems.append(f'[profile].match must be "all" or a list of settings tables, got {match!r}')
         return None
-    try:
-        return ProfileSelection(match=matches, options=profile_selection.options_from(table))
-    except ValueError as error:
-        problems.append(f"[profile]: {error}")
+    if option_problems:
         return None
+    return ProfileSelection(match=matches, options=profile_options(values))
 
 
 def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:

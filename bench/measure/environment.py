@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 BUSY_LOAD_PER_CORE = 0.5  # 1-minute load average per core above which timings get noisy
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_average() -> float | None:
@@ -65,9 +65,11 @@ def gpu_info(device: torch.device) -> dict:
             "cuda": torch.version.cuda}
 
 
-def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | None) -> dict:
-    """The machine and software as they are now (threads as torch has them set)."""
-    import numba  # exact DeepR's CPU kernels
+def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | Path | None) -> dict:
+    """The machine, software and data as they are now (threads as torch has them set): the one
+    environment every row kind records (timing groups, study runs, profiles), so a figure from
+    any of them names the same fields (bench.results.rows.ENV_FIELDS)."""
+    import numba  # exact DeepR's and the fused forward's CPU kernels
     import numpy as np
     import snntorch
     import tonic
@@ -87,11 +89,28 @@ def capture_environment(device: torch.device, flush_denormal: bool, data_root: s
         "numba": numba.__version__,
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
+        # what the compiled kernels ran with: NUMBA_NUM_THREADS and NUMBA_DISABLE_JIT change it
+        # without changing torch's threads (without the JIT a step takes seconds)
+        "numba_threads": numba.get_num_threads(),
+        "numba_jit": not numba.config.DISABLE_JIT,
         "flush_denormal": flush_denormal,
         "load_avg_1m": load_average(),
-        "data_root": data_root,
+        **data_state(data_root),
         **git_state(),
     }
+
+
+def data_state(data_root: str | Path | None) -> dict:
+    """Which data was read: its root, whether it is the synthetic set, and its fingerprint (two
+    runs whose fingerprints differ timed different data)."""
+    if data_root is None or not Path(data_root).is_dir():
+        return {"data_root": None if data_root is None else str(data_root), "synthetic_data": None,
+                "data_fingerprint": None}
+    from snn.data.dvsgesture import data_fingerprint
+    from snn.data.synth import read_manifest
+
+    return {"data_root": str(data_root), "synthetic_data": read_manifest(Path(data_root)) is not None,
+            "data_fingerprint": data_fingerprint(data_root)}
 
 
 def busy_warning(load: float | None = None, cores: int | None = None) -> str | None:

@@ -17,21 +17,18 @@ import traceback as tb
 
 import torch
 
-from bench.env import capture_environment, load_average
-from bench.point import (
-    PointConfig,
+from bench.config.point_config import PointConfig, loader_key
+from bench.measure.environment import capture_environment, load_average
+from bench.measure.point import (
     PointFailure,
     PointResult,
     PointSession,
     apply_runtime,
-    loader_key,
     open_batches,
     open_test_loader,
 )
-from bench.timing import stage_timer
-from bench.workload import first_batches, measure_workload
-from snn.data.dvsgesture import data_fingerprint
-from snn.data.synth import read_manifest
+from bench.measure.timing import stage_timer
+from bench.measure.workload import first_batches, measure_workload
 from snn.lif import warm_up_kernels
 from snn.model import FUSED_NEURONS
 
@@ -55,15 +52,13 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     first = configs[0]
     if any(loader_key(c) != loader_key(first) for c in configs):
         raise ValueError("points timed side by side must differ only in their rewiring and "
-                         "forward pass (bench.point.loader_key)")
+                         "forward pass (bench.config.point_config.loader_key)")
     env: dict = {"load_avg_1m_before": load_average()}
     outcomes: dict[int, PointResult | PointFailure] = {}
     try:
         device = apply_runtime(first)
         batches, root = open_batches(first)
-        env.update(capture_environment(device, first.flush_denormal, str(root)))
-        env["synthetic_data"] = read_manifest(root) is not None
-        env["data_fingerprint"] = data_fingerprint(root)
+        env.update(capture_environment(device, first.flush_denormal, root))
         env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
         # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
@@ -117,7 +112,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
 
 
 def _workloads(sessions: dict[int, PointSession], root, device) -> dict[int, dict]:
-    """Each trained network's workload metrics on the same test batches (bench.workload); a
+    """Each trained network's workload metrics on the same test batches (bench.measure.workload); a
     point whose counting fails keeps its timing and says why."""
     batches = None
     workloads = {}

@@ -1,88 +1,32 @@
 """Build and step one configuration: the unit every sweep group, profiler and test reuses.
 
 A `PointSession` is one network, optimiser and rewiring rule, stepped on batches it is handed;
-the DataLoader belongs to the caller, so several sessions can share one (see bench.interleave).
+the DataLoader belongs to the caller, so several sessions can share one (see bench.measure.group).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from bench.devices import resolve_device
-from bench.progress import CountProgress
-from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE
-from bench.timing import elementwise_floor
-from bench.traffic import Traffic, TrafficRecorder
+from bench.config.devices import resolve_device
+from bench.config.point_config import PointConfig
+from bench.measure.stages import FLOOR_STAGE, OVERHEAD_STAGE
+from bench.measure.timing import elementwise_floor
+from bench.measure.traffic import Traffic, TrafficRecorder
+from bench.run.progress import CountProgress
 from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.frame_cache import FrameCache
-from snn.data.loader import LoaderConfig, build_loader
-from snn.data.transforms import FrameConfig, build_transform
-from snn.deepr import DeepRConfig, build_rewiring
-from snn.model import NetConfig, build_net
+from snn.data.loader import build_loader
+from snn.data.transforms import build_transform
+from snn.deepr import build_rewiring
+from snn.model import build_net
 from snn.seeds import stream_seed
 from snn.train import NullTimer, StageTimer, Trainer, train_step
 
 OPTIMISER_CLASSES = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}  # snn.names.OPTIMISERS
-
-
-@dataclass(frozen=True)
-class PointConfig:
-    """One benchmark point: what to build and how long to time it."""
-
-    data_root: str | None = None  # None: $SNN_BENCH_DATA
-    bad_samples: str = "error"  # or "skip": leave out event files that fail the checks
-    net: NetConfig = field(default_factory=NetConfig)
-    frames: FrameConfig = field(default_factory=FrameConfig)
-    loader: LoaderConfig = field(default_factory=LoaderConfig)
-    frame_cache: str | None = None  # cache:frames: the frame cache's root; None frames every read
-    deepr: DeepRConfig = field(default_factory=lambda: DeepRConfig(variant="none"))
-    device: str = "cpu"
-    threads: int | None = None  # intra-op threads; None: one per core. Always set explicitly.
-    flush_denormal: bool = False  # denormal floats (decaying membranes) are slow on CPUs
-    lr: float = 5e-3
-    optimiser: str = "adam"  # snn.names.OPTIMISERS
-    warmup_steps: int = 2
-    measured_steps: int = 10
-    seed: int = 0
-    workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
-
-    def __post_init__(self) -> None:
-        if self.net.num_steps != self.frames.n_time_bins:
-            raise ValueError(
-                f"net.num_steps={self.net.num_steps} differs from frames.n_time_bins="
-                f"{self.frames.n_time_bins}: the network loops over exactly the framed time bins"
-            )
-        if self.net.input_shape != self.frames.frame_shape:
-            raise ValueError(
-                f"net.input_shape={self.net.input_shape} differs from the frame shape "
-                f"{self.frames.frame_shape}"
-            )
-        if self.warmup_steps < 0 or self.measured_steps < 1:
-            raise ValueError(
-                f"need warmup_steps >= 0 and measured_steps >= 1, got {self.warmup_steps} "
-                f"and {self.measured_steps}"
-            )
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be at least 1, got {self.threads}")
-
-    @property
-    def resolved_threads(self) -> int:
-        return self.threads or os.cpu_count() or 1
-
-
-
-def loader_key(cfg: PointConfig) -> PointConfig:
-    """What points must share to be fed from one DataLoader and timed side by side: everything
-    but the rewiring rule, the forward pass and the training rule (lr, optimiser: DeepR points
-    train at lr / connectivity by default, and still share dense points' batches). The sweep
-    plan groups points by it and `run_group` refuses a group whose members differ in it;
-    nothing else decides this."""
-    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
-                   lr=PointConfig.lr, optimiser=PointConfig.optimiser)
 
 
 class Batches:
@@ -182,7 +126,7 @@ class PointResult:
     total_connections: int
     environment: dict
     traffic: Traffic | None = None  # per rewired layer, over the measured updates; None: dense
-    workload: dict | None = None  # bench.workload.measure_workload, when workload_batches > 0
+    workload: dict | None = None  # bench.measure.workload.measure_workload, when workload_batches > 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from bench.stages import FLOOR_STAGE, OVERHEAD_STAGE  # noqa: F401  (re-exported for callers)
+from bench.measure.stages import FLOOR_STAGE, OVERHEAD_STAGE  # noqa: F401  (re-exported for callers)
 
 
 def elementwise_floor(weights) -> None:

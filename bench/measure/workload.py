@@ -15,7 +15,7 @@ from dataclasses import asdict
 
 import torch
 
-from bench.timing import device_sync
+from bench.measure.timing import device_sync
 from snn.workload import WorkloadCounter
 
 

@@ -10,7 +10,7 @@ measured against. None of this writes to a sweep's timing store.
     out/ops.csv              key_averages by op
     out/ops_by_shape.csv     key_averages by op and input shape
     out/ops_by_stage.csv     self time per op within each stage label
-    out/profile.json         bench.rows.ProfileSummary: settings, environment, step times,
+    out/profile.json         bench.results.rows.ProfileSummary: settings, environment, step times,
                              overheads, peak memory, file list
 """
 
@@ -26,11 +26,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.build_config import point_config
-from bench.env import capture_environment
+from bench.config.point_config import PointConfig, point_config
+from bench.config.settings import Settings
 from bench.errors import SettingError
-from bench.ids import config_hash
-from bench.paths import (
+from bench.measure.environment import capture_environment
+from bench.measure.point import (
+    Batches,
+    PointSession,
+    apply_runtime,
+    open_batches,
+)
+from bench.measure.timing import device_sync
+from bench.profiling import lines, torch_trace
+from bench.profiling.options import DEFAULT_PROFILE, ProfileOptions
+from bench.profiling.targets import AREAS
+from bench.results.paths import (
     LINE_WORKERS,
     LINES_CSV,
     LINES_TXT,
@@ -40,18 +50,8 @@ from bench.paths import (
     PROFILE_FILES,
     PROFILE_SUMMARY,
 )
-from bench.point import (
-    Batches,
-    PointConfig,
-    PointSession,
-    apply_runtime,
-    open_batches,
-)
-from bench.profiling import lines, torch_trace
-from bench.profiling.options import ProfileOptions
-from bench.profiling.targets import AREAS
-from bench.rows import ProfileSummary
-from bench.timing import device_sync
+from bench.results.rows import ProfileSummary
+from snn.data.dvsgesture import resolve_data_root
 from snn.files import replace_folder
 from snn.train import NullTimer, train_step
 
@@ -117,8 +117,8 @@ def _trace_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dic
     return {"step_s": seconds[-schedule.active:], **memory}
 
 
-def profile_point(settings: dict, out: str | Path,
-                  options: ProfileOptions = ProfileOptions()) -> ProfileSummary:
+def profile_point(settings: Settings, out: str | Path,
+                  options: ProfileOptions = DEFAULT_PROFILE) -> ProfileSummary:
     """Run the three passes on one point (its normalised settings) and write the files listed in
     this module's doc; returns the summary also written as profile.json."""
     cfg = point_config(settings)
@@ -159,7 +159,7 @@ def _check_profile_folder(out: Path) -> None:
                                "a profile replaces its whole folder: pass a new or empty --out")
 
 
-def _profile_into(cfg: PointConfig, settings: dict, out: Path, options: ProfileOptions) -> ProfileSummary:
+def _profile_into(cfg: PointConfig, settings: Settings, out: Path, options: ProfileOptions) -> ProfileSummary:
     device = apply_runtime(cfg)
     session = PointSession(cfg, device)
     batches = _warm_batches(cfg, session, device)
@@ -169,9 +169,9 @@ def _profile_into(cfg: PointConfig, settings: dict, out: Path, options: ProfileO
     trace = _trace_pass(cfg, session, device, options, out)
     plain_median = float(np.median(plain))
     summary = ProfileSummary(
-        point_id=config_hash(settings),
+        point_id=settings.id,
         settings=settings,
-        environment=capture_environment(device, cfg.flush_denormal, cfg.data_root),
+        environment=capture_environment(device, cfg.flush_denormal, resolve_data_root(cfg.data_root)),
         unprofiled_step_s=plain,
         line_step_s=line["step_s"],
         trace_step_s=trace["step_s"],

@@ -8,32 +8,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bench.profiling.options import ProfileOptions, TraceSchedule
+from bench.profiling.options import DEFAULT_PROFILE, PROFILE_OPTIONS, ProfileOptions
 
-OPTION_KEYS = ("line_steps", "plain_steps", "trace_wait", "trace_warmup", "trace_active")
-KEYS = ("match",) + OPTION_KEYS
+KEYS = ("match",) + tuple(o.name for o in PROFILE_OPTIONS)
 
 
 @dataclass(frozen=True)
 class ProfileSelection:
     match: tuple[dict, ...] | None = None  # None: every point; else any of these settings
-    options: ProfileOptions = field(default_factory=ProfileOptions)
+    options: ProfileOptions = DEFAULT_PROFILE
 
-    def selects(self, settings: dict) -> bool:
+    def selects(self, settings) -> bool:
+        """Whether a point's Settings match one of the tables (every key given, equal)."""
         if self.match is None:
             return True
-        return any(all(settings.get(k) == v for k, v in m.items()) for m in self.match)
-
-
-def options_from(table: dict) -> ProfileOptions:
-    """ProfileOptions from the option keys of a [profile] table (or CLI flags), defaults kept."""
-    defaults = ProfileOptions()
-    trace = TraceSchedule(
-        wait=table.get("trace_wait", defaults.trace.wait),
-        warmup=table.get("trace_warmup", defaults.trace.warmup),
-        active=table.get("trace_active", defaults.trace.active),
-    )
-    return ProfileOptions(line_steps=table.get("line_steps", defaults.line_steps),
-                          plain_steps=table.get("plain_steps", defaults.plain_steps), trace=trace)
+        return any(all(getattr(settings, k, None) == v for k, v in m.items()) for m in self.match)

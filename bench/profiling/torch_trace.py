@@ -16,8 +16,8 @@ import pandas as pd
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
 
-from bench.paths import TRACE
 from bench.profiling.options import TraceSchedule
+from bench.results.paths import TRACE
 from snn.names import STAGES
 
 # Kineto prints a "USDT ... profiler_start/stop" line to stderr per session; it reads this level

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.config.variants import pipeline_variant
+from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.stages import STEP
 from bench.stats import Ratio, difference_of_medians, ratio_of_medians
-from bench.variants import pipeline_variant
 from snn.names import STAGES
 
 MS = 1e3

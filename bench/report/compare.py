@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.ids import config_hash
+from bench.config.settings import SETTING_NAMES
+from bench.measure.stages import STEP
+from bench.regression import REGRESSION_THRESHOLD
 from bench.report.load import Results
-from bench.rows import MACHINE_FIELDS
-from bench.settings import SETTING_NAMES
-from bench.stages import STEP
+from bench.results.ids import config_hash
+from bench.results.rows import MACHINE_FIELDS
 from bench.stats import ratio_of_medians
 
-# Flag changes beyond ±10%: two runs of the same commit on a shared 2-core machine, ten minutes
-# apart, differed by up to 9% (conv2d with 2 workers) with CIs excluding 1.
-DEFAULT_THRESHOLD = 0.10
 # The data root's path differs between clones of the same data; every other setting must match.
 MATCH_IGNORES = ("data_root",)
 
@@ -40,7 +38,7 @@ def match_key(row) -> str:
 DIFFERENT_DATA = "different data"  # the flag of a pair timed on different data: no verdict
 
 
-def compare(current: Results, baseline: Results, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+def compare(current: Results, baseline: Results, threshold: float = REGRESSION_THRESHOLD) -> pd.DataFrame:
     """One row per configuration timed in both runs: ratio current/baseline, CI, flag. A pair
     whose data differ (env.data_fingerprint) is flagged "different data", never a regression or
     an improvement: the ratio then measures the data as much as the code."""

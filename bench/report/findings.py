@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.stages import FLOOR_STAGE, STEP
+from bench.measure.stages import FLOOR_STAGE, STEP
 from bench.stats import CI_TOO_FEW, CONFIDENCE, holm
 from snn.names import STAGES
 
@@ -106,23 +106,41 @@ STAGES_OF_COMPONENT = {"deepr": ("rewiring", STEP), "forward": ("forward", "back
 
 
 def with_corrected_significance(ratios: pd.DataFrame) -> pd.DataFrame:
-    """`tested`: the comparison is of a stage its component is meant to change, or the whole
-    step; `significant_holm`: it is significant after Holm's correction across every tested
-    comparison in these results (the page makes all of them at once). Untested stages are
-    never significant: a DeepR variant cannot speed up the loss, whatever its CI says."""
-    ratios = ratios.copy()
+    """`ratios` corrected on their own (a table built outside a report page: tests, other callers);
+    a page corrects every comparison it shows at once, with `correct_page_family`."""
+    return correct_page_family(ratios, pd.DataFrame())[0]
+
+
+def correct_page_family(ratios: pd.DataFrame, sparsity: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Holm's correction across every comparison one report page shows, as one family: the
+    variant ratios and the workload section's sparsity comparisons (report.workload).
+
+    `tested`: a ratio is of a stage its component is meant to change, or the whole step;
+    untested stages are never significant (a DeepR variant cannot speed up the loss, whatever
+    its CI says) and do not enter the family. `significant_holm`: rejected by Holm across the
+    family, and the comparison's own CI excludes 1 too (a p-value alone could reject where too
+    few samples gave no CI)."""
+    ratios, sparsity = ratios.copy(), sparsity.copy()
     if ratios.empty:
-        return ratios.assign(tested=pd.Series(dtype=bool), significant_holm=pd.Series(dtype=bool))
-    ratios["tested"] = [stage in STAGES_OF_COMPONENT.get(component, ())
-                        for stage, component in zip(ratios["stage"], ratios["component"])]
-    p_values = ratios["p_value"] if "p_value" in ratios else pd.Series(float("nan"), index=ratios.index)
-    ratios["significant_holm"] = False
-    tested = ratios.index[ratios["tested"]]
-    # The CI must exclude 1 too: a p-value alone could reject where too few samples gave no CI.
-    rejected = holm(p_values.loc[tested].fillna(1.0).to_numpy(), alpha=1 - CONFIDENCE)
-    ratios.loc[tested, "significant_holm"] = [r and bool(s) for r, s in
-                                              zip(rejected, ratios.loc[tested, "significant"])]
-    return ratios
+        ratios = ratios.assign(tested=pd.Series(dtype=bool), significant_holm=pd.Series(dtype=bool))
+        tested = ratios.index[:0]
+    else:
+        ratios["tested"] = [stage in STAGES_OF_COMPONENT.get(component, ())
+                            for stage, component in zip(ratios["stage"], ratios["component"])]
+        ratios["significant_holm"] = False
+        tested = ratios.index[ratios["tested"]]
+    p_ratios = (ratios["p_value"] if "p_value" in ratios else pd.Series(float("nan"), index=ratios.index))
+    p_values = list(p_ratios.loc[tested].fillna(1.0))
+    if not sparsity.empty:
+        p_values += list(sparsity["p_value"].fillna(1.0))
+    rejected = holm(p_values, alpha=1 - CONFIDENCE)
+    if len(tested):
+        ratios.loc[tested, "significant_holm"] = [r and bool(s) for r, s in
+                                                  zip(rejected[:len(tested)], ratios.loc[tested, "significant"])]
+    if not sparsity.empty:
+        excludes_one = (sparsity["ci_high"] < 1) | (sparsity["ci_low"] > 1)
+        sparsity["significant_holm"] = [r and bool(x) for r, x in zip(rejected[len(tested):], excludes_one)]
+    return ratios, sparsity
 
 
 def _corrected(ratios: pd.DataFrame) -> pd.DataFrame:
@@ -212,7 +230,7 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
 
 def deepr_matching(stages: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:
     """Each exact DeepR point beside the notebook point its rewiring ratio was taken against
-    (the pairing bench.record made: same settings otherwise): whether Algorithm 1's noise and
+    (the pairing bench.results.outcome_rows made: same settings otherwise): whether Algorithm 1's noise and
     L1 were off for both, and each one's deaths per update."""
     if ratios.empty or stages.empty:
         return pd.DataFrame()

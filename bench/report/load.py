@@ -12,10 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config.settings import BY_NAME, point_label
+from bench.config.variants import parse_variant
 from bench.errors import UserError
-from bench.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
-from bench.report.findings import with_corrected_significance
-from bench.rows import (
+from bench.report.findings import correct_page_family
+from bench.report.workload import sparsity_against_dense
+from bench.results.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
+from bench.results.rows import (
     ENV_FIELDS,
     PER_GROUP_FIELDS,
     ProfileSummary,
@@ -26,9 +29,7 @@ from bench.rows import (
     flat_columns,
     flatten,
 )
-from bench.settings import BY_NAME, point_label
-from bench.store import ResultStore
-from bench.variants import parse_variant
+from bench.results.store import ResultStore
 
 
 class NoResultsError(UserError, FileNotFoundError):
@@ -55,6 +56,8 @@ class Results:
     profiles: list[Profile] = field(default_factory=list)
     label_also: list[str] = field(default_factory=list)  # settings that differ between points
     workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # NeuroBench metrics per point
+    # DeepR points' forward/backward against the dense point beside them (report.workload)
+    sparsity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def label(self, settings: dict) -> str:
         """A point's label in this report: naming every setting that differs between its points."""
@@ -80,8 +83,8 @@ def varying_settings(rows: list[Row]) -> list[str]:
     points carry its neutral value beside DeepR points at the default."""
     values: dict[str, set] = {}
     for row in rows:
-        variant = parse_variant(row.settings["variant"])
-        for name, value in row.settings.items():
+        variant = parse_variant(row.settings.variant)
+        for name, value in row.settings.as_dict().items():
             if name in BY_NAME and not BY_NAME[name].applies(variant):
                 continue
             values.setdefault(name, set()).add(repr(value))
@@ -89,7 +92,7 @@ def varying_settings(rows: list[Row]) -> list[str]:
 
 
 def frame(rows: list[Row], row_type: type[Row] | None = None, label_also=()) -> pd.DataFrame:
-    """Rows as one table (bench.rows.flatten): settings, fields, env.* and the `config` label;
+    """Rows as one table (bench.results.rows.flatten): settings, fields, env.* and the `config` label;
     with no rows, the columns of `row_type`, so every table reads alike when nothing was timed."""
     if not rows and row_type is not None:
         return pd.DataFrame(columns=flat_columns(row_type))
@@ -113,13 +116,17 @@ def load_results(directory: str | Path) -> Results:
                              f"--out {directory}` first, or pass the directory a sweep wrote")
     rows = ResultStore(directory).current_rows()
     varying = varying_settings(rows)
+    stages = frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying)
+    # significant_holm: every comparison the page shows corrected once, here, as one family, so
+    # every table and sentence agrees
+    ratios, sparsity = correct_page_family(frame([r for r in rows if isinstance(r, RatioRow)],
+                                                 RatioRow, varying), sparsity_against_dense(stages))
     return Results(
         directory=directory,
         rows=rows,
-        stages=frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying),
-        # significant_holm: corrected once here, so every table and sentence agrees
-        ratios=with_corrected_significance(frame([r for r in rows if isinstance(r, RatioRow)],
-                                                 RatioRow, varying)),
+        stages=stages,
+        ratios=ratios,
+        sparsity=sparsity,
         label_also=varying,
         profiles=_profiles(directory),
         workload=frame([r for r in rows if isinstance(r, WorkloadRow)], WorkloadRow, varying),

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from bench.stages import STEP  # noqa: E402
+from bench.measure.stages import STEP  # noqa: E402
 from snn.names import STAGES  # noqa: E402
 
 MS = 1e3

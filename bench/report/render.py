@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import SettingError
-from bench.paths import PROFILES, REPORT_CSV, SUMMARY_MD
+from bench.regression import REGRESSION_THRESHOLD
 from bench.report import (
     answers,
     compare,
@@ -18,8 +18,9 @@ from bench.report import (
     workload,
 )
 from bench.report.load import Profile, Results, load_results
-from bench.rows import ErrorRow, SkippedRow, StageRow
-from bench.store import write_csv
+from bench.results.paths import PROFILES, REPORT_CSV, SUMMARY_MD
+from bench.results.rows import ErrorRow, SkippedRow, StageRow
+from bench.results.store import write_csv
 
 TOP_LINES = 10
 TOP_OPS = 10
@@ -255,7 +256,7 @@ def _workload(results: Results, out: Path) -> str:
                           "buffers) and the same with each weight layer in CSR. Counted after timing, "
                           "on the trained network, over `workload_batches` test batches; the counting's "
                           "cost is that evaluation's time over the same evaluation uncounted.", "note")
-    body += html.bullets(workload.sparsity_sentences(workload.sparsity_against_dense(results.stages)),
+    body += html.bullets(workload.sparsity_sentences(results.sparsity),
                          "sparsity-findings")
     table = workload.workload_table(results.workload)
     if table.empty:
@@ -311,14 +312,14 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
     if baseline is not None:
         sections.append(html.section(f"Against the baseline {baseline.directory}",
                                      _baseline(results, baseline, threshold, out), "baseline-section"))
-    # the timed rows without raw samples, flattened as results.csv is (bench.rows.flatten)
+    # the timed rows without raw samples, flattened as results.csv is (bench.results.rows.flatten)
     write_csv([r for r in results.rows if isinstance(r, StageRow)], out / REPORT_CSV, samples=False)
     return sections
 
 
 def render_report(results_dir: str | Path | None, out: str | Path,
                   baseline_dir: str | Path | None = None,
-                  threshold: float = compare.DEFAULT_THRESHOLD,
+                  threshold: float = REGRESSION_THRESHOLD,
                   benchmark_run: str | Path | None = None,
                   benchmark_baseline: str | Path | None = None) -> Path:
     """Write out/index.html and its PNGs (and report.csv for a results directory): a sweep's

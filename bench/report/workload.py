@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.stats import holm, paired_ratio
-from bench.variants import parse_variant
+from bench.config.variants import parse_variant
+from bench.stats import paired_ratio
 
 SPARSITY_STAGES = ("forward", "backward")
 
@@ -61,10 +61,7 @@ def sparsity_against_dense(stages: pd.DataFrame) -> pd.DataFrame:
                             "forward": forward, "deepr": row["deepr"],
                             "connectivity": row["connectivity"], "ratio": ratio.median,
                             "ci_low": ratio.ci_low, "ci_high": ratio.ci_high, "p_value": ratio.p_value})
-    table = pd.DataFrame(records)
-    if not table.empty:  # many comparisons at once: a difference counts only after Holm's correction
-        table["significant_holm"] = holm(table["p_value"].tolist())
-    return table
+    return pd.DataFrame(records)  # corrected with the page's other comparisons (findings.correct_page_family)
 
 
 def sparsity_sentences(comparisons: pd.DataFrame) -> list[str]:
@@ -74,7 +71,7 @@ def sparsity_sentences(comparisons: pd.DataFrame) -> list[str]:
                 "(same group, same forward pass)."]
     sentences = []
     for layer_type, rows in comparisons.groupby("layer_type"):
-        shown = rows["significant_holm"] if "significant_holm" in rows else True
+        shown = rows["significant_holm"]  # required: an uncorrected table must not read as a finding
         faster = rows[(rows["ci_high"] < 1) & shown]
         slower = rows[(rows["ci_low"] > 1) & shown]
         span = (f"forward and backward at connectivity {', '.join(f'{c:g}' for c in sorted(rows['connectivity'].unique()))}"

@@ -1,7 +1,7 @@
-"""Outcomes of a group run → typed rows (bench.rows); ratios of variants against references.
+"""Outcomes of a group run → typed rows (bench.results.rows); ratios of variants against references.
 
 A variant point's reference is the point whose settings differ only in using the reference
-implementation of one component (bench.variants.REFERENCES, or a sweep's [references]).
+implementation of one component (bench.config.variants.REFERENCES, or a sweep's [references]).
 Points timed in one group run compare step for step (paired). A pipeline component's variant
 (framing) needs its own DataLoader, so it was timed in another group: it compares with its
 reference as a ratio of medians with an unpaired bootstrap CI, marked `paired = False`.
@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bench.ids import config_hash
-from bench.point import PointFailure, PointResult
-from bench.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow, WorkloadRow
-from bench.settings import normalise
-from bench.stages import COMPARED_STAGES, ROW_STAGES, STEP
-from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
-from bench.variants import (
+from bench.config.settings import Settings
+from bench.config.variants import (
     PIPELINE_COMPONENTS,
     parse_variant,
     pipeline_name,
     pipeline_variant,
 )
+from bench.measure.point import PointFailure, PointResult
+from bench.measure.stages import COMPARED_STAGES, ROW_STAGES, STEP
+from bench.results.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow, WorkloadRow
+from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
 
 
 def _head(point, run: dict) -> dict:
@@ -49,7 +48,7 @@ def stage_rows(point, result: PointResult, run: dict) -> list[StageRow]:
             n=s.n, median_s=s.median, iqr_s=s.iqr, min_s=s.min, mean_s=s.mean,
             ci_low_s=s.ci_low, ci_high_s=s.ci_high, unstable=s.unstable,
             share_of_step=s.median / step_median if step_median > 0 else None,
-            samples_per_s=(point.settings["batch_size"] / s.median
+            samples_per_s=(point.settings.batch_size / s.median
                            if stage == STEP and s.median > 0 else None),
             samples_s=list(samples[stage]),
             epoch_restarts=result.epoch_restarts,
@@ -74,15 +73,14 @@ def skipped_row(point, run: dict) -> SkippedRow:
     return SkippedRow(**_head(point, run), reason=point.skip_reason)
 
 
-def reference_settings(settings: dict, component: str, reference: str) -> dict | None:
+def reference_settings(settings: Settings, component: str, reference: str) -> Settings | None:
     """The settings of `settings`' reference for one component, or None when the point already
     uses the reference (or its reference cannot exist, e.g. dense against a DeepR reference)."""
-    variant = parse_variant(settings["variant"])
+    variant = parse_variant(settings.variant)
     if variant.of(component) == reference:
         return None
-    swapped = {**settings, "variant": variant.with_choice(component, reference).name}
     try:
-        return normalise(swapped)
+        return settings.changed(variant=variant.with_choice(component, reference).name)
     except ValueError:
         return None
 
@@ -91,7 +89,7 @@ def _ratio_rows(row_head: dict, ratios: dict[str, Ratio], component: str, refere
                 paired: bool) -> list[RatioRow]:
     return [RatioRow(**row_head, stage=stage, component=component,
                      reference_point_id=reference.point_id, reference_run_id=reference.run_id,
-                     reference_variant=reference.settings["variant"], paired=paired,
+                     reference_variant=reference.settings.variant, paired=paired,
                      n=r.n, ratio_median=r.median, ratio_ci_low=r.ci_low, ratio_ci_high=r.ci_high,
                      speedup=r.speedup, significant=r.significant, p_value=r.p_value)
             for stage, r in ratios.items()]
@@ -109,7 +107,7 @@ class _Timed:
 
     point_id: str
     group_id: str
-    settings: dict
+    settings: Settings
     run_id: str
     samples: dict[str, list[float]]
 
@@ -119,12 +117,12 @@ def paired_ratio_rows(group: list, results: list[PointResult], references: dict[
     """Each point against the references timed in the same group run, step for step."""
     timed = [_Timed(p.point_id, p.group_id, p.settings, run["run_id"], _by_stage(r))
              for p, r in zip(group, results)]
-    by_id = {config_hash(t.settings): t for t in timed}
+    by_id = {t.settings.id: t for t in timed}
     rows = []
     for t in timed:
         for component, reference in references.items():
             wanted = reference_settings(t.settings, component, reference)
-            ref = by_id.get(config_hash(wanted)) if wanted is not None else None
+            ref = by_id.get(wanted.id) if wanted is not None else None
             if ref is not None:
                 rows += _ratio_rows(_head(t, run), _ratios(t.samples, ref.samples, paired_ratio),
                                     component, ref, paired=True)
@@ -162,15 +160,15 @@ def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], swee
             t.samples[row.stage] = row.samples_s
         elif isinstance(row, RatioRow) and not row.paired:
             done.add((row.run_id, row.reference_run_id, row.component))
-    by_id = {config_hash(t.settings): t for t in points.values()}
+    by_id = {t.settings.id: t for t in points.values()}
     rows = []
     for t in points.values():
         wanted_of = {component: reference_settings(t.settings, component, references[component])
                      for component in PIPELINE_COMPONENTS}
-        if pipeline_name(t.settings["variant"]) == "pipeline:fastest":  # the whole step's question
-            wanted_of["pipeline"] = normalise({**t.settings, "variant": pipeline_variant("notebook").name})
+        if pipeline_name(t.settings.variant) == "pipeline:fastest":  # the whole step's question
+            wanted_of["pipeline"] = t.settings.changed(variant=pipeline_variant("notebook").name)
         for component, wanted in wanted_of.items():
-            ref = by_id.get(config_hash(wanted)) if wanted is not None else None
+            ref = by_id.get(wanted.id) if wanted is not None else None
             if ref is None or (t.run_id, ref.run_id, component) in done:
                 continue
             head = _head(t, {"sweep": sweep, "run_id": t.run_id})  # the row of t's own run

@@ -21,8 +21,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from bench.config.settings import SETTING_NAMES, Settings, point_label
 from bench.errors import UserError
-from bench.settings import SETTING_NAMES, point_label
 
 # 2: typed rows with the settings nested under `settings`, `data_root` for `data`, DeepR's l1 and
 # temperature, connectivity required with DeepR, ratio rows with `paired` and reference runs.
@@ -35,10 +35,10 @@ from bench.settings import SETTING_NAMES, point_label
 # the environment's group start and finish times and Ray node.
 SCHEMA_VERSION = 5
 
-# The environment every timed row records, in the order reports show it (bench.env captures it).
+# The environment every timed row records, in the order reports show it (bench.measure.environment captures it).
 ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
               "python", "torch", "snntorch", "tonic", "numpy", "numba", "threads", "interop_threads",
-              "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
+              "numba_threads", "numba_jit", "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
               "data_root", "synthetic_data", "data_fingerprint", "skipped_samples",
               "frame_cache_build_s", "forward_compile_s", "group_started_unix", "group_finished_unix",
               "ray_node", "git_commit", "git_dirty")
@@ -49,7 +49,8 @@ PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "f
                     "ray_node")  # a node id is new at each cluster start: "host" names the machine
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
-                  "tonic", "numpy", "numba", "python", "threads", "flush_denormal", "synthetic_data")
+                  "tonic", "numpy", "numba", "python", "threads", "numba_threads", "numba_jit",
+                  "flush_denormal", "synthetic_data")
 
 
 class SchemaVersionError(UserError):
@@ -67,8 +68,11 @@ class Row:
     run_id: str  # the group run that timed the point (a ratio: the run of the point compared)
     point_id: str
     group_id: str
-    settings: dict  # normalised: every setting, canonical names
+    settings: Settings  # stored as a dict (Settings.as_dict); read back as Settings
     recorded_at: str = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", Settings.from_dict(self.settings))
 
     def to_dict(self) -> dict:
         return {"schema": SCHEMA_VERSION, "kind": self.KIND, **dataclasses.asdict(self)}
@@ -144,7 +148,7 @@ class SkippedRow(Row):
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadRow(Row):
-    """NeuroBench's workload metrics of a timed point (bench.workload), per sample, measured
+    """NeuroBench's workload metrics of a timed point (bench.measure.workload), per sample, measured
     after its timing on the network it trained; `error` when counting failed (its timing stands)."""
 
     KIND: ClassVar[str] = "workload"
@@ -214,7 +218,7 @@ def flatten(row: Row, samples: bool = True, label_also: Collection[str] = ()) ->
     """One flat dict per row, for every table: kind, the row's fields, the settings spread as
     columns, the environment as env.<field> columns (ENV_FIELDS), and `config`, the point's label.
     `samples=False` drops the raw per-step samples (the report's CSV); `label_also` names
-    settings the label must show (bench.settings.point_label)."""
+    settings the label must show (bench.config.settings.point_label)."""
     data = dataclasses.asdict(row)
     settings = data.pop("settings")
     env = data.pop("env", None)
@@ -239,7 +243,7 @@ class ProfileSummary:
     """What one profiled point measured; written as profile.json beside its files."""
 
     point_id: str
-    settings: dict  # normalised
+    settings: Settings  # stored as a dict, read back as Settings
     environment: dict
     unprofiled_step_s: list[float]  # the reference for the overheads
     line_step_s: list[float]
@@ -251,6 +255,9 @@ class ProfileSummary:
     line_overhead: float  # profiled / unprofiled median step time
     trace_overhead: float
     files: list[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", Settings.from_dict(self.settings))
 
     @property
     def label(self) -> str:

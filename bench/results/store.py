@@ -1,4 +1,4 @@
-"""The results store: an append-only JSONL file of typed rows (bench.rows) per results directory,
+"""The results store: an append-only JSONL file of typed rows (bench.results.rows) per results directory,
 and its CSV exports.
 
 Crash safety rests on two rules. Rows of one group run are appended with a single `write` on an
@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
-from bench.paths import LOCK, RATIOS_CSV, RESULTS, RESULTS_CSV
-from bench.rows import (
+from bench.measure.stages import ROW_STAGES
+from bench.results.paths import LOCK, RATIOS_CSV, RESULTS, RESULTS_CSV
+from bench.results.rows import (
     ErrorRow,
     RatioRow,
     Row,
@@ -32,7 +33,6 @@ from bench.rows import (
     flatten,
     row_from_dict,
 )
-from bench.stages import ROW_STAGES
 
 MIN_FREE_BYTES = 64 * 2**20  # checked before a sweep times anything (rows, CSVs, report, profiles)
 
@@ -46,7 +46,7 @@ class StoreWriteError(UserError, OSError):
 
 
 def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
-    """Rows flattened (bench.rows.flatten) into a CSV, written atomically; lists as JSON."""
+    """Rows flattened (bench.results.rows.flatten) into a CSV, written atomically; lists as JSON."""
     frame = pd.DataFrame([flatten(r, samples=samples) for r in rows])
     if "samples_s" in frame:
         frame["samples_s"] = frame["samples_s"].map(json.dumps)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bench.settings import SYNTHETIC_DATA, data_path
+from bench.config.settings import SYNTHETIC_DATA, data_path
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
 

@@ -1,7 +1,7 @@
 """Where groups of points run. The sweep runner asks an executor four things: which devices it
 cannot reach, to make the data ready, to time groups (yielding each group's outcomes as it
 finishes) and to profile a point. This process runs them here, one after another; the Ray
-executor (bench.ray_executor) runs each as a task on a cluster. The runner and the store are the
+executor (bench.run.ray_executor) runs each as a task on a cluster. The runner and the store are the
 same for both, so a sweep started with one resumes with the other.
 """
 
@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from bench.data_prep import prepare_data
-from bench.devices import device_absence
-from bench.interleave import run_group
-from bench.point import PointFailure, PointResult
+from bench.config.devices import device_absence
+from bench.measure.group import run_group
+from bench.measure.point import PointFailure, PointResult
 from bench.profiling.run import profile_point
+from bench.run.data_prep import prepare_data
 
 if TYPE_CHECKING:
-    from bench.plan import PlannedPoint
+    from bench.config.plan import PlannedPoint
     from bench.profiling.options import ProfileOptions
-    from bench.rows import ProfileSummary
+    from bench.results.rows import ProfileSummary
 
 Outcome = PointResult | PointFailure
 
@@ -62,7 +62,7 @@ class InProcessExecutor:
         return device_absence(device)
 
     def prepare(self, points: list[PlannedPoint], stream: TextIO) -> None:
-        prepare_data((p.settings["data_root"] for p in points), stream)
+        prepare_data((p.settings.data_root for p in points), stream)
 
     def run(self, groups: list[list[PlannedPoint]]) -> Iterator[tuple[int, list[Outcome]]]:
         for index, points in enumerate(groups):

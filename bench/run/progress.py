@@ -13,6 +13,8 @@ from typing import TextIO
 
 from tqdm.auto import tqdm
 
+from bench.config.settings import Settings
+
 # Calibration on the 2-core CPU machine this suite was built on: a seed-net training step costs
 # ~0.6 ms per sample per time step (batch 16 x 60 steps: ~0.6 s), and a group needs ~3 s to
 # build its loader and networks. Only the ETA before the first group finishes uses these; after
@@ -24,21 +26,21 @@ GROUP_SETUP_SECONDS = 3.0
 REFERENCE_FRAME = 32  # the frame size that calibration used
 
 
-def _step_seconds(settings: dict) -> float:
+def _step_seconds(settings: Settings) -> float:
     """Work grows with samples, time steps and frame pixels (the convolutions' cost)."""
-    pixels = (settings["frame_size"] / REFERENCE_FRAME) ** 2
-    return settings["batch_size"] * settings["num_steps"] * pixels * SECONDS_PER_SAMPLE_STEP
+    pixels = (settings.frame_size / REFERENCE_FRAME) ** 2
+    return settings.batch_size * settings.num_steps * pixels * SECONDS_PER_SAMPLE_STEP
 
 
 def estimate_group_seconds(settings_of_points: list[dict]) -> float:
     """A prior guess at a group's wall time from its settings (before anything was timed)."""
-    return GROUP_SETUP_SECONDS + sum((s["warmup_steps"] + s["measured_steps"]) * _step_seconds(s)
+    return GROUP_SETUP_SECONDS + sum((s.warmup_steps + s.measured_steps) * _step_seconds(s)
                                      for s in settings_of_points)
 
 
-def estimate_profile_seconds(settings: dict, passes_steps: int) -> float:
+def estimate_profile_seconds(settings: Settings, passes_steps: int) -> float:
     """A prior guess at one point's profiling passes (line profiling roughly doubles a step)."""
-    steps = 3 * max(settings["warmup_steps"], 1) + 2 * passes_steps
+    steps = 3 * max(settings.warmup_steps, 1) + 2 * passes_steps
     return GROUP_SETUP_SECONDS + steps * _step_seconds(settings)
 
 

@@ -28,16 +28,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.data_prep import prepare_data
-from bench.devices import parse_device
+from bench.config.devices import parse_device
+from bench.config.plan import PlannedPoint
 from bench.errors import SettingError
-from bench.executors import Outcome, timed_group
-from bench.paths import PROFILE_SUMMARY
-from bench.plan import PlannedPoint
-from bench.point import PointFailure
+from bench.measure.point import PointFailure
 from bench.profiling.options import ProfileOptions
 from bench.profiling.run import install_profile, profile_point
-from bench.rows import ProfileSummary
+from bench.results.paths import PROFILE_SUMMARY
+from bench.results.rows import ProfileSummary
+from bench.run.data_prep import prepare_data
+from bench.run.executors import Outcome, timed_group
 
 # Ray reads these when first imported. Usage reporting stays off unless the user turned it on.
 RAY_ENV_DEFAULTS = {"RAY_USAGE_STATS_ENABLED": "0"}
@@ -78,8 +78,8 @@ class Reservation:
 def reservation(settings: dict, largest_node_cpus: float) -> Reservation:
     """A group's task holds its torch threads plus DataLoader workers in CPUs (capped at the
     largest node, which it then holds whole) and one GPU for CUDA points."""
-    wanted = settings["threads"] + settings["num_workers"]
-    gpus = 1 if parse_device(settings["device"]).type == "cuda" else 0
+    wanted = settings.threads + settings.num_workers
+    gpus = 1 if parse_device(settings.device).type == "cuda" else 0
     return Reservation(cpus=max(1, min(wanted, int(largest_node_cpus))), gpus=gpus)
 
 
@@ -98,7 +98,7 @@ def ray_device_absence(device: str, cluster_gpus: float) -> str | None:
 
 
 def _node() -> dict:
-    """The node a task runs on, as environment fields ("host" as bench.env records it)."""
+    """The node a task runs on, as environment fields ("host" as bench.measure.environment records it)."""
     import ray
 
     return {"ray_node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
@@ -113,7 +113,7 @@ def time_group_on_node(points: list[PlannedPoint]) -> list[Outcome]:
     Each outcome's environment gains the node; each failure's error names it."""
     node = _node()
     try:
-        prepare_data((p.settings["data_root"] for p in points), sys.stderr)
+        prepare_data((p.settings.data_root for p in points), sys.stderr)
         outcomes = timed_group(points, **node)
     except Exception as error:  # the data (or a config) is not usable on this node: all its points
         outcomes = [PointFailure(config=None, error=f"{type(error).__name__}: {error}",
@@ -132,7 +132,7 @@ def profile_on_node(point: PlannedPoint, options: ProfileOptions) -> tuple[Profi
     node = _node()
     scratch = Path(tempfile.mkdtemp(prefix="snn-bench-profile-"))
     try:
-        prepare_data([point.settings["data_root"]], sys.stderr)
+        prepare_data([point.settings.data_root], sys.stderr)
         summary = profile_point(point.settings, scratch / "profile", options)
         summary.environment.update(node)
         files = {p.name: p.read_bytes() for p in (scratch / "profile").iterdir() if p.is_file()}
@@ -170,7 +170,7 @@ class RayExecutor:
         return ray_device_absence(device, self.ray.cluster_resources().get("GPU", 0))
 
     def prepare(self, points: list[PlannedPoint], stream) -> None:
-        roots = ", ".join(dict.fromkeys(str(p.settings["data_root"]) for p in points))
+        roots = ", ".join(dict.fromkeys(str(p.settings.data_root) for p in points))
         print(f"data ({roots}) is made ready on each Ray node a group runs on", file=stream)
 
     def _options(self, settings: dict) -> dict:

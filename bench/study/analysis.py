@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from bench.config.settings import Settings
+
 MAD_TO_SD = 1.4826  # a normal distribution's SD over its median absolute deviation
 
 
@@ -31,16 +33,19 @@ MAD_TO_SD = 1.4826  # a normal distribution's SD over its median absolute deviat
 
 @dataclass(frozen=True)
 class SpikeRule:
-    k: float = 5.0
-    window: int = 20
-    min_rise: float = 0.1
+    """What counts as a loss spike (bench.study.spec.STUDY_OPTIONS: spike_k, spike_window,
+    spike_min_rise)."""
+
+    k: float
+    window: int
+    min_rise: float
 
     def describe(self) -> str:
         return (f"a loss more than {self.k:g} robust deviations (1.4826 × MAD) and {self.min_rise:.0%} "
                 f"above the median of the {self.window} losses before it; consecutive ones count once")
 
 
-def loss_spikes(losses: Sequence[float], rule: SpikeRule = SpikeRule()) -> list[int]:
+def loss_spikes(losses: Sequence[float], rule: SpikeRule) -> list[int]:
     """The iterations (0-based) where a spike starts."""
     spikes: list[int] = []
     previous_flagged = False
@@ -161,10 +166,10 @@ class Verdict:
     runs: list[str] = field(default_factory=list)  # point ids of the runs behind it
 
 
-def is_rewired(settings: dict) -> bool:
+def is_rewired(settings: Settings) -> bool:
     """DeepR keeps a fraction of the connections: a dense point's connectivity is always 1.0
-    (bench.settings.normalise sets it), a DeepR point's is below 1."""
-    return settings["connectivity"] < 1.0
+    (bench.config.settings.normalise sets it), a DeepR point's is below 1."""
+    return settings.connectivity < 1.0
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class Run:
     """What the verdicts read of one run."""
 
     point_id: str
-    settings: dict
+    settings: Settings
     losses: list[float]
     evals: list[list[float]]  # (iteration, train_seconds, accuracy)
 
@@ -195,19 +200,21 @@ CLAIMS = {
 
 @dataclass(frozen=True)
 class Thresholds:
-    target_accuracy: float = 0.8
-    few_batches: int = 100  # "within a few batches", in iterations
-    margin: float = 0.05  # accuracy differences below this are "little"
-    spikes: SpikeRule = SpikeRule()
-    chance: float = 1 / 11  # DVS Gesture's 11 classes: a run at or near it learned nothing
+    """What the verdicts judge by: built from a study's options (bench.study.spec.StudyOptions)."""
+
+    target_accuracy: float
+    few_batches: int  # "within a few batches", in iterations
+    margin: float  # accuracy differences below this are "little"
+    spikes: SpikeRule
+    chance: float = 1 / 11  # DVS Gesture's 11 classes (not an option): at or near it, nothing was learned
 
 
-def _without(settings: dict, *names: str) -> str:
-    return repr(sorted((k, v) for k, v in settings.items() if k not in (*names, "seed")))
+def _without(settings: Settings, *names: str) -> str:
+    return repr(sorted((k, v) for k, v in settings.as_dict().items() if k not in (*names, "seed")))
 
 
 def _by_seed(runs: Iterable[Run]) -> dict[int, Run]:
-    return {r.settings["seed"]: r for r in runs}
+    return {r.settings.seed: r for r in runs}
 
 
 def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:
@@ -215,7 +222,7 @@ def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:
     final accuracies (p < 0.05: sensitive), and the best lr's time-to-accuracy."""
     families: dict[str, dict[float, list[Run]]] = {}
     for run in (r for r in runs if r.rewired):
-        families.setdefault(_without(run.settings, "lr"), {}).setdefault(run.settings["lr"], []).append(run)
+        families.setdefault(_without(run.settings, "lr"), {}).setdefault(run.settings.lr, []).append(run)
     usable = [f for f in families.values() if len(f) >= 2 and all(len(g) >= 2 for g in f.values())]
     rule = ("Kruskal-Wallis across the learning rates' final accuracies: p < 0.05 and the best lr "
             f"reaching {t.target_accuracy:.0%} within {t.few_batches} iterations (MLPerf-style "
@@ -253,10 +260,10 @@ def verdict_b(runs: list[Run], t: Thresholds) -> Verdict:
     pairs: dict[float, tuple[list[Run], list[Run]]] = {}
     index: dict[str, dict[str, list[Run]]] = {}
     for run in (r for r in runs if r.rewired):
-        index.setdefault(_without(run.settings, "lr_rule"), {}).setdefault(run.settings["lr_rule"], []).append(run)
+        index.setdefault(_without(run.settings, "lr_rule"), {}).setdefault(run.settings.lr_rule, []).append(run)
     for rules in index.values():
         if {"fixed", "per_connectivity"} <= rules.keys():
-            c = rules["fixed"][0].settings["connectivity"]
+            c = rules["fixed"][0].settings.connectivity
             fixed, scaled = _by_seed(rules["fixed"]), _by_seed(rules["per_connectivity"])
             seeds = sorted(fixed.keys() & scaled.keys())
             if len(seeds) >= 2 and c not in pairs:
@@ -279,7 +286,7 @@ def verdict_c(runs: list[Run], t: Thresholds) -> Verdict:
             "higher at the lowest connectivity, with ≥ 3 runs each, does not")
     by_c: dict[float, list[Run]] = {}
     for run in runs:
-        by_c.setdefault(run.settings["connectivity"], []).append(run)  # dense: 1.0
+        by_c.setdefault(run.settings.connectivity, []).append(run)  # dense: 1.0
     if len(by_c) < 2:
         return Verdict("c", CLAIMS["c"], INCONCLUSIVE, "the study has a single connectivity", rule)
     low, high = min(by_c), max(by_c)
@@ -317,17 +324,17 @@ def verdict_d(runs: list[Run], t: Thresholds) -> Verdict:
     for run in rewired:
         configs.setdefault(_without(run.settings), []).append(run)
     candidates = [rs for rs in configs.values()
-                  if len({r.settings["seed"] for r in rs} & dense_by_seed.keys()) >= 2]
+                  if len({r.settings.seed for r in rs} & dense_by_seed.keys()) >= 2]
     if not candidates:
         return Verdict("d", CLAIMS["d"], INCONCLUSIVE, "no DeepR configuration shares ≥ 2 seeds with "
                        "a dense one", rule)
     best = max(candidates, key=lambda rs: float(np.median([r.final_accuracy for r in rs])))
-    seeds = sorted({r.settings["seed"] for r in best} & dense_by_seed.keys())
+    seeds = sorted({r.settings.seed for r in best} & dense_by_seed.keys())
     chosen = _by_seed(best)
     diff = paired_difference([dense_by_seed[s].final_accuracy for s in seeds],
                              [chosen[s].final_accuracy for s in seeds])
-    c = best[0].settings["connectivity"]
-    figure = f"dense minus DeepR ({best[0].settings['variant']}, c = {c:g}) final accuracy: {diff.text}"
+    c = best[0].settings.connectivity
+    figure = f"dense minus DeepR ({best[0].settings.variant}, c = {c:g}) final accuracy: {diff.text}"
     dense_median = float(np.median([dense_by_seed[s].final_accuracy for s in seeds]))
     if dense_median <= t.chance + t.margin:
         figure += (f"; but the dense runs learned nothing (median final accuracy {dense_median:.1%}, "
@@ -339,7 +346,7 @@ def verdict_d(runs: list[Run], t: Thresholds) -> Verdict:
     return Verdict("d", CLAIMS["d"], verdict, figure, rule, ids)
 
 
-def verdicts(runs: list[Run], thresholds: Thresholds = Thresholds()) -> list[Verdict]:
+def verdicts(runs: list[Run], thresholds: Thresholds) -> list[Verdict]:
     return [rule(runs, thresholds) for rule in (verdict_a, verdict_b, verdict_c, verdict_d)]
 
 
@@ -379,12 +386,12 @@ def accuracy_at(run: Run, iteration: int) -> float:
 def against_references(runs: list[Run], references: dict[str, str]) -> list[ReferenceComparison]:
     """Each pair of configurations that differ only in one component's variant, one of them that
     component's reference, compared seed by seed at the last evaluation both reached."""
-    from bench.variants import parse_variant  # torch-free
+    from bench.config.variants import parse_variant  # torch-free
 
     families: dict[str, dict[str, dict[int, Run]]] = {}
     for run in runs:
         families.setdefault(_without(run.settings, "variant"), {}).setdefault(
-            run.settings["variant"], {})[run.settings["seed"]] = run
+            run.settings.variant, {})[run.settings.seed] = run
     comparisons = []
     for variants in families.values():
         for name, by_seed in variants.items():

@@ -12,6 +12,7 @@ Gesture can confirm or refute the user's claims.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -22,12 +23,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.paths import STUDY_PAGE  # noqa: E402
+from bench.config.settings import BY_NAME, Settings, point_label  # noqa: E402
+from bench.config.variants import REFERENCES, parse_variant  # noqa: E402
 from bench.report import html  # noqa: E402
 from bench.report.plots import save_figure  # noqa: E402
-from bench.rows import ErrorRow, StudyRunRow  # noqa: E402
-from bench.settings import point_label  # noqa: E402
-from bench.store import ResultStore  # noqa: E402
+from bench.results.paths import STUDY_PAGE  # noqa: E402
+from bench.results.rows import ErrorRow, StudyRunRow  # noqa: E402
+from bench.results.store import ResultStore  # noqa: E402
 from bench.study.analysis import (  # noqa: E402
     Run,
     Thresholds,
@@ -39,7 +41,6 @@ from bench.study.analysis import (  # noqa: E402
     time_to_accuracy,
     verdicts,
 )
-from bench.variants import REFERENCES, parse_variant  # noqa: E402
 
 SYNTHETIC_WARNING = ("This study ran on SYNTHETIC data: it shows the method, not the answer. Only the "
                      "real DVS Gesture can confirm or refute the user's claims; run the same study "
@@ -58,9 +59,9 @@ def as_runs(rows: list[StudyRunRow]) -> list[Run]:
     return [Run(point_id=r.point_id, settings=r.settings, losses=r.losses, evals=r.evals) for r in rows]
 
 
-def configuration(settings: dict) -> str:
+def configuration(settings: Settings) -> str:
     """A run's configuration: its label without the seed."""
-    return point_label({k: v for k, v in settings.items() if k != "seed"},
+    return point_label(dataclasses.replace(settings, seed=BY_NAME["seed"].default),
                        also=["lr", "lr_rule", "optimiser"])
 
 
@@ -93,18 +94,18 @@ def _loss_curves(rows: list[StudyRunRow], path: Path) -> Path:
     panels: dict[tuple, list[StudyRunRow]] = {}
     for row in rows:
         s = row.settings
-        panels.setdefault((s["lr"], s["lr_rule"], s["connectivity"]), []).append(row)  # dense: 1.0
+        panels.setdefault((s.lr, s.lr_rule, s.connectivity), []).append(row)  # dense: 1.0
     keys = sorted(panels)
     columns = min(4, len(keys))
     lines = math.ceil(len(keys) / columns)
     fig, axes = plt.subplots(lines, columns, figsize=(4 * columns, 3 * lines), squeeze=False)
     palette = plt.get_cmap("tab10").colors
-    variants = sorted({r.settings["variant"] for r in rows})
+    variants = sorted({r.settings.variant for r in rows})
     for ax, key in zip(axes.flat, keys):
         for row in panels[key]:
-            colour = palette[variants.index(row.settings["variant"]) % len(palette)]
+            colour = palette[variants.index(row.settings.variant) % len(palette)]
             ax.plot(range(1, len(row.losses) + 1), row.losses, color=colour, alpha=0.6, linewidth=0.8,
-                    label=f"{row.settings['variant']} seed {row.settings['seed']}")
+                    label=f"{row.settings.variant} seed {row.settings.seed}")
         lr, rule, c = key
         ax.set_title(f"lr {lr:g} ({rule}), connectivity {c:g}", fontsize=8)
         ax.set_xlabel("iteration")
@@ -121,9 +122,9 @@ def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
     series: dict[str, dict[float, list[float]]] = {}
     for row in rows:
         s = row.settings
-        name = f"deepr:{parse_variant(s['variant']).of('deepr')}" if is_rewired(s) else "dense"
-        series.setdefault(f"{name}, lr {s['lr']:g} ({s['lr_rule']})", {}).setdefault(
-            s["connectivity"], []).append(row.evals[-1][2])
+        name = f"deepr:{parse_variant(s.variant).of('deepr')}" if is_rewired(s) else "dense"
+        series.setdefault(f"{name}, lr {s.lr:g} ({s.lr_rule})", {}).setdefault(
+            s.connectivity, []).append(row.evals[-1][2])
     for label, points in sorted(series.items()):
         cs = sorted(points)
         ax.errorbar(cs, [np.median(points[c]) for c in cs],
@@ -196,7 +197,7 @@ def render_study_report(results_dir: str | Path, out: str | Path, thresholds: Th
                                      html.image("study_accuracy.png", "final test accuracy against "
                                                 "connectivity per DeepR variant"), "accuracy-section"))
     if errors:
-        frame = pd.DataFrame([{"run": f"{point_label(e.settings)} seed {e.settings['seed']}",
+        frame = pd.DataFrame([{"run": f"{point_label(e.settings)} seed {e.settings.seed}",
                                "error": e.error} for e in errors])
         sections.append(html.section("Runs that failed", html.table(frame, "study-errors",
                                                                     text_columns=("run", "error")),

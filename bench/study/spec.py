@@ -20,29 +20,63 @@ Every problem in the file is reported at once, as for sweeps.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.plan import SweepPlan, plan_sweep
+from bench.config.options import (
+    Option,
+    check_table,
+    distinct_whole_numbers,
+    fraction,
+    number,
+    or_none,
+    whole,
+)
+from bench.config.plan import SweepPlan, plan_sweep
+from bench.config.sweepfile import MAX_POINTS, SweepConfigError, problem_list
+from bench.results.paths import STUDY_OPTIONS_JSON, SWEEP_COPY
 from bench.study.analysis import SpikeRule, Thresholds
-from bench.sweepfile import MAX_POINTS, SweepConfigError, problem_list
+from snn.files import replace_file
+
+STUDY_OPTIONS: tuple[Option, ...] = (
+    Option("seeds", tuple, (0, 1, 2), distinct_whole_numbers,
+           "every point runs once per seed (the seed is not an axis of its own)"),
+    Option("iterations", int, 150, whole(1),
+           "training iterations per run (the most: budget_s may stop a run sooner)"),
+    Option("budget_s", float, None, or_none(number(0.0, strict=True)),
+           "training wall time per run in seconds, evaluations excluded; unset: no budget"),
+    Option("eval_every", int, 25, whole(1),
+           "test accuracy every N iterations (and at 0 and at the end)"),
+    Option("target_accuracy", float, 0.8, fraction,
+           "the accuracy time-to-accuracy measures, and claim (a)'s \"high accuracy\""),
+    Option("few_batches", int, 100, whole(1), "claim (a)'s \"within a few batches\", in iterations"),
+    Option("margin", float, 0.05, fraction, "accuracy differences below this count as \"little\" (claim d)"),
+    Option("spike_k", float, 5.0, number(0.0, strict=True),
+           "a loss spike is this many robust deviations (1.4826 x MAD) above the trailing median"),
+    Option("spike_window", int, 20, whole(2), "the trailing losses a spike is measured against"),
+    Option("spike_min_rise", float, 0.1, number(0.0, strict=True),
+           "and at least this fraction above the trailing median"),
+)
 
 
 @dataclass(frozen=True)
 class StudyOptions:
-    """How each run of a study trains and is judged ([study] in the file)."""
+    """How each run of a study trains and is judged: the [study] table's values. The fields are
+    STUDY_OPTIONS' names (a test holds them together); defaults, checks and help live there."""
 
-    seeds: tuple[int, ...] = (0, 1, 2)
-    iterations: int = 150  # training iterations per run (the most; budget_s may stop it sooner)
-    budget_s: float | None = None  # training wall time per run, evaluations excluded
-    eval_every: int = 25
-    target_accuracy: float = 0.8
-    few_batches: int = 100  # claim (a): "within a few batches", in iterations
-    margin: float = 0.05  # accuracy differences below it count as "little"
-    spike_k: float = 5.0
-    spike_window: int = 20
-    spike_min_rise: float = 0.1
+    seeds: tuple[int, ...]
+    iterations: int
+    budget_s: float | None
+    eval_every: int
+    target_accuracy: float
+    few_batches: int
+    margin: float
+    spike_k: float
+    spike_window: int
+    spike_min_rise: float
 
     @property
     def thresholds(self) -> Thresholds:
@@ -52,47 +86,14 @@ class StudyOptions:
                                            min_rise=self.spike_min_rise))
 
 
-# key → (what a valid value is, check)
-def _whole(least: int):
-    return (f"a whole number ≥ {least}",
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= least)
-
-
-def _positive():
-    return ("a number > 0", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0)
-
-
-def _fraction():
-    return ("a number in (0, 1]",
-            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1)
-
-
-CHECKS = {
-    "seeds": ("a non-empty list of distinct whole numbers",
-              lambda v: isinstance(v, list) and v and len(set(v)) == len(v)
-              and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v)),
-    "iterations": _whole(1), "budget_s": _positive(), "eval_every": _whole(1),
-    "target_accuracy": _fraction(), "few_batches": _whole(1), "margin": _fraction(),
-    "spike_k": _positive(), "spike_window": _whole(2), "spike_min_rise": _positive(),
-}
-assert set(CHECKS) == {f.name for f in fields(StudyOptions)}
-
-
 def check_options(table: dict, problems: list[str]) -> StudyOptions:
-    if not isinstance(table, dict):
-        problems.append(f"[study] must be a table, got {table!r}")
-        return StudyOptions()
-    values = {}
-    for key, value in table.items():
-        if key not in CHECKS:
-            problems.append(f"[study]: unknown key {key!r}; use {', '.join(CHECKS)}")
-            continue
-        shape, ok = CHECKS[key]
-        if not ok(value):
-            problems.append(f"[study].{key} must be {shape}, got {value!r}")
-            continue
-        values[key] = tuple(value) if key == "seeds" else value
-    return StudyOptions(**values)
+    """The [study] table's options, defaults filled in; each problem appended to `problems`."""
+    return StudyOptions(**check_table("[study]", table, STUDY_OPTIONS, problems))
+
+
+def default_options() -> StudyOptions:
+    """A study's options when its [study] table sets nothing."""
+    return check_options({}, [])
 
 
 @dataclass(frozen=True)
@@ -133,18 +134,37 @@ def _document(path: Path) -> dict:
         raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
 
 
-def study_options(path: str | Path) -> StudyOptions:
-    """The [study] table of a study file (a results directory keeps a copy of its file)."""
+def write_options(options: StudyOptions, results_dir: str | Path) -> None:
+    """Record the options a study runs with (its file's [study] table and any flags)."""
+    path = Path(results_dir) / STUDY_OPTIONS_JSON
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(path, json.dumps(dataclasses.asdict(options), indent=2))
+
+
+def stored_options(results_dir: str | Path) -> StudyOptions:
+    """The options a study's results were trained with: as recorded beside them, else (results
+    from before they were recorded) the [study] table of the copy of its file."""
+    results_dir = Path(results_dir)
+    recorded = results_dir / STUDY_OPTIONS_JSON
+    table = (json.loads(recorded.read_text()) if recorded.is_file()
+             else _document(results_dir / SWEEP_COPY).get("study", {}))
     problems: list[str] = []
-    options = check_options(_document(Path(path)).get("study", {}), problems)
+    options = check_options(table, problems)
     if problems:
-        raise SweepConfigError(problem_list(str(path), problems))
+        raise SweepConfigError(problem_list(str(recorded if recorded.is_file() else results_dir / SWEEP_COPY),
+                                            problems))
     return options
 
 
-def load_study(path: str | Path, data_override: str | None = None, max_points: int = MAX_POINTS) -> Study:
+def load_study(path: str | Path, data_override: str | None = None, max_points: int = MAX_POINTS,
+               overrides: dict | None = None) -> Study:
+    """A study file's Study; `overrides`: [study] options given as flags, over the file's."""
     path = Path(path)
     if not path.is_file():
         raise SweepConfigError(f"study file {path} does not exist: pass a TOML file such as "
                                "bench/configs/study.toml")
-    return check_study(_document(path), source=str(path), data_override=data_override, max_points=max_points)
+    document = _document(path)
+    if overrides:
+        table = document.get("study", {})
+        document["study"] = {**(table if isinstance(table, dict) else {}), **overrides}
+    return check_study(document, source=str(path), data_override=data_override, max_points=max_points)

@@ -2,7 +2,7 @@
 loss of every iteration, the test accuracy every `eval_every` iterations on the held-out users,
 and DeepR's active connections and deaths per update.
 
-The run is built exactly as a timing point is (bench.point: same seeds, same weights, same data
+The run is built exactly as a timing point is (bench.measure.point: same seeds, same weights, same data
 order for the same seed), so a study and a sweep describe the same network. Training time
 counts the training steps only; evaluations and the untimed bookkeeping (reading the rewiring
 masks) are outside it, so time-to-accuracy compares training speed.
@@ -14,23 +14,22 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from bench.env import capture_environment
-from bench.point import (
-    PointConfig,
+from bench.config.point_config import PointConfig
+from bench.measure.environment import capture_environment
+from bench.measure.point import (
     PointSession,
     apply_runtime,
     open_batches,
     open_test_loader,
 )
+from bench.measure.traffic import TrafficRecorder
 from bench.study.spec import StudyOptions
-from bench.traffic import TrafficRecorder
-from snn.data.synth import read_manifest
 from snn.train import evaluate, train_step
 
 
 @dataclass
 class RunRecord:
-    """What one run recorded (the fields of bench.rows.StudyRunRow besides the point's head)."""
+    """What one run recorded (the fields of bench.results.rows.StudyRunRow besides the point's head)."""
 
     iterations: int = 0
     stopped_by: str = "iterations"
@@ -50,8 +49,7 @@ def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) 
     batches, root = open_batches(cfg)
     test = open_test_loader(cfg, root)
     record = RunRecord(total_connections=session.connections()[1])
-    record.env = capture_environment(device, cfg.flush_denormal, str(root))
-    record.env["synthetic_data"] = read_manifest(root) is not None
+    record.env = capture_environment(device, cfg.flush_denormal, root)
     traffic = TrafficRecorder(session.rewiring) if session.rewiring is not None else None
 
     def evaluate_now(iteration: int) -> None:

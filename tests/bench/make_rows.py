@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.rows import ErrorRow, RatioRow, SkippedRow, StageRow
-from bench.settings import normalise
+from bench.config.settings import normalise
+from bench.results.rows import ErrorRow, RatioRow, SkippedRow, StageRow
 
 SETTINGS = {"layer_type": "conv2d", "num_workers": 0, "device": "cpu", "variant": "deepr:none",
             "batch_size": 16, "threads": 1}
@@ -27,10 +27,10 @@ def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
     return StageRow(**head, stage=stage, n=3, median_s=median, iqr_s=median * 0.01,
                     min_s=median * 0.95, mean_s=median, ci_low_s=median * 0.9,
                     ci_high_s=median * 1.1, unstable=unstable, share_of_step=median / step,
-                    samples_per_s=head["settings"]["batch_size"] / step if stage == "step" else None,
+                    samples_per_s=head["settings"].batch_size / step if stage == "step" else None,
                     samples_s=[median * 0.95, median, median * 1.05], epoch_restarts=0,
                     active_connections=10, total_connections=100,
-                    connectivity_measured=head["settings"]["connectivity"] if measured is None else measured,
+                    connectivity_measured=head["settings"].connectivity if measured is None else measured,
                     loss_first=2.4, loss_last=2.3, group_wall_s=1.0, deaths_per_update=list(deaths),
                     revivals_per_update=list(deaths), active_after_updates=[], env=env or {"host": "h"})
 
@@ -60,7 +60,7 @@ def skipped_row(point_id="a", run_id="r1", reason="no such device", point_settin
 def timed_rows(point_id="a", run_id="r1", step=0.1, *, point_settings=None, env=None) -> list[StageRow]:
     """Every stage row of one timed point (what the store counts as complete): the step's time
     spread over its stages, forward the largest."""
-    from bench.stages import ROW_STAGES, STEP
+    from bench.measure.stages import ROW_STAGES, STEP
 
     parts = {stage: step / 20 for stage in ROW_STAGES if stage != STEP}
     parts["forward"] = step / 2

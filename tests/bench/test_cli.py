@@ -59,12 +59,12 @@ def test_run_with_deepr_and_no_connectivity_is_refused_with_the_fix(tiny_root, c
 
 
 def test_a_harness_bug_keeps_its_traceback_rather_than_reading_as_bad_input(monkeypatch):
-    import bench.build_config
+    import bench.config.point_config
 
     def broken(settings):
         raise ValueError("a bug, not the user's input")
 
-    monkeypatch.setattr(bench.build_config, "point_config", broken)
+    monkeypatch.setattr(bench.config.point_config, "point_config", broken)
     with pytest.raises(ValueError, match="a bug"):
         main(RUN_TINY)
 
@@ -145,7 +145,7 @@ def test_a_batch_larger_than_the_data_is_a_one_line_error(tiny_root, capsys):
 
 def test_impossible_profile_steps_and_an_empty_report_are_one_line_errors(tiny_root, capsys):
     assert main(["profile", "--data-root", str(tiny_root), "--line-steps", "0"]) == 2
-    assert "at least one line-profiled" in capsys.readouterr().err
+    assert "line_steps must be 1 or more, got 0" in capsys.readouterr().err
     assert main(["report"]) == 2
     assert "nothing to report" in capsys.readouterr().err
 
@@ -192,3 +192,29 @@ def test_a_sweep_name_that_is_a_path_is_refused(tmp_path, capsys):
     sweep.write_text('name = "../../outside"\n')
     assert main(["sweep", str(sweep), "--data-root", str(tmp_path)]) == 2
     assert "must be a plain folder name" in capsys.readouterr().err
+
+
+HEAVY = ("torch", "snntorch", "tonic")
+
+
+def _heavy_modules_after(arguments: list[str]) -> list[str]:
+    """Run the CLI in a fresh interpreter and return which heavy libraries it imported."""
+    code = ("import sys; from bench.cli import main; status = main(sys.argv[1:]); "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules)); sys.exit(status)")
+    done = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr
+    return eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_list_and_report_import_neither_torch_nor_snntorch(tmp_path):
+    from bench.results.store import ResultStore
+    from tests.bench.make_rows import settings, timed_rows
+
+    default = str(Path(__file__).parents[2] / "bench" / "configs" / "default.toml")
+    assert _heavy_modules_after(["list", default]) == []  # cuda points included: judged without torch
+    results = tmp_path / "results"
+    ResultStore(results).append(timed_rows("a") + timed_rows("b", 
+                                                     point_settings=settings(variant="deepr:exact", connectivity=0.1)))
+    assert _heavy_modules_after(["report", str(results)]) == []
+    assert (results / "report" / "index.html").is_file()

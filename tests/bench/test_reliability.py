@@ -6,9 +6,9 @@ import json
 import pytest
 
 from bench.cli import main
-from bench.rows import ErrorRow, SkippedRow
-from bench.stages import ROW_STAGES
-from bench.store import ResultStore
+from bench.measure.stages import ROW_STAGES
+from bench.results.rows import ErrorRow, SkippedRow
+from bench.results.store import ResultStore
 from tests.bench.make_rows import error_row, settings, skipped_row, timed_rows
 
 TINY = "num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n"

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bench.devices import DeviceUnavailableError, device_problem, resolve_device
+from bench.config.devices import DeviceUnavailableError, device_problem, resolve_device
 from snn.errors import UserError
 
 

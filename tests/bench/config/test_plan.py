@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.plan import SweepConfigError, load_sweep, plan_sweep
+from bench.config.plan import SweepConfigError, load_sweep, plan_sweep
 
 GRID = {"settings": {"threads": 1},
         "grid": {"num_workers": [0, 2], "layer_type": ["conv2d", "linear"],
@@ -21,15 +21,15 @@ def test_points_differing_only_in_variant_and_connectivity_share_a_group():
     plan = plan_sweep(GRID)
     assert len(plan.groups) == 4
     for group in plan.groups:
-        fixed = {(p.settings["num_workers"], p.settings["layer_type"]) for p in group}
+        fixed = {(p.settings.num_workers, p.settings.layer_type) for p in group}
         assert len(fixed) == 1 and len(group) == 5
 
 
 def test_explicit_points_inherit_the_fixed_settings():
     plan = plan_sweep({"settings": {"batch_size": 4, "threads": 1},
                        "points": [{"layer_type": "linear"}, {"num_workers": 1}]})
-    assert [p.settings["batch_size"] for p in plan.points] == [4, 4]
-    assert plan.points[0].settings["layer_type"] == "linear"
+    assert [p.settings.batch_size for p in plan.points] == [4, 4]
+    assert plan.points[0].settings.layer_type == "linear"
 
 
 def test_the_point_id_is_stable_across_plans():
@@ -75,7 +75,7 @@ def test_points_on_an_absent_device_are_planned_as_skipped_with_the_reason():
 def test_the_data_override_applies_to_every_point(tmp_path):
     plan = plan_sweep({"settings": {"data_root": "synthetic"}, "grid": {"num_workers": [0, 1]}},
                       data_override=str(tmp_path))
-    assert {p.settings["data_root"] for p in plan.points} == {str(tmp_path)}
+    assert {p.settings.data_root for p in plan.points} == {str(tmp_path)}
 
 
 def test_sweep_files_are_read_as_toml(tmp_path):
@@ -92,23 +92,23 @@ def test_sweep_files_are_read_as_toml(tmp_path):
 
 
 def test_the_shipped_default_sweep_covers_the_four_axes():
-    plan = load_sweep(Path(__file__).parents[2] / "bench" / "configs" / "default.toml")
+    plan = load_sweep(Path(__file__).parents[3] / "bench" / "configs" / "default.toml")
     for axis in ("num_workers", "device", "connectivity", "layer_type"):
-        assert len({p.settings[axis] for p in plan.points}) > 1, axis
+        assert len({getattr(p.settings, axis) for p in plan.points}) > 1, axis
 
 
 def test_framing_variants_need_their_own_loader_so_their_own_group():
     plan = plan_sweep({"grid": {"variant": ["none", "multistep", "framing:bincount"]}})
     assert sorted(len(g) for g in plan.groups) == [1, 2]
     (alone,) = [g for g in plan.groups if len(g) == 1]
-    assert alone[0].settings["variant"] == "deepr:none+framing:bincount"
+    assert alone[0].settings.variant == "deepr:none+framing:bincount"
 
 
 def test_a_profile_table_selects_points_by_their_settings():
     plan = plan_sweep({"grid": {"variant": ["none", "exact"], "num_workers": [0, 2], "connectivity": [0.1]},
                        "profile": {"match": [{"variant": "exact", "num_workers": 2}], "line_steps": 2}})
     chosen = [p.settings for p in plan.points if plan.profile.selects(p.settings)]
-    assert [(s["variant"], s["num_workers"]) for s in chosen] == [("deepr:exact", 2)]
+    assert [(s.variant, s.num_workers) for s in chosen] == [("deepr:exact", 2)]
     assert plan.profile.options.line_steps == 2
     assert plan_sweep({"profile": {"match": "all"}}).profile.match is None
     assert plan_sweep({}).profile is None
@@ -117,7 +117,8 @@ def test_a_profile_table_selects_points_by_their_settings():
 @pytest.mark.parametrize("profile, message", [
     ({"match": [{"num_wrokers": 2}]}, "[profile].match #1: unknown setting 'num_wrokers'"),
     ({"match": "some"}, '[profile].match must be "all" or a list of settings tables'),
-    ({"trace_active": 0}, "at least one line-profiled, one unprofiled and one active trace step"),
+    ({"trace_active": 0}, "[profile].trace_active must be 1 or more, got 0"),
+    ({"trace_wait": -1, "plain_steps": 1.5}, "[profile].trace_wait must be 0 or more, got -1"),
     ({"line_step": 2}, "[profile]: unknown key 'line_step'"),
 ])
 def test_invalid_profile_tables_name_the_problem(profile, message):
@@ -152,3 +153,24 @@ def test_l1_and_temperature_are_sweep_axes_of_exact_deepr():
     assert len(plan.points) == 4 and len(plan.groups) == 1  # they differ only in rewiring
     assert {(p.config().deepr.l1, p.config().deepr.temperature) for p in plan.points} == {
         (0.0, 0.0), (1e-4, 0.0), (0.0, 1e-6), (1e-4, 1e-6)}
+
+
+# (point id, group id) of default.toml's points, computed by the code before bench/ was regrouped
+# (dbc8a9c), on 2 cores with the cache at /pinned/cache: a refactor must not change them, or every
+# stored result would be timed again as if new.
+PINNED_IDS = {
+    "conv2d | deepr:none | 0 workers | cpu": ("91be2530e71c2c88", "8ecd97eb50eaff81"),
+    "conv2d | deepr:notebook+loading:next_iter c=0.1 | 0 workers | cpu": ("910e110ecb318641", "47d6a0fe3ac0fea4"),
+    "conv2d | deepr:exact+forward:fused+framing:compiled+cache:frames c=0.1 | 0 workers | cpu":
+        ("04498ffc181f8d3f", "d8470b0fa1c4008f"),
+    "conv2d | deepr:exact c=0.1 | 0 workers | cpu": ("b086c45d45d0389b", "8ecd97eb50eaff81"),
+    "linear | deepr:none | 2 workers | cpu": ("94bbee9f09603937", "599dc73746dde87f"),
+}
+
+
+def test_the_default_sweep_keeps_its_point_and_group_ids(monkeypatch):
+    monkeypatch.setenv("SNN_BENCH_CACHE", "/pinned/cache")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    plan = load_sweep(Path(__file__).parents[3] / "bench" / "configs" / "default.toml", data_override="synthetic")
+    ids = {p.label.split(" | measured_steps")[0]: (p.point_id, p.group_id) for p in plan.points}
+    assert {label: ids[label] for label in PINNED_IDS} == PINNED_IDS

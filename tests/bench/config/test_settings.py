@@ -4,11 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.build_config import point_config
 from bench.cli import build_parser, settings_from_args
-from bench.errors import SettingError
-from bench.plan import plan_sweep
-from bench.settings import (
+from bench.config.plan import plan_sweep
+from bench.config.point_config import point_config
+from bench.config.settings import (
     DEFAULTS,
     SETTING_NAMES,
     SETTINGS,
@@ -16,8 +15,9 @@ from bench.settings import (
     normalise,
     point_label,
 )
+from bench.errors import SettingError
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 # A point every setting matters to, and for each setting another valid value than the default.
 BASE = {"variant": "deepr:exact", "connectivity": 0.1, "num_workers": 2, "endless_sampler": False}
 OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear", "num_steps": 12, "frame_size": 16,
@@ -43,7 +43,7 @@ def test_every_setting_is_a_sweep_key_and_a_flag_of_the_same_name(name, tmp_path
     value = OTHER[name]
     plan = plan_sweep({"settings": {**BASE, name: value}}, data_override=None)
     (point,) = plan.points
-    assert point.settings[name] == normalise({**BASE, name: value})[name]
+    assert getattr(point.settings, name) == getattr(normalise({**BASE, name: value}), name)
     if setting.kind is bool:
         argv = [setting.flag if value else "--no-" + setting.flag[2:]]
     else:
@@ -63,7 +63,7 @@ def test_old_flag_spellings_stay_as_aliases():
 
 def test_a_flag_not_given_leaves_the_tables_default():
     assert settings_from_args(build_parser().parse_args(["run"])) == {}
-    assert normalise({})["measured_steps"] == DEFAULTS["measured_steps"]
+    assert normalise({}).measured_steps == DEFAULTS["measured_steps"]
 
 
 def test_the_variant_shorthand_flags_compose_a_variant():
@@ -85,16 +85,16 @@ def test_a_deepr_point_at_full_connectivity_is_refused_as_a_no_op(variant):
 
 
 def test_a_dense_point_keeps_every_connection_whatever_connectivity_was_asked():
-    assert normalise({"variant": "none", "connectivity": 0.1})["connectivity"] == 1.0
-    assert normalise({"variant": "none"})["connectivity"] == 1.0
-    assert normalise({"variant": "exact", "connectivity": 0.1})["connectivity"] == 0.1
+    assert normalise({"variant": "none", "connectivity": 0.1}).connectivity == 1.0
+    assert normalise({"variant": "none"}).connectivity == 1.0
+    assert normalise({"variant": "exact", "connectivity": 0.1}).connectivity == 0.1
 
 
 def test_l1_and_temperature_reach_exact_deepr_and_are_neutral_elsewhere():
     exact = point_config({"variant": "exact", "connectivity": 0.1, "l1": 1e-4, "temperature": 1e-5})
     assert (exact.deepr.l1, exact.deepr.temperature) == (1e-4, 1e-5)
     notebook = normalise({"variant": "notebook", "connectivity": 0.1, "l1": 1e-4, "temperature": 1e-5})
-    assert (notebook["l1"], notebook["temperature"]) == (0.0, 0.0)
+    assert (notebook.l1, notebook.temperature) == (0.0, 0.0)
 
 
 def test_lr_and_seed_are_set_once_and_reach_every_consumer():
@@ -118,7 +118,7 @@ def test_every_problem_is_named_at_once():
 
 
 def test_unset_threads_are_resolved_to_a_number_before_anything_runs():
-    assert isinstance(normalise({})["threads"], int)
+    assert isinstance(normalise({}).threads, int)
 
 
 def test_a_label_names_every_setting_away_from_its_default():
@@ -128,8 +128,12 @@ def test_a_label_names_every_setting_away_from_its_default():
     assert point_label(other) == "conv2d | deepr:exact c=0.1 | 0 workers | cpu | lr=0.05 seed=1"
 
 
-def test_the_readme_lists_the_settings_table():
-    assert markdown_table() in (ROOT / "README.md").read_text()
+def test_the_settings_page_is_exactly_what_snn_bench_settings_prints():
+    from bench.cli import options_reference
+
+    page = (ROOT / "docs" / "settings.md").read_text()
+    assert markdown_table() in page and page.rstrip().endswith(options_reference().rstrip()), (
+        "docs/settings.md is out of date: regenerate its tables with `snn-bench settings`")
 
 
 def test_one_data_folder_spelled_three_ways_is_one_point(tmp_path, monkeypatch):
@@ -138,31 +142,55 @@ def test_one_data_folder_spelled_three_ways_is_one_point(tmp_path, monkeypatch):
     spellings = ["data", "./data/", str(tmp_path / "data" / ".." / "data")]
     ids = {plan_sweep({"settings": {"data_root": s, "threads": 1}}).points[0].point_id for s in spellings}
     assert len(ids) == 1
-    assert normalise({"data_root": "data/"})["data_root"] == str(tmp_path / "data")
+    assert normalise({"data_root": "data/"}).data_root == str(tmp_path / "data")
 
 
 def test_the_synthetic_set_lives_in_one_per_user_cache_folder(monkeypatch, tmp_path):
-    from bench.settings import data_path, synthetic_root
+    from bench.config.settings import data_path, synthetic_root
 
     monkeypatch.delenv("SNN_BENCH_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert synthetic_root() == tmp_path / "xdg" / "snn-bench" / "synthetic"
     monkeypatch.setenv("SNN_BENCH_CACHE", str(tmp_path / "mine"))
     assert data_path("synthetic") == str(tmp_path / "mine" / "synthetic")
-    assert normalise({"data_root": "synthetic"})["data_root"] == "synthetic"  # the id names the set
+    assert normalise({"data_root": "synthetic"}).data_root == "synthetic"  # the id names the set
 
 
 def test_the_per_connectivity_rule_divides_lr_by_connectivity_for_deepr_only():
     deepr = point_config({"variant": "exact", "connectivity": 0.1, "lr": 5e-3, "lr_rule": "per_connectivity"})
     assert deepr.lr == deepr.deepr.lr == pytest.approx(5e-2)
     dense = normalise({"variant": "none", "lr_rule": "per_connectivity"})
-    assert dense["lr_rule"] == "fixed"  # a dense point has nothing to divide by
+    assert dense.lr_rule == "fixed"  # a dense point has nothing to divide by
 
 
 def test_the_optimiser_is_a_setting_the_session_builds():
     import torch
 
-    from bench.point import PointSession
+    from bench.measure.point import PointSession
 
     session = PointSession(point_config({"optimiser": "sgd", "threads": 1}), torch.device("cpu"))
     assert isinstance(session.trainer.optimiser, torch.optim.SGD)
+
+
+def test_the_settings_type_has_exactly_the_table_s_fields_in_order_and_types():
+    import dataclasses
+    import typing
+
+    from bench.config.settings import Settings
+
+    fields = dataclasses.fields(Settings)
+    assert [f.name for f in fields] == list(SETTING_NAMES)
+    hints = typing.get_type_hints(Settings)
+    for setting in SETTINGS:
+        # a setting whose default is None is resolved by normalise (threads, data_root may stay None)
+        assert setting.kind in typing.get_args(hints[setting.name]) or hints[setting.name] is setting.kind
+        assert all(f.default is dataclasses.MISSING for f in fields)  # defaults live in the table only
+
+
+def test_normalised_settings_are_read_as_attributes_and_stored_as_the_same_dict():
+    from bench.config.settings import Settings
+
+    s = normalise({"variant": "exact", "connectivity": 0.1, "threads": 1})
+    assert isinstance(s, Settings) and s.connectivity == 0.1 and s.threads == 1
+    assert Settings.from_dict(s.as_dict()) == s and normalise(s) == s
+    assert s.changed(seed=3).seed == 3 and s.changed(seed=3).id != s.id

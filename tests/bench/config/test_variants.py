@@ -1,7 +1,7 @@
 import pytest
 
+from bench.config.variants import parse_variant
 from bench.errors import SettingError
-from bench.variants import parse_variant
 
 
 def test_a_bare_variant_name_resolves_to_its_component():
@@ -31,7 +31,7 @@ def test_a_variant_says_which_choices_it_uses():
 
 
 def test_a_named_pipeline_is_a_variant_of_every_component():
-    from bench.variants import PIPELINES, VARIANT_COMPONENTS, pipeline_name
+    from bench.config.variants import PIPELINES, VARIANT_COMPONENTS, pipeline_name
 
     notebook, fastest = parse_variant("pipeline:notebook"), parse_variant("pipeline:fastest")
     assert dict(notebook.choices) == PIPELINES["notebook"] and set(PIPELINES["fastest"]) == set(VARIANT_COMPONENTS)

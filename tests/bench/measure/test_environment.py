@@ -2,8 +2,8 @@ import re
 
 import torch
 
-from bench.env import busy_warning, capture_environment, git_state
-from bench.ids import config_hash
+from bench.measure.environment import busy_warning, capture_environment, git_state
+from bench.results.ids import config_hash
 
 
 def test_config_hash_ignores_key_order_and_sees_every_value():
@@ -37,11 +37,10 @@ def test_environment_records_what_a_comparison_needs(tmp_path):
 
 
 def test_the_environment_a_group_records_is_exactly_the_one_list_of_fields():
-    from bench.rows import ENV_FIELDS
+    from bench.results.rows import ENV_FIELDS
 
     env = capture_environment(torch.device("cpu"), flush_denormal=False, data_root=None)
-    group_only = {"load_avg_1m_before", "load_avg_1m_after", "synthetic_data", "data_fingerprint",
-                  "skipped_samples", "frame_cache_build_s", "forward_compile_s",  # set by run_group
+    group_only = {"load_avg_1m_before", "load_avg_1m_after", "skipped_samples", "frame_cache_build_s", "forward_compile_s",  # set by run_group
                   "group_started_unix", "group_finished_unix",  # set by the executor
                   "ray_node"}  # set on Ray
     assert set(env) | group_only == set(ENV_FIELDS)

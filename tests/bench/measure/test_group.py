@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from bench.build_config import point_config
-from bench.interleave import run_group
-from bench.point import PointFailure, PointResult, PointSession
-from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
+from bench.config.point_config import point_config
+from bench.measure.group import run_group
+from bench.measure.point import PointFailure, PointResult, PointSession
+from bench.measure.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.names import STAGES
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}

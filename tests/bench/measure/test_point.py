@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from bench.interleave import run_point
-from bench.point import PointConfig, loader_key
-from bench.timing import FLOOR_STAGE, OVERHEAD_STAGE
+from bench.config.point_config import PointConfig, loader_key
+from bench.measure.group import run_point
+from bench.measure.timing import FLOOR_STAGE, OVERHEAD_STAGE
 from snn.data.loader import LoaderConfig
 from snn.data.transforms import FrameConfig
 from snn.model import NetConfig

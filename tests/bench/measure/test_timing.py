@@ -3,8 +3,8 @@ import itertools
 import pytest
 import torch
 
-from bench.table import stage_table
-from bench.timing import CudaEventStageTimer, SyncedStageTimer, stage_timer
+from bench.measure.stage_table import stage_table
+from bench.measure.timing import CudaEventStageTimer, SyncedStageTimer, stage_timer
 
 
 def test_timer_records_one_duration_per_stage_entry():

@@ -4,13 +4,13 @@ the stage rows, and reported beside wall time."""
 import pandas as pd
 import pytest
 
-from bench.plan import plan_sweep
+from bench.config.plan import plan_sweep
 from bench.report.load import load_results
 from bench.report.render import render_report
 from bench.report.workload import sparsity_against_dense, sparsity_sentences
-from bench.rows import StageRow, WorkloadRow
-from bench.store import ResultStore
-from bench.sweep import run_sweep
+from bench.results.rows import StageRow, WorkloadRow
+from bench.results.store import ResultStore
+from bench.run.sweep import run_sweep
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 4}
 
@@ -34,8 +34,8 @@ def test_each_timed_point_gets_its_workload_row(swept):
         assert row.error is None and row.samples == 8  # one test batch
         assert row.dense_synops > row.effective_macs + row.effective_acs > 0
         assert 0 <= row.activation_sparsity <= 1 and row.counting_overhead > 0
-        assert row.sparse_footprint_bytes < row.footprint_bytes or row.settings["variant"] == "deepr:none"
-        if row.settings["variant"] == "deepr:exact":
+        assert row.sparse_footprint_bytes < row.footprint_bytes or row.settings.variant == "deepr:none"
+        if row.settings.variant == "deepr:exact":
             assert row.connection_sparsity == pytest.approx(0.9, abs=0.01)  # DeepR keeps 10%
         else:
             assert row.connection_sparsity == 0.0

@@ -6,11 +6,11 @@ import json
 import pandas as pd
 import pytest
 
+from bench.config.settings import normalise
 from bench.errors import SettingError
 from bench.profiling.options import TraceSchedule
 from bench.profiling.run import ProfileOptions, profile_point
-from bench.rows import ProfileSummary
-from bench.settings import normalise
+from bench.results.rows import ProfileSummary
 from snn.names import STAGES
 
 OPTIONS = ProfileOptions(line_steps=2, plain_steps=2, trace=TraceSchedule(wait=0, warmup=1, active=2))
@@ -72,6 +72,7 @@ def test_op_tables_and_memory_are_written(profiled):
 def test_profiling_overhead_is_recorded_against_unprofiled_steps(profiled):
     _, out, summary = profiled
     saved = ProfileSummary.from_json((out / "profile.json").read_text(), "profile.json")
+    assert {"data_fingerprint", "synthetic_data", "numba_threads", "numba_jit"} <= set(saved.environment)
     assert saved == summary  # written and read back through the same type
     assert len(saved.unprofiled_step_s) == OPTIONS.plain_steps
     assert len(saved.trace_step_s) == OPTIONS.trace.active

@@ -5,9 +5,9 @@ import io
 
 import pytest
 
-from bench.plan import plan_sweep
+from bench.config.plan import plan_sweep
 from bench.report.render import render_report
-from bench.sweep import run_sweep
+from bench.run.sweep import run_sweep
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 4}
 GRID = {"num_workers": [0, 1], "variant": ["none", "notebook", "exact", "multistep"],

@@ -10,7 +10,7 @@ import pytest
 from bench.report import compare
 from bench.report.load import load_results
 from bench.report.render import render_report
-from bench.store import ResultStore
+from bench.results.store import ResultStore
 from tests.bench.make_rows import error_row, settings, skipped_row, timed_rows
 
 ROOT = Path(__file__).parents[3]
@@ -62,7 +62,7 @@ def test_rendering_a_report_imports_neither_torch_nor_the_runner_nor_the_profile
     directory = _store(tmp_path / "r", 0.1)
     code = ("import sys\nfrom bench.cli import main\n"
             f"assert main(['report', {str(directory)!r}, '--out', {str(tmp_path / 'out')!r}]) == 0\n"
-            "loaded = [m for m in ('torch', 'bench.sweep', 'bench.interleave', 'bench.profiling.run') "
+            "loaded = [m for m in ('torch', 'bench.run.sweep', 'bench.measure.group', 'bench.profiling.run') "
             "if m in sys.modules]\nassert not loaded, loaded\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

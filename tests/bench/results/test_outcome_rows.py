@@ -1,5 +1,5 @@
-from bench.record import unpaired_ratio_rows
-from bench.variants import REFERENCES, pipeline_variant
+from bench.config.variants import REFERENCES, pipeline_variant
+from bench.results.outcome_rows import unpaired_ratio_rows
 from tests.bench.make_rows import settings, stage_row
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench.rows import (
+from bench.results.rows import (
     ENV_FIELDS,
     SCHEMA_VERSION,
     ProfileSummary,

@@ -3,9 +3,9 @@ import json
 import pandas as pd
 import pytest
 
-from bench.rows import SCHEMA_VERSION, SchemaVersionError, StageRow
-from bench.stages import ROW_STAGES
-from bench.store import ResultStore, StoreBusyError, StoreWriteError
+from bench.measure.stages import ROW_STAGES
+from bench.results.rows import SCHEMA_VERSION, SchemaVersionError, StageRow
+from bench.results.store import ResultStore, StoreBusyError, StoreWriteError
 from tests.bench.make_rows import error_row, ratio_row, skipped_row, stage_row
 
 

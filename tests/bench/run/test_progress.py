@@ -2,15 +2,16 @@ import io
 
 import pytest
 
-from bench.progress import Progress, estimate_group_seconds, format_duration
+from bench.config.settings import normalise
+from bench.run.progress import Progress, estimate_group_seconds, format_duration
 
-SETTINGS = {"warmup_steps": 2, "measured_steps": 10, "batch_size": 16, "num_steps": 60, "frame_size": 32}
+SETTINGS = normalise({"warmup_steps": 2, "measured_steps": 10, "batch_size": 16, "num_steps": 60, "frame_size": 32})
 
 
 def test_the_prior_estimate_grows_with_steps_batch_and_time_steps():
     one = estimate_group_seconds([SETTINGS])
     assert estimate_group_seconds([SETTINGS, SETTINGS]) > one
-    assert estimate_group_seconds([{**SETTINGS, "batch_size": 32}]) > one
+    assert estimate_group_seconds([SETTINGS.changed(batch_size=32)]) > one
 
 
 def test_the_eta_is_rescaled_by_how_fast_this_machine_really_is():
@@ -32,12 +33,12 @@ def test_durations_read_like_a_clock():
 
 
 def test_the_prior_estimate_grows_with_batch_time_steps_and_frame_pixels():
-    from bench.progress import estimate_group_seconds
-    from bench.settings import normalise
+    from bench.config.settings import normalise
+    from bench.run.progress import estimate_group_seconds
 
     base = normalise({})
     one = estimate_group_seconds([base])
     for change, factor in (({"batch_size": 32}, 2), ({"num_steps": 120}, 2), ({"frame_size": 64}, 4)):
-        grown = estimate_group_seconds([{**base, **change}])
+        grown = estimate_group_seconds([base.changed(**change)])
         setup = estimate_group_seconds([])
         assert (grown - setup) == pytest.approx(factor * (one - setup)), change

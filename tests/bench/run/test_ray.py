@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.plan import plan_sweep
-from bench.rows import ErrorRow, SkippedRow, StageRow
-from bench.stages import ROW_STAGES
-from bench.store import ResultStore
-from bench.sweep import run_sweep
+from bench.config.plan import plan_sweep
+from bench.measure.stages import ROW_STAGES
+from bench.results.rows import ErrorRow, SkippedRow, StageRow
+from bench.results.store import ResultStore
+from bench.run.sweep import run_sweep
 from tests.bench.processes import start_and_wait_for_first_rows
 
 # Before Ray's first import, which reads them: keep the driver and the cluster on loopback.
@@ -65,7 +65,7 @@ def _stage_rows(out):
 
 
 def _executor(address, **kwargs):
-    from bench.ray_executor import RayExecutor
+    from bench.run.ray_executor import RayExecutor
 
     return RayExecutor(address=address, **kwargs)
 
@@ -99,9 +99,9 @@ def test_two_groups_never_run_at_once_when_the_cluster_holds_cpus_for_one(cluste
 
 
 def _kills_linear_groups(points):
-    if points[0].settings["layer_type"] == "linear":
+    if points[0].settings.layer_type == "linear":
         os._exit(1)  # the worker process dies mid-task, as under the OOM killer
-    from bench.ray_executor import time_group_on_node
+    from bench.run.ray_executor import time_group_on_node
 
     return time_group_on_node(points)
 
@@ -110,9 +110,9 @@ def test_a_group_whose_worker_dies_becomes_error_rows_and_the_sweep_completes(cl
     summary = run_sweep(_plan(tiny_root), tmp_path, executor=_executor(cluster, group_task=_kills_linear_groups))
     assert (summary.timed, summary.failed) == (2, 2)
     errors = [r for r in ResultStore(tmp_path).rows() if isinstance(r, ErrorRow)]
-    assert len(errors) == 2 and all(r.settings["layer_type"] == "linear" for r in errors)
+    assert len(errors) == 2 and all(r.settings.layer_type == "linear" for r in errors)
     assert all("the Ray task of this group failed: WorkerCrashedError" in r.error for r in errors)
-    assert {r.settings["layer_type"] for r in _stage_rows(tmp_path)} == {"conv2d"}
+    assert {r.settings.layer_type for r in _stage_rows(tmp_path)} == {"conv2d"}
 
 
 def test_a_missing_data_root_names_the_node_and_the_path(cluster, tmp_path):
@@ -124,8 +124,8 @@ def test_a_missing_data_root_names_the_node_and_the_path(cluster, tmp_path):
 
 
 def test_a_profile_runs_as_a_task_and_its_files_come_back_to_the_driver(cluster, tiny_root, tmp_path):
-    from bench.paths import PROFILE_FILES, PROFILE_SUMMARY, profile_dir
-    from bench.rows import ProfileSummary
+    from bench.results.paths import PROFILE_FILES, PROFILE_SUMMARY, profile_dir
+    from bench.results.rows import ProfileSummary
 
     plan = plan_sweep({"name": "t", "settings": {**TINY, "data_root": str(tiny_root)},
                        "grid": {"variant": ["exact"], "connectivity": [0.2]},
@@ -212,7 +212,7 @@ def test_a_node_that_leaves_mid_sweep_costs_only_its_group_and_a_rerun_resumes_i
         if worker_ray.get_runtime_context().get_node_id() == doomed_id:
             running.write_text("")
             time.sleep(600)  # until the node is taken away under it
-        from bench.ray_executor import time_group_on_node
+        from bench.run.ray_executor import time_group_on_node
 
         return time_group_on_node(points)
 

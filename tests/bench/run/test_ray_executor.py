@@ -1,5 +1,5 @@
 """The Ray executor's pure parts, and its errors without Ray installed (no cluster needed: these
-run in `make test`; tests/bench/test_ray.py runs the executor against a real cluster)."""
+run in `make test`; tests/bench/run/test_ray.py runs the executor against a real cluster)."""
 
 import os
 import sys
@@ -7,24 +7,25 @@ import sys
 import pytest
 
 from bench.cli import main
+from bench.config.settings import normalise
 from bench.errors import SettingError
-from bench.ray_executor import Reservation, import_ray, ray_device_absence, reservation
+from bench.run.ray_executor import Reservation, import_ray, ray_device_absence, reservation
 
-SETTINGS = {"threads": 2, "num_workers": 2, "device": "cpu"}
+SETTINGS = normalise({"threads": 2, "num_workers": 2, "device": "cpu"})
 
 
 def test_a_group_holds_its_threads_plus_its_workers_in_cpus():
     assert reservation(SETTINGS, largest_node_cpus=16) == Reservation(cpus=4, gpus=0)
-    assert reservation({**SETTINGS, "num_workers": 0}, largest_node_cpus=16) == Reservation(cpus=2, gpus=0)
+    assert reservation(SETTINGS.changed(num_workers=0), largest_node_cpus=16) == Reservation(cpus=2, gpus=0)
 
 
 def test_a_group_wider_than_every_node_holds_the_largest_whole():
-    assert reservation({**SETTINGS, "threads": 8}, largest_node_cpus=4) == Reservation(cpus=4, gpus=0)
+    assert reservation(SETTINGS.changed(threads=8), largest_node_cpus=4) == Reservation(cpus=4, gpus=0)
 
 
 def test_a_cuda_group_holds_one_whole_gpu():
-    assert reservation({**SETTINGS, "device": "cuda"}, largest_node_cpus=8).gpus == 1
-    assert reservation({**SETTINGS, "device": "cuda:0"}, largest_node_cpus=8).gpus == 1
+    assert reservation(SETTINGS.changed(device="cuda"), largest_node_cpus=8).gpus == 1
+    assert reservation(SETTINGS.changed(device="cuda:0"), largest_node_cpus=8).gpus == 1
 
 
 def test_devices_a_cluster_cannot_give_are_named_with_the_fix():

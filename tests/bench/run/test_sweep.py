@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import torch
 
-from bench.executors import InProcessExecutor
-from bench.plan import plan_sweep
-from bench.rows import ErrorRow, SkippedRow, StageRow
-from bench.stages import ROW_STAGES
-from bench.store import ResultStore
-from bench.sweep import run_sweep
+from bench.config.plan import plan_sweep
+from bench.measure.stages import ROW_STAGES
+from bench.results.rows import ErrorRow, SkippedRow, StageRow
+from bench.results.store import ResultStore
+from bench.run.executors import InProcessExecutor
+from bench.run.sweep import run_sweep
 from tests.bench.processes import start_and_wait_for_first_rows
 
 TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
@@ -76,7 +76,7 @@ def test_a_failing_point_is_an_error_row_and_the_sweep_goes_on(tiny_root, tmp_pa
     summary = run_sweep(plan, tmp_path)
     assert (summary.timed, summary.failed) == (1, 1)
     (error,) = [r for r in ResultStore(tmp_path).rows() if isinstance(r, ErrorRow)]
-    assert error.settings["batch_size"] == 200 and "fewer than one batch of 200" in error.error
+    assert error.settings.batch_size == 200 and "fewer than one batch of 200" in error.error
     assert "Traceback" in error.traceback
     # errors are retried on resume (the cause may be fixed); the good point is not rerun
     assert run_sweep(plan, tmp_path).timed == 0
@@ -88,7 +88,10 @@ def test_points_on_an_absent_device_are_skipped_rows_not_crashes(tiny_root, tmp_
     summary = run_sweep(plan, tmp_path)
     assert (summary.timed, summary.skipped, summary.failed) == (1, 1, 0)
     (skipped,) = [r for r in ResultStore(tmp_path).rows() if isinstance(r, SkippedRow)]
-    assert skipped.settings["device"] == "cuda" and "torch.cuda.is_available() is False" in skipped.reason
+    assert skipped.settings.device == "cuda" and "torch.cuda.is_available() is False" in skipped.reason
+    rerun = run_sweep(plan, tmp_path)  # a resume says the same thing once, not again
+    assert (rerun.timed, rerun.skipped, rerun.already_done) == (0, 1, 1)
+    assert len([r for r in ResultStore(tmp_path).rows() if isinstance(r, SkippedRow)]) == 1
 
 
 class _InterruptAfterFirstGroup(InProcessExecutor):

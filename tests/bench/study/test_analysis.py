@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from bench.config.settings import normalise
+from bench.config.variants import REFERENCES
 from bench.study.analysis import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -12,7 +14,6 @@ from bench.study.analysis import (
     Reach,
     Run,
     SpikeRule,
-    Thresholds,
     against_references,
     fell_silent,
     first_reach,
@@ -24,9 +25,10 @@ from bench.study.analysis import (
     verdict_c,
     verdict_d,
 )
-from bench.variants import REFERENCES
+from bench.study.spec import default_options
 
 RULE = SpikeRule(k=5, window=20, min_rise=0.1)
+THRESHOLDS = default_options().thresholds  # the [study] table's defaults
 
 
 def _decaying(n=200, noise=0.02, seed=0):
@@ -111,24 +113,24 @@ def _run(settings, seed, final, losses=None, reach_at=None):
     if reach_at is not None:
         evals.append([reach_at, reach_at * 0.2, max(final, 0.8)])
     evals.append([150, 30.0, final])
-    return Run(point_id=f"{sorted(settings.items())}{seed}", settings={**settings, "seed": seed},
+    return Run(point_id=f"{sorted(settings.items())}{seed}", settings=normalise({**settings, "seed": seed}),
                losses=losses if losses is not None else _decaying(150, seed=seed), evals=evals)
 
 
 def test_claim_a_is_supported_when_lr_matters_and_the_best_lr_reaches_the_target_soon():
     runs = [_run({**BASE, "lr": lr}, s, final, reach_at=50 if lr == 0.005 else None)
             for lr, final in ((0.0005, 0.3), (0.005, 0.9), (0.05, 0.5)) for s in range(3)]
-    assert verdict_a(runs, Thresholds()).verdict == SUPPORTED
+    assert verdict_a(runs, THRESHOLDS).verdict == SUPPORTED
 
 
 def test_claim_a_is_not_supported_when_every_lr_learns_alike():
     runs = [_run({**BASE, "lr": lr}, s, 0.85 + 0.01 * s, reach_at=50) for lr in (0.0005, 0.005, 0.05)
             for s in range(3)]
-    assert verdict_a(runs, Thresholds()).verdict == NOT_SUPPORTED
+    assert verdict_a(runs, THRESHOLDS).verdict == NOT_SUPPORTED
 
 
 def test_claim_a_is_inconclusive_without_a_learning_rate_axis():
-    assert verdict_a([_run(BASE, s, 0.9) for s in range(3)], Thresholds()).verdict == INCONCLUSIVE
+    assert verdict_a([_run(BASE, s, 0.9) for s in range(3)], THRESHOLDS).verdict == INCONCLUSIVE
 
 
 def _rules(c, fixed, scaled):
@@ -138,10 +140,10 @@ def _rules(c, fixed, scaled):
 
 
 def test_claim_b_follows_the_per_seed_gain_of_lr_over_connectivity():
-    assert verdict_b(_rules(0.01, [0.4, 0.45, 0.42], [0.8, 0.82, 0.79]), Thresholds()).verdict == SUPPORTED
-    assert verdict_b(_rules(0.01, [0.8, 0.82, 0.79], [0.5, 0.45, 0.52]), Thresholds()).verdict == NOT_SUPPORTED
-    assert verdict_b(_rules(0.01, [0.4, 0.9, 0.5], [0.8, 0.5, 0.7]), Thresholds()).verdict == INCONCLUSIVE
-    assert verdict_b([_run(BASE, 0, 0.9)], Thresholds()).verdict == INCONCLUSIVE
+    assert verdict_b(_rules(0.01, [0.4, 0.45, 0.42], [0.8, 0.82, 0.79]), THRESHOLDS).verdict == SUPPORTED
+    assert verdict_b(_rules(0.01, [0.8, 0.82, 0.79], [0.5, 0.45, 0.52]), THRESHOLDS).verdict == NOT_SUPPORTED
+    assert verdict_b(_rules(0.01, [0.4, 0.9, 0.5], [0.8, 0.5, 0.7]), THRESHOLDS).verdict == INCONCLUSIVE
+    assert verdict_b([_run(BASE, 0, 0.9)], THRESHOLDS).verdict == INCONCLUSIVE
 
 
 def _spiky(seed, spikes):
@@ -154,25 +156,25 @@ def _spiky(seed, spikes):
 def test_claim_c_compares_spikes_at_the_lowest_and_highest_connectivity():
     spiky = [_run({**BASE, "connectivity": 0.01}, s, 0.7, losses=_spiky(s, 3)) for s in range(4)]
     calm = [_run(DENSE, s, 0.9, losses=_spiky(s, 0)) for s in range(4)]
-    assert verdict_c(spiky + calm, Thresholds()).verdict == SUPPORTED
+    assert verdict_c(spiky + calm, THRESHOLDS).verdict == SUPPORTED
     calm_low = [_run({**BASE, "connectivity": 0.01}, s, 0.7, losses=_spiky(s, 0)) for s in range(4)]
-    assert verdict_c(calm_low + calm, Thresholds()).verdict == NOT_SUPPORTED
-    assert verdict_c(calm, Thresholds()).verdict == INCONCLUSIVE
+    assert verdict_c(calm_low + calm, THRESHOLDS).verdict == NOT_SUPPORTED
+    assert verdict_c(calm, THRESHOLDS).verdict == INCONCLUSIVE
 
 
 def test_claim_d_is_judged_on_the_best_deepr_configuration_against_dense():
     dense = [_run(DENSE, s, a) for s, a in enumerate([0.90, 0.91, 0.89])]
     close = [_run(BASE, s, a) for s, a in enumerate([0.89, 0.90, 0.89])]
     far = [_run({**BASE, "connectivity": 0.01}, s, a) for s, a in enumerate([0.5, 0.55, 0.52])]
-    assert verdict_d(dense + close + far, Thresholds()).verdict == SUPPORTED
-    assert verdict_d(dense + far, Thresholds()).verdict == NOT_SUPPORTED
-    assert verdict_d(close, Thresholds()).verdict == INCONCLUSIVE
+    assert verdict_d(dense + close + far, THRESHOLDS).verdict == SUPPORTED
+    assert verdict_d(dense + far, THRESHOLDS).verdict == NOT_SUPPORTED
+    assert verdict_d(close, THRESHOLDS).verdict == INCONCLUSIVE
 
 
 def test_claim_d_decides_nothing_when_the_dense_runs_learned_nothing():
     dense = [_run(DENSE, s, a) for s, a in enumerate([0.09, 0.10, 0.09])]  # chance: 1 / 11
     deepr = [_run(BASE, s, a) for s, a in enumerate([0.55, 0.60, 0.57])]
-    verdict = verdict_d(dense + deepr, Thresholds())
+    verdict = verdict_d(dense + deepr, THRESHOLDS)
     assert verdict.verdict == INCONCLUSIVE and "learned nothing" in verdict.figure
 
 

@@ -10,12 +10,12 @@ from collections import Counter
 import pytest
 
 from bench.cli import main
-from bench.rows import StudyRunRow
-from bench.store import ResultStore
+from bench.config.sweepfile import SweepConfigError
+from bench.results.rows import StudyRunRow
+from bench.results.store import ResultStore
 from bench.study.report import render_study_report
 from bench.study.runner import run_study
 from bench.study.spec import check_study
-from bench.sweepfile import SweepConfigError
 from tests.bench.processes import start_and_wait_for_first_rows
 
 SETTINGS = {"num_steps": 8, "batch_size": 8, "threads": 1, "layer_type": "linear",
@@ -33,7 +33,7 @@ def _document(root, **study):
 def test_every_point_runs_once_per_seed(tiny_root):
     study = check_study(_document(tiny_root))
     assert len(study.plan.points) == (2 + 1) * 2
-    assert Counter(p.settings["seed"] for p in study.plan.points) == {0: 3, 1: 3}
+    assert Counter(p.settings.seed for p in study.plan.points) == {0: 3, 1: 3}
 
 
 def test_a_study_file_reports_every_problem_at_once(tiny_root):
@@ -43,9 +43,14 @@ def test_a_study_file_reports_every_problem_at_once(tiny_root):
         check_study(document)
     message = str(caught.value)
     assert "4 problem(s)" in message
-    assert "[study].iterations must be a whole number ≥ 1" in message
+    assert "[study].iterations must be 1 or more, got 0" in message
     assert "[study].eval_every" in message and "unknown key 'colour'" in message
     assert "seed is set by [study].seeds" in message
+
+
+# What every row kind's environment carries, from the one function that records it.
+MACHINE_FIELDS_AND_DATA = {"host", "cpu_model", "torch", "threads", "numba_threads", "numba_jit", "data_root",
+                           "synthetic_data", "data_fingerprint", "git_commit"}
 
 
 def test_a_tiny_study_records_curves_and_renders_its_verdicts(tiny_root, tmp_path):
@@ -58,10 +63,11 @@ def test_a_tiny_study_records_curves_and_renders_its_verdicts(tiny_root, tmp_pat
         assert [e[0] for e in run.evals] == [0, 3, 6]  # at 0, every 3, at the end
         assert all(0 <= e[2] <= 1 for e in run.evals) and run.evals[-1][1] == pytest.approx(run.train_s)
         assert len(run.active_connections) == 3
-        if run.settings["variant"] == "deepr:exact":
+        if run.settings.variant == "deepr:exact":
             assert len(run.deaths_per_update) == 6
             assert run.active_connections[-1] < run.total_connections
         assert run.env["synthetic_data"] is True
+        assert MACHINE_FIELDS_AND_DATA <= set(run.env)  # the timing groups' environment, the same fields
     page = render_study_report(tmp_path, tmp_path / "report", study.options.thresholds).read_text()
     assert "SYNTHETIC data" in page
     for claim in "abcd":

@@ -1,0 +1,1 @@
+"""What to measure: the settings table, variants, sweep files, planning and devices."""
