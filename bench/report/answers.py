@@ -7,11 +7,14 @@ a user picks the network and the machine first, then the implementation.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.config.variants import pipeline_variant
+from bench.config.options import show_value
+from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
+from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
 from bench.stats import Ratio, difference_of_medians, ratio_of_medians
@@ -28,6 +31,21 @@ class Timed:
     step_ms: float
     ci_low_ms: float  # nan: too few steps for a 95% CI
     ci_high_ms: float
+    settings: Settings | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between the user's step and the fastest, as a user would apply it."""
+
+    what: str  # "deepr: notebook -> exact", "num_workers: 0 -> 2"
+    apply: str  # what to write: a variant part for the sweep file's variant, or "setting = value"
+    saving_ms: float | None  # step time it saved where it was measured alone; None: not measured alone
+    ci_low_ms: float = float("nan")  # 95% CI of that saving
+    ci_high_ms: float = float("nan")
+    paired: bool | None = None
+    shown: bool = False  # corrected-significant (the page's one Holm family)
+    where: str = ""  # the point it was measured at (its short label)
 
 
 @dataclass(frozen=True)
@@ -45,7 +63,76 @@ class Answer:
 
 def _timed(step: pd.Series) -> Timed:
     return Timed(point_id=step["point_id"], config=step["config"], step_ms=step["median_s"] * MS,
-                 ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS)
+                 ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS,
+                 settings=Settings.from_dict({name: step[name] for name in SETTING_NAMES}))
+
+
+def _variant_text(variant: str) -> str:
+    """A variant as a reader writes it: a named pipeline by its name."""
+    return pipeline_name(variant) or variant
+
+
+def short_label(settings: Settings, other: Settings) -> str:
+    """Only what differs from `other`: the label of a point shown beside one other point (a
+    setting its variant makes neutral, such as a dense point's connectivity, goes unsaid)."""
+    parts = []
+    variant = parse_variant(settings.variant)
+    for name in ("variant", *(n for n in SETTING_NAMES if n != "variant")):  # the variant first
+        mine, theirs = getattr(settings, name), getattr(other, name)
+        if mine != theirs and BY_NAME[name].applies(variant):
+            parts.append(_variant_text(mine) if name == "variant" else f"{name} = {show_value(mine)}")
+    return ", ".join(parts) or "the same settings"
+
+
+def changes(answer: "Answer", stages: pd.DataFrame, ratios: pd.DataFrame) -> list[Change]:
+    """From the user's step to the fastest: each component whose variant differs, and each other
+    setting that differs, with what it saved where the run measured it alone (its own ratio
+    against the reference, at the user's num_workers where it was measured there) and how to
+    apply it."""
+    if answer.user is None or answer.user.settings is None or answer.user.point_id == answer.fastest.point_id:
+        return []
+    mine, fast = answer.user.settings, answer.fastest.settings
+    mine_variant, fast_variant = parse_variant(mine.variant), parse_variant(fast.variant)
+    found = []
+    for component, _ in mine_variant.choices:
+        before, after = mine_variant.of(component), fast_variant.of(component)
+        if before != after:
+            found.append(_measured(Change(what=f"{component}: {before} -> {after}",
+                                          apply=f'variant: add "{component}:{after}"', saving_ms=None),
+                                   component, after, answer, stages, ratios))
+    for name in SETTING_NAMES:
+        if name != "variant" and getattr(mine, name) != getattr(fast, name):
+            value = show_value(getattr(fast, name))
+            found.append(Change(what=f"{name}: {show_value(getattr(mine, name))} -> {value}",
+                                apply=f"{name} = {value}", saving_ms=None))
+    return found
+
+
+def _measured(change: Change, component: str, choice: str, answer: "Answer", stages: pd.DataFrame,
+              ratios: pd.DataFrame) -> Change:
+    """The change with the step saving its own ratio row measured: the variant against its
+    reference at one point, saving = the reference's step x (1 - ratio), with the ratio's CI."""
+    if ratios.empty:
+        return change
+    rows = ratios[(ratios["layer_type"] == answer.layer_type) & (ratios["device"] == answer.device)
+                  & (ratios["stage"] == STEP) & (ratios["component"] == component)]
+    rows = rows.loc[[parse_variant(v).of(component) == choice for v in rows["variant"]]]
+    at_user = rows[rows["num_workers"] == answer.user.settings.num_workers]
+    rows = at_user if not at_user.empty else rows
+    if rows.empty:
+        return change
+    row = rows.sort_values("n", ascending=False).iloc[0]
+    reference = stages[(stages["point_id"] == row["reference_point_id"]) & (stages["stage"] == STEP)
+                       & (stages["run_id"] == row["reference_run_id"])]
+    if reference.empty:
+        return change
+    reference_ms = float(reference["median_s"].iloc[0]) * MS
+    point = Settings.from_dict({name: row[name] for name in SETTING_NAMES})
+    return dataclasses.replace(
+        change, saving_ms=reference_ms * (1 - row["ratio_median"]),
+        ci_low_ms=reference_ms * (1 - row["ratio_ci_high"]), ci_high_ms=reference_ms * (1 - row["ratio_ci_low"]),
+        paired=bool(row["paired"]), shown=bool(row["significant_holm"]),
+        where=short_label(point, answer.user.settings))
 
 
 def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: int | None) -> str | None:

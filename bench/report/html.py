@@ -22,7 +22,7 @@ _PARTS = _ENV.get_template("parts.html").module
 
 
 CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 1em auto; padding: 0 1em; max-width: 1300px; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.8em 0; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
@@ -33,6 +33,12 @@ tr.improvement td { background: #e2f6e2; } tr.error td { background: #fde2e2; }
 .warning { background: #fff4e0; border-left: 4px solid #e67e22; padding: 0.5em 1em; }
 .note { color: #555; font-size: 0.9em; } img { max-width: 100%; border: 1px solid #eee; }
 ul.findings li { margin: 0.3em 0; } pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; }
+.answer { margin: 0.4em 0 1.4em; } .answer h3 { margin: 0.3em 0; }
+.cards { display: flex; gap: 1em; flex-wrap: wrap; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.5em 1em; min-width: 14em; flex: 1; }
+.card-label { color: #555; font-size: 0.9em; } .big { font-size: 2.2em; font-weight: 600; line-height: 1.2; }
+.card.faster .big { color: #1e7d32; } .ci { color: #555; font-size: 0.85em; }
+details.point summary { cursor: pointer; font-size: 0.85em; } .full { font-size: 0.8em; color: #555; }
 """
 
 
@@ -82,6 +88,12 @@ def paragraph(text: str, css: str = "") -> str:
 
 def heading(text: str) -> str:
     return str(_PARTS.heading(text))
+
+
+def headline(answer_id: str, title: str, cards: list[dict], changes_html: str, notes: list[str]) -> str:
+    """One layer type × device at a glance: cards (label, big value, CI, a short point label that
+    opens onto the full one), the changes table, notes."""
+    return str(_PARTS.headline(answer_id, title, cards, Markup(changes_html), notes))
 
 
 def page(title: str, subtitle: str, sections: list[str]) -> str:

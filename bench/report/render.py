@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config.variants import pipeline_name
 from bench.errors import SettingError
 from bench.regression import REGRESSION_THRESHOLD
 from bench.report import (
@@ -225,15 +226,14 @@ def _skipped(results: Results) -> list[str]:
 
 
 def _answers(results: Results, out: Path) -> str:
-    """The first screen: per layer type and device, my step, the fastest, the next change; the
-    same answers into summary.md beside the page."""
+    """The first screen: per layer type and device, my step, the fastest and the speed-up as large
+    numbers, then the changes that get there and how to apply each; the same answers in words in
+    summary.md beside the page."""
     found = answers.answers(results.stages, results.ratios, _skipped(results))
     (out / SUMMARY_MD).write_text(answers.markdown(found))
     if not found:
         return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
-    body = "".join(html.heading(f"{a.layer_type} on {a.device}")
-                   + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}")
-                   for a in found)
+    body = "".join(_headline(a, results) for a in found)
     panels = [(f"{a.layer_type} on {a.device}: your step to the fastest measured (named above)",
                a.user.step_ms, a.fastest.step_ms, bars)
               for a in found if not (bars := answers.waterfall(results.stages, a)).empty]
@@ -243,7 +243,64 @@ def _answers(results: Results, out: Path) -> str:
             "Each bar is one stage's change of median time from your step to the fastest (green: "
             "saved), with the 95% CI of that change (an unpaired bootstrap: the two steps ran in "
             "different groups); 'other' is what the step's median moved beyond its stages' sum.", "note")
+    body += html.details("The answers in words (as in summary.md)", "".join(
+        html.heading(f"{a.layer_type} on {a.device}")
+        + html.bullets(answers.sentences(a), f"answer-{a.layer_type}-{a.device}") for a in found))
     return body
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:,.1f} ms"
+
+
+def _step_card(key: str, label: str, timed, other) -> dict:
+    ci = findings.ci_text(timed.ci_low_ms, timed.ci_high_ms, ",.0f")
+    short = (answers.short_label(timed.settings, other.settings)
+             if other is not None and timed.settings is not None and other.settings is not None else timed.config)
+    return {"key": key, "css": "", "label": label, "value": _ms(timed.step_ms),
+            "ci": f"95% CI {ci} ms" if ci != findings.CI_TOO_FEW else ci, "short": short, "full": timed.config}
+
+
+def _speedup_card(answer) -> dict:
+    s = answer.speedup
+    if s is None:
+        return {"key": "speedup", "css": "", "label": "Speed-up", "value": "—",
+                "ci": "your step was not timed beside a faster one", "short": "", "full": ""}
+    faster = s.significant and s.median < 1
+    value = f"{s.speedup:.2f}×" if faster or not s.significant else f"{1 / s.speedup:.2f}× slower"
+    ci = (f"95% CI {1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×" if s.ci_low > 0 and s.ci_high > 0
+          else findings.CI_TOO_FEW)
+    return {"key": "speedup", "css": "faster" if faster else "", "label": "Speed-up, fastest over yours",
+            "value": value, "ci": f"{ci}; unpaired" + ("" if s.significant else "; no difference shown"),
+            "short": "", "full": ""}
+
+
+def _headline(answer, results: Results) -> str:
+    """One layer type × device: your step, the fastest, the speed-up; the changes between them."""
+    cards = ([_step_card("user", "Your step", answer.user, answer.fastest)] if answer.user else
+             [{"key": "user", "css": "", "label": "Your step", "value": "not timed",
+               "ci": 'add a point with variant = "pipeline:notebook"', "short": "", "full": ""}])
+    cards += [_step_card("fastest", "Fastest step measured", answer.fastest, answer.user), _speedup_card(answer)]
+    found = answers.changes(answer, results.stages, results.ratios)
+    table = pd.DataFrame([{
+        "change": c.what, "how to apply": c.apply,
+        "step time saved": "not measured alone" if c.saving_ms is None else _ms(c.saving_ms),
+        "95% CI": "" if c.saving_ms is None else findings.ci_text(c.ci_low_ms, c.ci_high_ms, ",.0f") + " ms",
+        "paired": "" if c.paired is None else ("paired" if c.paired else "unpaired"),
+        "shown": "" if c.saving_ms is None else ("yes" if c.shown else "no difference shown"),
+        "measured at": c.where} for c in found])
+    changes_html = html.table(table, f"changes-{answer.layer_type}-{answer.device}",
+                              text_columns=tuple(table.columns)) if not table.empty else ""
+    notes = [f"The fastest step's biggest stage: {answer.remaining_stage}, "
+             f"{100 * answer.remaining_share:.0f}% of it. " + (
+                 "Each change's saving is its own step ratio against its reference, where the run "
+                 "measured it alone; 'shown' means significant after correcting for every "
+                 "comparison on this page." if found else ""),
+             "Not told by this run: " + "; ".join(answer.caveats) + "."]
+    if found and (name := pipeline_name(answer.fastest.settings.variant)):
+        notes.insert(0, f'All of these at once: variant = "{name}".')
+    return html.headline(f"answer-{answer.layer_type}-{answer.device}-card", f"{answer.layer_type} on {answer.device}",
+                         cards, changes_html, notes)
 
 
 def _workload(results: Results, out: Path) -> str:

@@ -19,7 +19,8 @@ def report(tiny_root, tmp_path_factory):
     base = tmp_path_factory.mktemp("report")
     settings = {**TINY, "data_root": str(tiny_root)}
     current = plan_sweep({"name": "current", "settings": settings, "grid": GRID,
-                          "points": [{"batch_size": 500}],  # more than the data: an error row
+                          "points": [{"batch_size": 500},  # more than the data: an error row
+                                     {"variant": "pipeline:notebook", "connectivity": 0.2}],  # "your step"
                           "profile": {"match": [{"variant": "exact", "connectivity": 0.2}],
                                       "line_steps": 1, "plain_steps": 1, "trace_wait": 0,
                                       "trace_warmup": 1, "trace_active": 1}})

@@ -117,3 +117,27 @@ def test_the_fastest_is_taken_among_points_doing_the_users_training_work():
                    + _point(2, "deepr:none", dense, connectivity=1.0))
     (answer,) = answers.answers(stages, _ratios())
     assert answer.fastest.point_id == "p1"
+
+
+def test_the_changes_from_my_step_to_the_fastest_say_what_each_saved_and_how_to_apply_it():
+    dense = {"data_wait": 0.01, "forward": 0.4, "backward": 0.4}  # the reference the fused ratio was measured against
+    stages = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES)
+                   + [stage_row("p3", "r", stage, median, 0.81, point_settings=settings(variant="deepr:none"))
+                      for stage, median in {**dense, "step": 0.81}.items()])
+    fused = ratio_row("p2", "r", "step", 0.7, (0.65, 0.75), component="forward", reference_point_id="p3",
+                      point_settings=settings(variant="forward:fused", connectivity=1.0))
+    (answer,) = answers.answers(stages, _ratios(fused))
+    found = {c.what: c for c in answers.changes(answer, stages, _ratios(fused))}
+    assert set(found) == {"deepr: notebook -> exact", "forward: reference -> fused", "framing: tonic -> compiled",
+                          "loading: next_iter -> persistent", "cache: off -> frames"}
+    forward = found["forward: reference -> fused"]
+    assert forward.apply == 'variant: add "forward:fused"' and forward.paired and forward.shown
+    assert forward.saving_ms == pytest.approx(810 * 0.3) and forward.ci_low_ms == pytest.approx(810 * 0.25)
+    assert found["deepr: notebook -> exact"].saving_ms is None  # measured alone nowhere in this run
+
+
+def test_a_short_label_names_only_the_settings_that_differ_and_apply():
+    mine = settings(variant=USER, connectivity=0.1)
+    assert answers.short_label(settings(variant=FASTEST, connectivity=0.1), mine) == "pipeline:fastest"
+    dense = settings(variant="deepr:none+forward:fused", num_workers=2)
+    assert answers.short_label(dense, mine) == "deepr:none+forward:fused, num_workers = 2"  # no neutral connectivity

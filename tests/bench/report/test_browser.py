@@ -33,11 +33,11 @@ def test_the_report_renders_in_chromium_without_errors(report, browser_page, tmp
     browser_page.wait_for_load_state("load")
     assert errors == []
     widths = browser_page.evaluate("Array.from(document.images, image => image.naturalWidth)")
-    assert len(widths) == 5 and all(width > 0 for width in widths)
+    assert len(widths) == 6 and all(width > 0 for width in widths)  # the waterfall among them
     for table in ("environment", "steps", "speedups", "rewiring", "drift", "errors", "baseline"):
         assert browser_page.locator(f"table#{table} tbody tr").count() > 0, table
     assert browser_page.locator("ul#findings li").count() >= 3
-    assert browser_page.locator("#answers-section ul li").count() >= 4  # my step, fastest, change, caveats
+    assert browser_page.locator("#answers-section ul li").count() >= 4  # the answers in words, collapsed
     assert browser_page.locator("details summary").count() >= 1  # the full unstable list, collapsed
     screenshot = tmp_path / "report.png"
     browser_page.screenshot(path=str(screenshot), full_page=True)
@@ -49,7 +49,21 @@ def test_the_answers_are_visible_above_the_fold_at_1280_by_800(report, browser_p
     browser_page.set_viewport_size({"width": 1280, "height": 800})
     browser_page.goto(report.as_uri())
     browser_page.wait_for_load_state("load")
-    first_answer = browser_page.locator("#answers-section ul li").first
-    assert first_answer.is_visible() and first_answer.inner_text().startswith("Your step")
-    box = first_answer.bounding_box()
-    assert box is not None and box["y"] + box["height"] <= 800  # on the first screen, unscrolled
+    card = "#answer-conv2d-cpu-card"
+    for key, starts in (("user", "Your step"), ("fastest", "Fastest step"), ("speedup", "Speed-up")):
+        element = browser_page.locator(f"{card}-{key}")
+        assert element.is_visible() and element.inner_text().startswith(starts), key
+        box = element.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800, (key, box)  # first screen, unscrolled
+        assert box["x"] + box["width"] <= 1280, (key, box)  # and not off to the side
+    numbers = [browser_page.locator(f"{card}-{key} .big").inner_text() for key in ("user", "fastest", "speedup")]
+    assert numbers[0].endswith(" ms") and numbers[1].endswith(" ms") and numbers[2].endswith("×"), numbers
+    # the short label names only what differs; the full label is one click away
+    summary = browser_page.locator(f"{card}-user details summary")
+    # (which point is fastest depends on the run: its num_workers may differ from yours too)
+    assert summary.inner_text().startswith("pipeline:notebook") and " | " not in summary.inner_text()
+    full = browser_page.locator(f"{card}-user details .full")
+    assert not full.is_visible()
+    summary.click()
+    assert full.is_visible() and "conv2d | " in full.inner_text()
+    assert browser_page.locator("table#changes-conv2d-cpu tbody tr").count() >= 1  # and how to apply each
