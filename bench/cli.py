@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench.cache_cli import add_cache_commands
 from bench.config.options import add_flags, given_flags
 from bench.config.options import markdown_table as options_table
 from bench.config.settings import SETTINGS, markdown_table, normalise, point_label, show_value
@@ -18,6 +19,8 @@ from bench.errors import SettingError, UserError
 from bench.profiling.options import PROFILE_OPTIONS
 from bench.regression import REGRESSION_THRESHOLD
 from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
+from bench.results.rows import to_json
+from snn.files import replace_file
 
 # Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
 # so `report`, `list --help` and errors stay quick.
@@ -76,18 +79,20 @@ def _cmd_run(args) -> int:
     print(f"{cfg.warmup_steps} warm-up + {cfg.measured_steps} measured steps; "
           f"epochs started while measuring: {result.epoch_restarts}")
     print(stage_table(result.stage_samples, result.step_samples))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    if args.json:  # written whole at the end: a failed run leaves no empty or partial file
+        replace_file(Path(args.json), to_json(result.to_dict(), indent=2))
         print(f"result written to {args.json}")
     return 0
 
 
 def _check_writable(path: Path) -> None:
-    """Create (or touch) the file now; a UserError naming the fix when that is impossible."""
+    """That `path` can be written, checked before any timing without creating it: its folder
+    takes a file, and it is not a folder itself; a UserError naming the fix when not."""
+    if path.is_dir():
+        raise SettingError(f"{path} is a folder: pass a file path as --json")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a"):
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
             pass
     except OSError as error:
         raise SettingError(f"cannot write {path} ({error.strerror}): pass a writable --json path") from error
@@ -140,7 +145,7 @@ def _cmd_sweep(args) -> int:
 def _cmd_study(args) -> int:
     from bench.study.report import render_study_report
     from bench.study.runner import run_study
-    from bench.study.spec import STUDY_OPTIONS, load_study
+    from bench.study.spec import STUDY_OPTIONS, load_study, stored_record
 
     study = load_study(args.config, data_override=args.data_root, max_points=args.max_points,
                        overrides=given_flags(args, STUDY_OPTIONS))
@@ -150,7 +155,7 @@ def _cmd_study(args) -> int:
           f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
     if summary.interrupted:
         return 130
-    page = render_study_report(out, out / REPORT, study.options.thresholds)
+    page = render_study_report(out, out / REPORT, stored_record(out))
     print(f"report: {page.resolve()}")
     return 1 if summary.failed else 0
 
@@ -161,11 +166,13 @@ def _cmd_report(args) -> int:
     out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
     if args.results and (Path(args.results) / SWEEP_COPY).is_file():
         from bench.study.report import render_study_report, study_runs
-        from bench.study.spec import stored_options
+        from bench.study.spec import stored_record
 
         if study_runs(Path(args.results))[0]:  # a study's results: its own page
-            options = stored_options(args.results)
-            print(f"report: {render_study_report(args.results, out, options.thresholds).resolve()}")
+            if args.baseline or args.benchmark_run or args.benchmark_baseline:
+                raise SettingError(f"{args.results} holds a study: --baseline and --benchmark-run compare "
+                                   "sweeps and benchmark runs, and a study's page has no baseline; drop them")
+            print(f"report: {render_study_report(args.results, out, stored_record(args.results)).resolve()}")
             return 0
     page = render_report(args.results, out, baseline_dir=args.baseline, threshold=args.threshold,
                          benchmark_run=args.benchmark_run, benchmark_baseline=args.benchmark_baseline)
@@ -280,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     add_data_commands(commands)
+    add_cache_commands(commands)
 
     run = commands.add_parser("run", help="time the stages of training steps at one point")
     add_setting_flags(run)

@@ -25,6 +25,11 @@ CI_TOO_FEW = "too few samples for a 95% CI"
 
 UNSTABLE_IQR_RATIO = 0.1  # IQR/median above this marks a measurement as unstable
 CONFIDENCE = 0.95
+# The fewest samples a side needs before any comparison gets an interval or a significance: the
+# order-statistic CI of a median first reaches 95% at 6 samples, and the unpaired bootstrap of
+# two medians is held to the same floor (at 1 or 2 samples it gives a zero-width, falsely sure
+# interval). Below it a comparison reports its median ratio only, never "significant".
+MIN_SAMPLES = 6
 BOOTSTRAP_RESAMPLES = 2000
 
 
@@ -113,8 +118,10 @@ class Ratio:
 
     @property
     def significant(self) -> bool:
-        """The CI excludes 1: the two differ at the stated confidence."""
-        return self.ci_high < 1.0 or self.ci_low > 1.0
+        """The CI excludes 1 and the test's p-value is below 1 − CONFIDENCE: the two differ at
+        the stated confidence, by the interval and by the p-value the report corrects alike. A
+        NaN interval (too few samples) is never significant."""
+        return (self.ci_high < 1.0 or self.ci_low > 1.0) and self.p_value < 1 - CONFIDENCE
 
 
 def paired_ratio(a_samples, b_samples, confidence: float = CONFIDENCE) -> Ratio:
@@ -148,7 +155,10 @@ def _bootstrap_medians(a_samples, b_samples, what: str, seed: int):
             np.median(rng.choice(b, (BOOTSTRAP_RESAMPLES, b.size)), axis=1))
 
 
-def _percentile_interval(resampled, confidence: float) -> tuple[float, float]:
+def _percentile_interval(resampled, confidence: float, n: int) -> tuple[float, float]:
+    """The bootstrap's percentile interval; (nan, nan) below MIN_SAMPLES a side."""
+    if n < MIN_SAMPLES:
+        return math.nan, math.nan
     alpha = (1 - confidence) / 2
     low, high = np.quantile(resampled, [alpha, 1 - alpha])
     return float(low), float(high)
@@ -157,11 +167,12 @@ def _percentile_interval(resampled, confidence: float) -> tuple[float, float]:
 def ratio_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, seed: int = 0) -> Ratio:
     """median(A)/median(B) for samples NOT taken in pairs (two runs, two machines), with a
     bootstrap CI that resamples each side independently (no exact interval exists for a ratio of
-    two medians); wider than a paired ratio's. Its p-value is the Mann-Whitney U test's."""
+    two medians); wider than a paired ratio's. Its p-value is the Mann-Whitney U test's. Below
+    MIN_SAMPLES a side: no interval, so never significant."""
     a, b, a_medians, b_medians = _bootstrap_medians(a_samples, b_samples, "a ratio", seed)
     if np.any(b <= 0):
         raise ValueError("the reference samples must be positive durations to divide by")
-    low, high = _percentile_interval(a_medians / b_medians, confidence)
+    low, high = _percentile_interval(a_medians / b_medians, confidence, min(a.size, b.size))
     p_value = float(scipy_stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
     return Ratio(n=int(min(a.size, b.size)), median=float(np.median(a) / np.median(b)),
                  ci_low=low, ci_high=high, p_value=p_value)
@@ -180,5 +191,5 @@ def difference_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, 
     """median(A) − median(B) for samples not taken in pairs, with a bootstrap CI resampling each
     side independently (as `ratio_of_medians`: no exact interval exists for two medians)."""
     a, b, a_medians, b_medians = _bootstrap_medians(a_samples, b_samples, "a difference", seed)
-    low, high = _percentile_interval(a_medians - b_medians, confidence)
+    low, high = _percentile_interval(a_medians - b_medians, confidence, min(a.size, b.size))
     return Difference(median=float(np.median(a) - np.median(b)), ci_low=low, ci_high=high)

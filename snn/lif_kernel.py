@@ -21,6 +21,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from snn import numba_cache
+
+numba_cache.install()  # a damaged cache entry recompiles instead of failing every run
+
 # Neurons per parallel task: 8 KiB of membranes, resident in L1 across the T steps.
 BLOCK = 2048
 _ZERO = np.float32(0.0)

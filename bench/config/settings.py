@@ -59,7 +59,7 @@ def _variant(value) -> str | None:
     try:
         parse_variant(value)
     except SettingError as error:
-        return str(error)
+        return str(error).removeprefix("variant ")  # completes "variant ...", as every check does
     return None
 
 

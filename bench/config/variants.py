@@ -83,8 +83,15 @@ def pipeline_name(variant_text: str) -> str | None:
 
 def parse_variant(text: str) -> Variant:
     """'exact', 'deepr:exact' or 'deepr:exact+…' → a Variant naming every component."""
-    unknown = SettingError(f"unknown variant {text!r}: choose from {', '.join(known_variants())}, "
+    unknown = SettingError(f"variant {text!r} is unknown: choose from {', '.join(known_variants())}, "
                            "joined by + (e.g. deepr:exact+forward:multistep)")
+    parts = [part.strip() for part in str(text).split("+")]
+    if len(parts) > 1 and any(part.startswith("pipeline:") for part in parts):
+        named = next(part for part in parts if part.startswith("pipeline:"))
+        spelled = pipeline_variant(named.partition(":")[2]).name if named.partition(":")[2] in PIPELINES else None
+        raise SettingError(f"variant {text!r} joins a named pipeline with other parts, but a pipeline "
+                           "already names every component: write its components and change the one you "
+                           "want" + (f" ({named} is {spelled})" if spelled else ""))
     component, _, name = str(text).strip().partition(":")
     if component == "pipeline":  # a whole pipeline, alone: it names every component
         if name not in PIPELINES:

@@ -151,7 +151,11 @@ def _whole_folder(out: Path) -> Iterator[Path]:
 
 
 def _check_profile_folder(out: Path) -> None:
-    """A profile replaces its folder whole: refuse one holding anything but profile outputs."""
+    """A profile replaces its folder whole: refuse one holding anything but profile outputs, and
+    a path that is a file, before any profiling."""
+    if out.exists() and not out.is_dir():
+        raise SettingError(f"{out} is a file: a profile is a folder of files; pass a new or empty "
+                           "folder as --out")
     if out.exists():
         other = sorted(p.name for p in out.iterdir() if p.name not in PROFILE_FILES)
         if other:

@@ -17,7 +17,7 @@ from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
 from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.stats import Ratio, difference_of_medians, ratio_of_medians
+from bench.stats import CI_TOO_FEW, Ratio, difference_of_medians, ratio_of_medians
 from snn.names import STAGES
 
 MS = 1e3
@@ -207,7 +207,8 @@ def sentences(answer: Answer) -> list[str]:
     """The answer as the four lines a reader scans: my step, the fastest, the next change, and
     what this run cannot tell."""
     def step(t: Timed) -> str:
-        return f"{t.step_ms:.0f} ms per step (95% CI {ci_text(t.ci_low_ms, t.ci_high_ms, '.0f')} ms)"
+        ci = ci_text(t.ci_low_ms, t.ci_high_ms, '.0f')
+        return f"{t.step_ms:.0f} ms per step ({'95% CI ' + ci + ' ms' if ci != CI_TOO_FEW else ci})"
 
     lines = [f"Your step ({answer.user.config}): {step(answer.user)}." if answer.user
              else "Your step: not timed in this run."]

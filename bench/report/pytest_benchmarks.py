@@ -16,7 +16,7 @@ import pandas as pd
 
 from bench.errors import UserError
 from bench.report.compare import change_flag
-from bench.stats import ratio_of_medians
+from bench.stats import MIN_SAMPLES, ratio_of_medians
 
 MS = 1e3
 
@@ -96,8 +96,10 @@ def compare_runs(current: BenchmarkRun, baseline: BenchmarkRun, threshold: float
         if row["data"] and before["data"]:
             r = ratio_of_medians(row["data"], before["data"])
             ratio, low, high, significant = r.median, r.ci_low, r.ci_high, r.significant
-        else:  # saved without per-round data: medians only, so no CI and no significance test
-            ratio, low, high, significant = row["median_ms"] / before["median_ms"], math.nan, math.nan, True
+        else:  # saved without per-round data: medians only (as make bench-compare judges them), no CI;
+            # still, a median of fewer than MIN_SAMPLES rounds is no evidence of a change
+            ratio, low, high = row["median_ms"] / before["median_ms"], math.nan, math.nan
+            significant = min(row["rounds"], before["rounds"]) >= MIN_SAMPLES
         flag = change_flag(ratio, significant, threshold)
         rows.append({"group": row["group"], "name": row["name"], "current_ms": row["median_ms"],
                      "baseline_ms": before["median_ms"], "ratio": ratio, "ci_low": low,

@@ -3,7 +3,7 @@
     DIR/results.jsonl            the store: typed rows, append-only (bench.results.store)
     DIR/results.csv, ratios.csv  flat exports of the store's current rows
     DIR/sweep.toml               a copy of the sweep (or study) file that was run
-    DIR/study_options.json       a study's [study] options as they ran (file and flags)
+    DIR/study.json               a study's options as they ran (file and flags), and its runs' ids
     DIR/.lock                    held by the one sweep writing into DIR
     DIR/profiles/<point id>/     one profile per selected point; profile.json is its summary
     DIR/report/                  the default home of `snn-bench report DIR`: index.html,
@@ -19,7 +19,7 @@ RESULTS = "results.jsonl"
 RESULTS_CSV = "results.csv"
 RATIOS_CSV = "ratios.csv"
 SWEEP_COPY = "sweep.toml"
-STUDY_OPTIONS_JSON = "study_options.json"
+STUDY_RECORD_JSON = "study.json"
 LOCK = ".lock"
 PROFILES = "profiles"
 PROFILE_SUMMARY = "profile.json"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -188,6 +189,23 @@ ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, Error
                                                        WorkloadRow, StudyRunRow)}
 
 
+def json_safe(value):
+    """`value` with every non-finite float as None: strict JSON parsers (and other languages'
+    readers) reject the NaN and Infinity that Python's json writes by default."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def to_json(data: dict, **options) -> str:
+    """Strict JSON of a row's dict (NaN written as null; `row_from_dict` reads it back as NaN)."""
+    return json.dumps(json_safe(data), allow_nan=False, default=str, **options)
+
+
 def _check_schema(data: dict, where: str) -> None:
     version = data.get("schema")
     if version != SCHEMA_VERSION:
@@ -198,6 +216,12 @@ def _check_schema(data: dict, where: str) -> None:
             "commit that wrote them, recorded in their env.git_commit")
 
 
+def _nan_where_null(data: dict, row_type) -> dict:
+    """A stored null back to NaN in the fields typed plain `float` (a CI too few samples had)."""
+    floats = {f.name for f in dataclasses.fields(row_type) if f.type in ("float", float)}
+    return {k: (math.nan if v is None and k in floats else v) for k, v in data.items()}
+
+
 def row_from_dict(data: dict, where: str = "a results file") -> Row:
     """The typed row a stored dict holds; SchemaVersionError for another schema's row."""
     _check_schema(data, where)
@@ -205,6 +229,7 @@ def row_from_dict(data: dict, where: str = "a results file") -> Row:
     if kind not in ROW_TYPES:
         raise ValueError(f"unknown row kind {kind!r}")
     row_type = ROW_TYPES[kind]
+    data = _nan_where_null(data, row_type)
     names = {f.name for f in dataclasses.fields(row_type)}
     missing = names - set(data) - {"recorded_at"}
     if missing:
@@ -264,11 +289,11 @@ class ProfileSummary:
         return point_label(self.settings)
 
     def to_json(self) -> str:
-        return json.dumps({"schema": SCHEMA_VERSION, **dataclasses.asdict(self)}, indent=2, default=str)
+        return to_json({"schema": SCHEMA_VERSION, **dataclasses.asdict(self)}, indent=2)
 
     @classmethod
     def from_json(cls, text: str, where: str) -> "ProfileSummary":
         data = json.loads(text)
         _check_schema(data, where)
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**{k: v for k, v in _nan_where_null(data, cls).items() if k in names})

@@ -32,6 +32,7 @@ from bench.results.rows import (
     WorkloadRow,
     flatten,
     row_from_dict,
+    to_json,
 )
 
 MIN_FREE_BYTES = 64 * 2**20  # checked before a sweep times anything (rows, CSVs, report, profiles)
@@ -60,6 +61,12 @@ class ResultStore:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.path = self.directory / RESULTS
+        if self.directory.exists() and not self.directory.is_dir():
+            raise StoreWriteError(f"{self.directory} is a file, not a results directory: pass a "
+                                  "folder as --out (or move the file aside)")
+        if self.path.exists() and not self.path.is_file():
+            raise StoreWriteError(f"{self.path} is not a file (a folder?), so no results can be read "
+                                  f"or stored there: move it aside, or pass another --out")
 
     # -- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -106,7 +113,7 @@ class ResultStore:
         if dropped:
             warnings.warn(f"{self.path}: dropped a torn final line ({dropped} bytes) left by an "
                           "interrupted write; its point will be run again", stacklevel=2)
-        payload = "".join(json.dumps(row.to_dict(), default=str) + "\n" for row in rows).encode()
+        payload = "".join(to_json(row.to_dict()) + "\n" for row in rows).encode()
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as error:

@@ -26,7 +26,7 @@ from bench.config.plan import PlannedPoint, SweepPlan
 from bench.results.outcome_rows import skipped_row
 from bench.results.paths import SWEEP_COPY
 from bench.results.rows import Row, SkippedRow
-from bench.results.store import ResultStore
+from bench.results.store import ResultStore, StoreWriteError
 from bench.run.progress import Progress
 
 # What executing the units yields, as each finishes: (unit index, rows to store, labels of the
@@ -42,6 +42,7 @@ class RunKind:
     unit: str  # what the progress bar counts: "points", "runs"
     verb: str  # what is done to a point: "time", "train"
     completed: Callable[[ResultStore], set[str]]  # point ids already stored as done
+    foreign: type  # a row of the other kind: its directory is not this kind's to write into
 
 
 @dataclass
@@ -80,6 +81,11 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
     the lock is released."""
     store = ResultStore(out_dir)
     with store.exclusive():
+        if any(isinstance(r, kind.foreign) for r in store.rows()):
+            other = "study" if kind.name == "sweep" else "sweep"
+            raise StoreWriteError(f"{store.directory} holds a {other}'s results: a sweep and a study "
+                                  "cannot share one --out (each keeps its file copy and report there): "
+                                  f"pass another --out for this {kind.name}")
         if plan.source and Path(plan.source).is_file():
             shutil.copyfile(plan.source, store.directory / SWEEP_COPY)
         done = kind.completed(store)

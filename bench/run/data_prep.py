@@ -9,13 +9,16 @@ node may arrive at once, so writing the synthetic set is serialised by a lock fi
 from __future__ import annotations
 
 import fcntl
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from bench.config.settings import SYNTHETIC_DATA, data_path
+from bench.config.settings import CACHE_ENV, SYNTHETIC_DATA, Settings, cache_root, data_path
+from bench.config.variants import parse_variant
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
+from snn.errors import UserError
 
 SYNTH_LOCK = ".snn-bench-synth.lock"
 
@@ -32,9 +35,33 @@ def ensure_synthetic(root: Path, stream: TextIO) -> None:
             write_synthetic_dvsgesture(root, SynthConfig())
 
 
-def prepare_data(data_roots: Iterable[str | None], stream: TextIO) -> None:
-    """For each data_root setting: write the synthetic set if it names it, then check the layout
-    of both splits (DatasetNotFoundError names what is missing and how to get it)."""
+class CacheUnwritableError(UserError, OSError):
+    """snn-bench's cache folder cannot hold files."""
+
+
+def check_cache_writable(folder: Path) -> None:
+    """That snn-bench's cache (the synthetic set, the frame cache) can be written, checked before
+    anything is timed, as --out is: a path under a file, or on a read-only mount, fails here with
+    the fix, not as a traceback in the middle of a sweep."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise CacheUnwritableError(
+            f"snn-bench's cache {folder} cannot be written ({error.strerror or error}): set "
+            f"{CACHE_ENV} to a writable folder (it holds the synthetic data set and the frame "
+            "cache)") from error
+
+
+def prepare_data(points: Iterable[Settings], stream: TextIO) -> None:
+    """For the points about to run: write the synthetic set where a data root names it, then check
+    the layout of both splits (DatasetNotFoundError names what is missing and how to get it). The
+    cache folder is checked first, when the synthetic set or the frame cache will need it."""
+    points = list(points)
+    data_roots = [s.data_root for s in points]
+    if SYNTHETIC_DATA in data_roots or any(parse_variant(s.variant).of("cache") == "frames" for s in points):
+        check_cache_writable(cache_root())
     for data in dict.fromkeys(data_roots):
         if data == SYNTHETIC_DATA:
             ensure_synthetic(Path(data_path(data)), stream)

@@ -62,7 +62,7 @@ class InProcessExecutor:
         return device_absence(device)
 
     def prepare(self, points: list[PlannedPoint], stream: TextIO) -> None:
-        prepare_data((p.settings.data_root for p in points), stream)
+        prepare_data((p.settings for p in points), stream)
 
     def run(self, groups: list[list[PlannedPoint]]) -> Iterator[tuple[int, list[Outcome]]]:
         for index, points in enumerate(groups):

@@ -113,7 +113,7 @@ def time_group_on_node(points: list[PlannedPoint]) -> list[Outcome]:
     Each outcome's environment gains the node; each failure's error names it."""
     node = _node()
     try:
-        prepare_data((p.settings.data_root for p in points), sys.stderr)
+        prepare_data((p.settings for p in points), sys.stderr)
         outcomes = timed_group(points, **node)
     except Exception as error:  # the data (or a config) is not usable on this node: all its points
         outcomes = [PointFailure(config=None, error=f"{type(error).__name__}: {error}",
@@ -132,7 +132,7 @@ def profile_on_node(point: PlannedPoint, options: ProfileOptions) -> tuple[Profi
     node = _node()
     scratch = Path(tempfile.mkdtemp(prefix="snn-bench-profile-"))
     try:
-        prepare_data([point.settings.data_root], sys.stderr)
+        prepare_data([point.settings], sys.stderr)
         summary = profile_point(point.settings, scratch / "profile", options)
         summary.environment.update(node)
         files = {p.name: p.read_bytes() for p in (scratch / "profile").iterdir() if p.is_file()}

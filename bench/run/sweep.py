@@ -21,6 +21,7 @@ from bench.config.plan import PlannedPoint, SweepPlan
 from bench.measure.environment import busy_warning, oversubscription_warning
 from bench.results.outcome_rows import group_rows, unpaired_ratio_rows
 from bench.results.paths import PROFILE_ERROR, PROFILE_SUMMARY, profile_dir
+from bench.results.rows import StudyRunRow
 from bench.results.store import ResultStore
 from bench.run.core import RunKind, new_run_id, run_plan
 from bench.run.executors import Executor, InProcessExecutor
@@ -41,7 +42,8 @@ class SweepSummary:
     profile_failed: int = 0
 
 
-SWEEP = RunKind(name="sweep", unit="points", verb="time", completed=ResultStore.completed_ids)
+SWEEP = RunKind(name="sweep", unit="points", verb="time", completed=ResultStore.completed_ids,
+                foreign=StudyRunRow)
 
 
 def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = None,

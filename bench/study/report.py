@@ -41,6 +41,7 @@ from bench.study.analysis import (  # noqa: E402
     time_to_accuracy,
     verdicts,
 )
+from bench.study.spec import StudyRecord  # noqa: E402
 
 SYNTHETIC_WARNING = ("This study ran on SYNTHETIC data: it shows the method, not the answer. Only the "
                      "real DVS Gesture can confirm or refute the user's claims; run the same study "
@@ -140,10 +141,20 @@ def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
     return save_figure(fig, path)
 
 
-def render_study_report(results_dir: str | Path, out: str | Path, thresholds: Thresholds) -> Path:
+def render_study_report(results_dir: str | Path, out: str | Path, record: StudyRecord) -> Path:
+    """The study page of the runs `record` names (every stored run when it names none), judged
+    by its options; stored runs the current study file no longer asks for are left out, and
+    counted."""
     results_dir, out = Path(results_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    thresholds = record.options.thresholds
     rows, errors = study_runs(results_dir)
+    left_out = 0
+    if record.runs is not None:
+        current = set(record.runs)
+        left_out = len({r.point_id for r in rows + errors if r.point_id not in current})
+        rows = [r for r in rows if r.point_id in current]
+        errors = [r for r in errors if r.point_id in current]
     runs = as_runs(rows)
     synthetic = any(r.env.get("synthetic_data") for r in rows)
     data_roots = sorted({str(r.env.get("data_root")) for r in rows})
@@ -152,6 +163,11 @@ def render_study_report(results_dir: str | Path, out: str | Path, thresholds: Th
         sections.append(html.paragraph(SYNTHETIC_WARNING, "warning"))
     sections.append(html.paragraph(f"{len(rows)} runs trained, {len(errors)} failed; data: "
                                    f"{', '.join(data_roots) or 'none'}", "note"))
+    if left_out:
+        sections.append(html.paragraph(
+            f"{left_out} stored run(s) left out: the current study file (or its [study] options) no "
+            "longer asks for them. They stay in results.jsonl; rerun the file that trained them to "
+            "judge them again.", "warning"))
     judged = verdicts(runs, thresholds) if runs else []
     frame = pd.DataFrame([{"claim": f"({v.claim}) {v.statement}", "verdict": v.verdict,
                            "deciding figure": v.figure, "rule": v.rule, "runs": len(v.runs)}

@@ -20,11 +20,11 @@ from typing import TextIO
 
 from bench.config.devices import device_absence
 from bench.config.plan import PlannedPoint
-from bench.results.rows import ErrorRow, Row, StudyRunRow
+from bench.results.rows import ErrorRow, Row, StageRow, StudyRunRow
 from bench.results.store import ResultStore
 from bench.run.core import RunKind, new_run_id, one_at_a_time, run_plan
 from bench.run.data_prep import prepare_data
-from bench.study.spec import Study, write_options
+from bench.study.spec import Study, write_record
 from bench.study.train import train_run
 
 SECONDS_PER_ITERATION_GUESS = 0.3  # for the first ETA only; the bar corrects it as runs finish
@@ -44,7 +44,7 @@ def completed_runs(store: ResultStore) -> set[str]:
     return {r.point_id for r in store.rows() if isinstance(r, StudyRunRow)}
 
 
-STUDY = RunKind(name="study", unit="runs", verb="train", completed=completed_runs)
+STUDY = RunKind(name="study", unit="runs", verb="train", completed=completed_runs, foreign=StageRow)
 
 
 def run_study(study: Study, out_dir: str | Path, stream: TextIO | None = None) -> StudySummary:
@@ -61,13 +61,13 @@ def run_study(study: Study, out_dir: str | Path, stream: TextIO | None = None) -
                            traceback="".join(traceback.format_exception(error)), env={})
             return [row], row.error
 
-    write_options(study.options, out_dir)  # what the report judges by: the file's table and the flags
+    write_record(study, out_dir)  # what the report judges by: the options, and only these runs
     guess = study.options.iterations * SECONDS_PER_ITERATION_GUESS
     tally = run_plan(plan, out_dir, STUDY,
                      units=lambda done: [[p] for p in plan.points
                                          if p.point_id not in done and p.skip_reason is None],
                      estimate=lambda run: guess,
-                     prepare=lambda runs: prepare_data((p.settings.data_root for p in runs), stream),
+                     prepare=lambda runs: prepare_data((p.settings for p in runs), stream),
                      execute=lambda units: one_at_a_time(units, train_one), stream=stream)
     return StudySummary(planned=tally.planned, already_done=tally.already_done, trained=tally.done,
                         failed=tally.failed, skipped=tally.skipped, interrupted=tally.interrupted)

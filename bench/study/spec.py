@@ -37,7 +37,8 @@ from bench.config.options import (
 )
 from bench.config.plan import SweepPlan, plan_sweep
 from bench.config.sweepfile import MAX_POINTS, SweepConfigError, problem_list
-from bench.results.paths import STUDY_OPTIONS_JSON, SWEEP_COPY
+from bench.results.ids import config_hash
+from bench.results.paths import STUDY_RECORD_JSON, SWEEP_COPY
 from bench.study.analysis import SpikeRule, Thresholds
 from snn.files import replace_file
 
@@ -107,6 +108,11 @@ def check_study(document: dict, source: str = "<study>", data_override: str | No
     """A parsed study file → Study; SweepConfigError listing every problem."""
     document = dict(document)
     problems: list[str] = []
+    if "study" not in document:
+        problems.append("there is no [study] table, so nothing says how long each run trains: add one "
+                        "(every key has a default, so an empty [study] trains "
+                        f"{check_options({}, []).iterations} iterations over seeds "
+                        f"{list(check_options({}, []).seeds)}), or pass the options as flags")
     options = check_options(document.pop("study", {}), problems)
     for where, table in (("[settings]", document.get("settings", {})), ("[grid]", document.get("grid", {})),
                          *((f"[[points]] #{n}", p) for n, p in enumerate(document.get("points", []), 1))):
@@ -124,6 +130,8 @@ def check_study(document: dict, source: str = "<study>", data_override: str | No
     if isinstance(points, list) and points:  # and each explicit point per seed
         document["points"] = [{**p, "seed": s} if isinstance(p, dict) else p for p in points for s in seeds]
     plan = plan_sweep(document, data_override=data_override, max_points=max_points, source=source)
+    plan = dataclasses.replace(plan, points=[dataclasses.replace(p, point_id=run_key(p.settings, options))
+                                             for p in plan.points])
     return Study(plan=plan, options=options)
 
 
@@ -134,26 +142,46 @@ def _document(path: Path) -> dict:
         raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
 
 
-def write_options(options: StudyOptions, results_dir: str | Path) -> None:
-    """Record the options a study runs with (its file's [study] table and any flags)."""
-    path = Path(results_dir) / STUDY_OPTIONS_JSON
+TRAINING_OPTIONS = ("iterations", "budget_s", "eval_every")  # they change what a run trains and records
+
+
+def run_key(settings, options: StudyOptions) -> str:
+    """A run's id: its settings and the options that change its training, hashed. A run stored
+    under other iterations, budget or evaluation interval is another run, never reused."""
+    return config_hash({**settings.as_dict(), "study": {name: getattr(options, name) for name in TRAINING_OPTIONS}})
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """What a study's results were trained for: its options (file and flags) and the ids of the
+    runs its file asks for now. Written beside the results; the report judges by it."""
+
+    options: StudyOptions
+    runs: tuple[str, ...]
+
+
+def write_record(study: Study, results_dir: str | Path) -> None:
+    path = Path(results_dir) / STUDY_RECORD_JSON
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, json.dumps(dataclasses.asdict(options), indent=2))
+    replace_file(path, json.dumps({"options": dataclasses.asdict(study.options),
+                                   "runs": [p.point_id for p in study.plan.points]}, indent=2))
 
 
-def stored_options(results_dir: str | Path) -> StudyOptions:
-    """The options a study's results were trained with: as recorded beside them, else (results
-    from before they were recorded) the [study] table of the copy of its file."""
+def stored_record(results_dir: str | Path) -> StudyRecord:
+    """The record beside a study's results; results from before it was recorded give their
+    file copy's [study] options and no run list (every stored run counts)."""
     results_dir = Path(results_dir)
-    recorded = results_dir / STUDY_OPTIONS_JSON
-    table = (json.loads(recorded.read_text()) if recorded.is_file()
-             else _document(results_dir / SWEEP_COPY).get("study", {}))
+    recorded = results_dir / STUDY_RECORD_JSON
+    if recorded.is_file():
+        data = json.loads(recorded.read_text())
+        table, runs, where = data["options"], tuple(data["runs"]), recorded
+    else:
+        table, runs, where = _document(results_dir / SWEEP_COPY).get("study", {}), None, results_dir / SWEEP_COPY
     problems: list[str] = []
     options = check_options(table, problems)
     if problems:
-        raise SweepConfigError(problem_list(str(recorded if recorded.is_file() else results_dir / SWEEP_COPY),
-                                            problems))
-    return options
+        raise SweepConfigError(problem_list(str(where), problems))
+    return StudyRecord(options=options, runs=runs)
 
 
 def load_study(path: str | Path, data_override: str | None = None, max_points: int = MAX_POINTS,

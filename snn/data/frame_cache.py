@@ -1,10 +1,15 @@
 """Frames computed once and kept on disk (the variant `cache:frames`): one int16 file per sample, memory-
 mapped when read, under a folder named by a key of everything the frames depend on.
 
-The key hashes the cache format, each sample's path (relative to the data root), size, mtime
-and label, and every frame parameter (FrameConfig: frame size, time bins, framing, denoise).
-Changing any of them reads another folder, so a stale cache is never reused (tonic's
-DiskCachedDataset keys on a name the user picks, and reuses a stale one: tonic issue 160).
+The key hashes the cache format, the data root (resolved: two roots with the same layout never
+share entries), each sample's path (relative to the root), the hash of its content and its label,
+and every frame parameter (FrameConfig: frame size, time bins, framing, denoise). Changing any of
+them reads another folder, so a stale cache is never reused (tonic's DiskCachedDataset keys on a
+name the user picks, and reuses a stale one: tonic issue 160). Content, not size and mtime: a
+file rewritten at the same size with its mtime restored (`cp -p`, `rsync -a`, `tar x`) changes
+the key. Hashing every file costs a read of the data set (about a second per GB), so each file's
+hash is remembered in `<cache root>/content-hashes.json` by its inode, ctime, size and mtime, and
+read again only when one of them changed: ctime cannot be set back by any copy tool.
 
 An entry is a 16-byte header (magic, format, CRC-32 of the frames, label) and the frames. It is
 written to a temporary file and renamed into place, so two processes filling the same cache at
@@ -17,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
 import sys
 import time
@@ -31,20 +37,63 @@ import torch
 from torch.utils.data import Dataset
 
 from snn.data.transforms import FrameConfig
+from snn.files import replace_file
 
 FORMAT = 1
 MAGIC = b"SNNF"
 HEADER = struct.Struct("<4sIIi")  # magic, format, crc32 of the frame bytes, label
 
 
-def cache_key(paths: list[str], targets: list[int], root: Path, frame_params: dict) -> str:
-    """What the cached frames depend on, hashed: format, files (path, size, mtime, label), and
-    the frame parameters."""
-    files = []
-    for path, target in zip(paths, targets):
-        stat = os.stat(path)
-        files.append([os.path.relpath(path, root), stat.st_size, stat.st_mtime_ns, int(target)])
-    text = json.dumps({"format": FORMAT, "frames": frame_params, "files": files}, sort_keys=True)
+HASHES = "content-hashes.json"  # in the cache root: path -> identity and content hash
+CHUNK = 1 << 20
+
+
+def _identity(stat: os.stat_result) -> list[int]:
+    """What changes whenever a file's content can have changed: ctime is set by the kernel on
+    every write and cannot be restored by `cp -p`, `rsync -a` or `tar x`."""
+    return [stat.st_ino, stat.st_ctime_ns, stat.st_size, stat.st_mtime_ns]
+
+
+def content_hash(path: str) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_hashes(paths: list[str], memo_file: Path | None) -> list[str]:
+    """Each file's content hash: from `memo_file` where the file's identity is unchanged, else
+    read and hashed now (and remembered there, written whole)."""
+    memo: dict = {}
+    if memo_file is not None and memo_file.is_file():
+        try:
+            memo = json.loads(memo_file.read_text())
+        except (OSError, ValueError):  # a damaged memo is only a lost shortcut
+            memo = {}
+    hashes, changed = [], False
+    for path in paths:
+        absolute = os.path.abspath(path)
+        identity = _identity(os.stat(absolute))
+        known = memo.get(absolute)
+        if known is None or known[0] != identity:
+            known = memo[absolute] = [identity, content_hash(absolute)]
+            changed = True
+        hashes.append(known[1])
+    if changed and memo_file is not None:
+        memo_file.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(memo_file, json.dumps(memo))
+    return hashes
+
+
+def cache_key(paths: list[str], targets: list[int], root: Path, frame_params: dict,
+              memo_file: Path | None = None) -> str:
+    """What the cached frames depend on, hashed: format, the resolved data root, the files (path,
+    content hash, label) and the frame parameters."""
+    files = [[os.path.relpath(path, root), digest, int(target)]
+             for path, digest, target in zip(paths, content_hashes(paths, memo_file), targets)]
+    text = json.dumps({"format": FORMAT, "root": str(Path(root).resolve()), "frames": frame_params,
+                       "files": files}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -64,7 +113,8 @@ class FrameCache(Dataset):
     def for_split(cls, dataset, frames: FrameConfig, cache_root: Path, data_root: Path) -> FrameCache:
         """The cache of a split's frames, in the folder its key names; every FrameConfig field
         is in the key, so a frame parameter added later cannot be left out of it."""
-        key = cache_key(dataset.paths, dataset.targets, data_root, asdict(frames))
+        key = cache_key(dataset.paths, dataset.targets, data_root, asdict(frames),
+                        memo_file=Path(cache_root) / HASHES)
         return cls(dataset, (frames.n_time_bins, *frames.frame_shape), Path(cache_root) / key)
 
     @property
@@ -88,12 +138,26 @@ class FrameCache(Dataset):
         """Build every missing or bad entry now; returns the seconds it took."""
         start = time.perf_counter()
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.remove_leftovers()
         for index in range(len(self)):
             if self._read(index) is None:
                 self._build(index)
             if progress is not None:
                 progress(index + 1, len(self))
         return time.perf_counter() - start
+
+    def remove_leftovers(self) -> int:
+        """Delete staging files whose writer is dead (a fill killed mid-entry); a live writer's
+        are left alone. Returns how many were removed."""
+        removed = 0
+        for staging in self.directory.glob("*.tmp"):
+            parts = staging.name.split(".")  # <index>.frames.<pid>.<random>.tmp
+            pid = int(parts[2]) if len(parts) == 5 and parts[2].isdigit() else None
+            if pid is not None and pid != os.getpid() and _alive(pid):
+                continue
+            staging.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def _read(self, index: int) -> np.ndarray | None:
         """The entry's frames; None when it is absent or bad (a bad one is reported)."""
@@ -102,6 +166,9 @@ class FrameCache(Dataset):
             raw = np.memmap(path, dtype=np.uint8, mode="r")
         except FileNotFoundError:
             return None
+        except IsADirectoryError:  # not an entry at all: cleared so the rebuilt one can take its place
+            shutil.rmtree(path, ignore_errors=True)
+            return self._bad(path, "it is a folder")
         except ValueError:  # an empty file cannot be mapped
             return self._bad(path, "it is empty")
         if raw.size != HEADER.size + self.nbytes:
@@ -133,3 +200,13 @@ class FrameCache(Dataset):
             handle.write(frames.tobytes())
         os.replace(staging, path)  # atomic: a reader sees the old entry, or this one whole
         return frames
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True

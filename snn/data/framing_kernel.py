@@ -12,6 +12,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from snn import numba_cache
+
+numba_cache.install()  # a damaged cache entry recompiles instead of failing every run
+
 
 @numba.njit(cache=True, nogil=True)
 def count_events(x, y, p, t, t0, window, n_bins, polarities, size, shift_x, shift_y,

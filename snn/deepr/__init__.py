@@ -10,6 +10,7 @@ from torch import nn
 from snn.config import DeepRConfig
 from snn.deepr.exact import ExactDeepR
 from snn.deepr.notebook import NotebookDeepR
+from snn.errors import UserError
 from snn.names import DEEPR_VARIANTS as VARIANTS
 
 __all__ = ["VARIANTS", "DeepRConfig", "ExactDeepR", "NotebookDeepR", "build_rewiring",
@@ -24,6 +25,8 @@ def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
     """
     if cfg.variant == "none":
         return None
+    if cfg.budget == "per_layer":
+        _refuse_empty_layers(layers, cfg)
     if cfg.variant == "notebook":
         if isinstance(cfg.connectivity, tuple) or cfg.schedule_start is not None:
             raise ValueError("the notebook variant has one connectivity and no schedule")
@@ -33,6 +36,24 @@ def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
     if cfg.sparse_init == "rescaled":  # one rule for both variants: they start alike
         rescale_initial_weights(layers, cfg)
     return rewiring
+
+
+class EmptyLayerError(UserError, ValueError):
+    """A connectivity that keeps no connection of some layer."""
+
+
+def _refuse_empty_layers(layers: list[nn.Module], cfg: DeepRConfig) -> None:
+    """K = round(c·n) of 0 would leave a layer with no connections, its output silent and
+    everything after it untrainable: refused, naming the layer and the least connectivity."""
+    for index, (layer, c) in enumerate(zip(layers, cfg.per_layer(len(layers)))):
+        numel = layer.weight.numel()
+        if round(cfg.connectivity_at(c, 0) * numel) == 0 or round(c * numel) == 0:
+            shape = "x".join(map(str, layer.weight.shape))
+            raise EmptyLayerError(
+                f"connectivity {c:g} keeps 0 of the {numel:,} weights of rewired layer {index} "
+                f"({type(layer).__name__}, weight {shape}): DeepR would leave it with no connections "
+                f"and everything after it silent. Use a connectivity of at least {1 / numel:.2g} "
+                f"(1/{numel:,}), or give each layer its own")
 
 
 @torch.no_grad()

@@ -27,6 +27,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from snn import numba_cache
+
+numba_cache.install()  # a damaged cache entry recompiles instead of failing every run
+
 jit = numba.njit(cache=True, nogil=True)
 
 

@@ -18,17 +18,22 @@ def _head(point_id: str, run_id: str, point_settings: dict | None) -> dict:
             "settings": point_settings or settings()}
 
 
+# Seven samples around the median: enough for a 95% interval (bench.stats.MIN_SAMPLES).
+SPREAD = (0.95, 0.97, 0.99, 1.0, 1.01, 1.03, 1.05)
+
+
 def stage_row(point_id="a", run_id="r1", stage="step", median=0.1, step=None, *,
               point_settings=None, unstable=False, measured=None, env=None,
               deaths=()) -> StageRow:
     """A stage row with samples around `median` (`step`: the step median, for the share)."""
     head = _head(point_id, run_id, point_settings)
     step = step or median
-    return StageRow(**head, stage=stage, n=3, median_s=median, iqr_s=median * 0.01,
+    samples = [median * f for f in SPREAD]
+    return StageRow(**head, stage=stage, n=len(samples), median_s=median, iqr_s=median * 0.01,
                     min_s=median * 0.95, mean_s=median, ci_low_s=median * 0.9,
                     ci_high_s=median * 1.1, unstable=unstable, share_of_step=median / step,
                     samples_per_s=head["settings"].batch_size / step if stage == "step" else None,
-                    samples_s=[median * 0.95, median, median * 1.05], epoch_restarts=0,
+                    samples_s=samples, epoch_restarts=0,
                     active_connections=10, total_connections=100,
                     connectivity_measured=head["settings"].connectivity if measured is None else measured,
                     loss_first=2.4, loss_last=2.3, group_wall_s=1.0, deaths_per_update=list(deaths),

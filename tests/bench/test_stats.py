@@ -150,3 +150,24 @@ def test_ratio_of_medians_of_two_unpaired_runs():
     assert not same.significant
     with pytest.raises(ValueError, match="both sides"):
         ratio_of_medians([], [1.0])
+
+
+def test_below_the_minimum_samples_a_comparison_has_no_interval_and_no_significance():
+    import math
+
+    from bench.stats import MIN_SAMPLES, difference_of_medians, ratio_of_medians
+
+    tiny = ratio_of_medians([1.0], [1.1])
+    assert tiny.median == pytest.approx(1 / 1.1) and math.isnan(tiny.ci_low) and not tiny.significant
+    two = ratio_of_medians([0.20, 0.21], [0.22, 0.25])
+    assert math.isnan(two.ci_low) and not two.significant
+    assert math.isnan(difference_of_medians([1.0] * (MIN_SAMPLES - 1), [2.0] * 9).ci_low)
+    enough = ratio_of_medians([1.0 + i / 100 for i in range(MIN_SAMPLES)], [2.0 + i / 100 for i in range(MIN_SAMPLES)])
+    assert enough.significant and enough.p_value < 0.05
+
+
+def test_significant_agrees_with_the_p_value_the_report_corrects():
+    from bench.stats import Ratio
+
+    assert not Ratio(n=2, median=1.1, ci_low=1.05, ci_high=1.2, p_value=0.333).significant
+    assert Ratio(n=9, median=1.1, ci_low=1.05, ci_high=1.2, p_value=0.004).significant

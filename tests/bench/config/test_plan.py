@@ -39,7 +39,7 @@ def test_the_point_id_is_stable_across_plans():
 @pytest.mark.parametrize("spec, message", [
     ({"grid": {"num_wrokers": [0]}}, "unknown axis 'num_wrokers'"),
     ({"grid": {"device": ["tpu"]}}, "device value unknown device 'tpu': use cpu, cuda, cuda:N or mps"),
-    ({"grid": {"variant": ["turbo"]}}, "unknown variant 'turbo': choose from deepr:none"),
+    ({"grid": {"variant": ["turbo"]}}, "'turbo' is unknown: choose from deepr:none"),
     ({"grid": {"connectivity": [1.5]}}, "connectivity value must lie in (0, 1]"),
     ({"grid": {"connectivity": [0]}}, "connectivity value must lie in (0, 1]"),
     ({"grid": {"num_workers": [-1]}}, "num_workers value must be 0 or more, got -1"),

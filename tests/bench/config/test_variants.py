@@ -37,5 +37,11 @@ def test_a_named_pipeline_is_a_variant_of_every_component():
     assert dict(notebook.choices) == PIPELINES["notebook"] and set(PIPELINES["fastest"]) == set(VARIANT_COMPONENTS)
     assert notebook.uses("loading:next_iter") and fastest.uses("cache:frames")
     assert pipeline_name(fastest.name) == "pipeline:fastest" and pipeline_name("exact") is None
-    with pytest.raises(SettingError, match="unknown variant 'pipeline:quick'"):
+    with pytest.raises(SettingError, match="variant 'pipeline:quick' is unknown"):
         parse_variant("pipeline:quick")
+
+
+def test_a_pipeline_joined_with_a_component_says_to_spell_the_pipeline_out():
+    with pytest.raises(SettingError, match="joins a named pipeline with other parts") as caught:
+        parse_variant("pipeline:fastest+deepr:notebook")
+    assert "pipeline:fastest is deepr:exact+forward:fused" in str(caught.value)

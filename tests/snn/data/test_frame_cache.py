@@ -41,10 +41,16 @@ def test_the_key_changes_with_every_frame_parameter_and_with_the_files(tiny_root
     copy = tmp_path / "copy"
     shutil.copytree(tiny_root, copy)
     same = _cache(copy, tmp_path, base)[1].directory.name
-    assert same == _cache(tiny_root, tmp_path, base)[1].directory.name, "where the data lies is not identity"
+    assert same != _cache(tiny_root, tmp_path, base)[1].directory.name, "two roots never share entries"
     path = open_split(copy, train=True).paths[0]
     os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000))
-    assert _cache(copy, tmp_path, base)[1].directory.name != same, "a touched file is other data"
+    assert _cache(copy, tmp_path, base)[1].directory.name == same, "a touched file holds the same frames"
+    with open(path, "r+b") as handle:  # one byte of content changed: other data, another key
+        handle.seek(-1, os.SEEK_END)
+        last = handle.read(1)
+        handle.seek(-1, os.SEEK_END)
+        handle.write(bytes([last[0] ^ 1]))
+    assert _cache(copy, tmp_path, base)[1].directory.name != same, "changed content is other data"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
@@ -85,3 +91,64 @@ def test_two_processes_filling_one_cache_leave_it_whole(tiny_root, tmp_path):
     assert cache.fill() >= 0 and lines == [], "every entry was whole"
     assert not list(cache.directory.glob("*.tmp")), "no staging file is left behind"
     np.testing.assert_array_equal(cache[0][0].numpy(), dataset[0][0])
+
+
+def test_a_file_rewritten_at_the_same_size_with_its_mtime_restored_is_a_cache_miss(tiny_root, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(tiny_root, root)
+    dataset, cache = _cache(root, tmp_path / "cache")
+    cache.fill()
+    path = dataset.paths[0]
+    before = os.stat(path)
+    events = np.load(path)
+    events[:, 0] = 127 - events[:, 0]  # mirrored in x: the same size, other frames
+    np.save(path, events)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as cp -p, rsync -a, tar x leave it
+    assert os.stat(path).st_size == before.st_size and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    dataset, again = _cache(root, tmp_path / "cache")
+    assert again.directory != cache.directory
+    again.fill()
+    for i in range(len(dataset)):
+        np.testing.assert_array_equal(again[i][0].numpy(), dataset[i][0])
+
+
+def test_content_hashes_are_remembered_and_read_again_only_when_a_file_changed(tiny_root, tmp_path, monkeypatch):
+    from snn.data import frame_cache
+
+    _cache(tiny_root, tmp_path)
+    read = []
+    monkeypatch.setattr(frame_cache, "content_hash", lambda path: read.append(path) or "x")
+    _cache(tiny_root, tmp_path)
+    assert read == [], "an unchanged file is not read again"
+
+
+def test_a_dead_writers_staging_files_are_removed_and_a_live_ones_kept(tiny_root, tmp_path):
+    _, cache = _cache(tiny_root, tmp_path)
+    cache.directory.mkdir(parents=True)
+    dead = subprocess_pid_that_exited()
+    leftover = cache.directory / f"000001.frames.{dead}.abcd1234.tmp"
+    live = cache.directory / f"000002.frames.{os.getppid()}.abcd1234.tmp"
+    leftover.write_bytes(b"half")
+    live.write_bytes(b"half")
+    cache.fill()
+    assert not leftover.exists() and live.exists()
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_an_entry_that_is_a_folder_is_rebuilt(tiny_root, tmp_path):
+    lines = []
+    dataset, cache = _cache(tiny_root, tmp_path, warn=lines.append)
+    cache.fill()
+    entry = cache.entry(2)
+    entry.unlink()
+    entry.mkdir()
+    np.testing.assert_array_equal(cache[2][0].numpy(), dataset[2][0])
+    assert entry.is_file() and "it is a folder" in lines[0]

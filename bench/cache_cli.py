@@ -1,0 +1,79 @@
+"""`snn-bench cache`: what snn-bench keeps in its per-user cache, and pruning the frame cache.
+
+The frame cache keeps one folder per key (snn/data/frame_cache.py): a key changes with the data's
+content, its root and every frame parameter, so old folders pile up as data and settings change.
+`cache prune FILE...` keeps the folders the given sweep files' `cache:frames` points use and
+removes the rest (and any staging file a killed fill left behind in them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from bench.config.settings import frame_cache_root, synthetic_root
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+
+
+def frame_cache_keys(sweep_files: list[str], data_override: str | None) -> set[str]:
+    """The frame-cache folders the `cache:frames` points of these sweeps read (both splits)."""
+    from bench.config.plan import load_sweep
+    from bench.config.variants import parse_variant
+    from bench.run.data_prep import prepare_data
+    from snn.data.dvsgesture import open_split, resolve_data_root
+    from snn.data.frame_cache import FrameCache
+    from snn.data.transforms import build_transform
+
+    keys = set()
+    for sweep in sweep_files:
+        points = [p for p in load_sweep(sweep, data_override=data_override).points
+                  if parse_variant(p.settings.variant).of("cache") == "frames"]
+        prepare_data((p.settings for p in points), sys.stderr)
+        for point in points:
+            cfg = point.config()
+            root = resolve_data_root(cfg.data_root)
+            for train in (True, False):
+                split = open_split(root, train=train, transform=build_transform(cfg.frames),
+                                   bad_samples=cfg.bad_samples)
+                keys.add(FrameCache.for_split(split, cfg.frames, Path(cfg.frame_cache), root).directory.name)
+    return keys
+
+
+def _cmd_prune(args) -> int:
+    root = frame_cache_root()
+    keep = frame_cache_keys(args.sweeps, args.data_root)
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    stale = [p for p in folders if p.name not in keep]
+    freed = sum(_size(p) for p in stale)
+    for folder in stale:
+        print(f"{'would remove' if args.dry_run else 'removing'} {folder} ({_size(folder) / 2**20:.1f} MiB)")
+        if not args.dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
+    print(f"{len(stale)} of {len(folders)} frame-cache folder(s) {'to remove' if args.dry_run else 'removed'}, "
+          f"{freed / 2**20:.1f} MiB; kept {len(folders) - len(stale)} that the sweep file(s) use")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    for name, path in (("synthetic data", synthetic_root()), ("frame cache", frame_cache_root())):
+        folders = len([p for p in path.iterdir() if p.is_dir()]) if path.is_dir() else 0
+        print(f"{name}: {path} ({_size(path) / 2**20:.1f} MiB" + (f", {folders} key folder(s))" if
+                                                                    name == "frame cache" else ")"))
+    return 0
+
+
+def add_cache_commands(commands) -> None:
+    cache = commands.add_parser("cache", help="show snn-bench's cache, or prune the frame cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="CACHE_COMMAND")
+    show = cache_commands.add_parser("show", help="where the cache is and how large")
+    show.set_defaults(func=_cmd_show)
+    prune = cache_commands.add_parser("prune", help="remove frame-cache folders no given sweep file uses")
+    prune.add_argument("sweeps", nargs="*", default=["bench/configs/default.toml"],
+                       help="sweep files whose cache:frames points' folders are kept (default: %(default)s)")
+    prune.add_argument("--data-root", help="data root for every point, as for sweep")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    prune.set_defaults(func=_cmd_prune)
