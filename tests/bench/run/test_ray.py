@@ -84,8 +84,7 @@ def test_a_sweep_on_ray_stores_what_the_in_process_executor_stores(cluster, tiny
     assert (on_ray.timed, on_ray.failed) == (here.timed, here.failed) == (4, 0)
     ray_rows, local_rows = _stage_rows(tmp_path / "ray"), _stage_rows(tmp_path / "here")
     assert Counter((r.point_id, r.stage) for r in ray_rows) == Counter((r.point_id, r.stage) for r in local_rows)
-    assert {json.dumps(r.settings, sort_keys=True) for r in ray_rows} == \
-        {json.dumps(r.settings, sort_keys=True) for r in local_rows}
+    assert {r.settings for r in ray_rows} == {r.settings for r in local_rows}
     assert all(r.env["ray_node"] and r.env["threads"] == 2 for r in ray_rows)
     assert not any(r.env.get("ray_node") for r in local_rows)
 
