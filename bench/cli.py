@@ -33,15 +33,7 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per setting of the table (the sweep key with dashes, older spellings as aliases);
     a flag not given leaves the table's default, so every default lives in bench.config.settings."""
     group = parser.add_argument_group("point settings (the keys of a sweep file; `snn-bench settings` lists them)")
-    for s in SETTINGS:
-        flags = [s.flag] + ["--" + alias.replace("_", "-") for alias in s.aliases]
-        options = {"dest": s.name, "default": argparse.SUPPRESS,
-                   "help": f"{s.help} (default: {show_value(s.default)})".replace("%", "%%")}
-        if s.kind is bool:
-            options["action"] = argparse.BooleanOptionalAction
-        else:
-            options.update(type=s.kind, metavar=s.name.upper())
-        group.add_argument(*flags, **options)
+    add_flags(group, SETTINGS)
     for component, (names, default) in VARIANT_COMPONENTS.items():
         group.add_argument(f"--{component}", choices=names, default=argparse.SUPPRESS,
                            help=f"shorthand for the {component} part of --variant")

@@ -125,7 +125,8 @@ def markdown_table(options: Iterable[Option], key: str = "key") -> str:
 
 
 def add_flags(group, options: Iterable[Option]) -> None:
-    """One flag per option; a flag not given leaves the table's default (argparse.SUPPRESS)."""
+    """One flag per option (and one per older spelling, where an option has `aliases`); a flag
+    not given leaves the table's default (argparse.SUPPRESS)."""
     for o in options:
         kwargs = {"dest": o.name, "default": argparse.SUPPRESS,
                   "help": f"{o.help} (default: {show_value(o.default)})".replace("%", "%%")}
@@ -135,7 +136,8 @@ def add_flags(group, options: Iterable[Option]) -> None:
             kwargs.update(type=int, nargs="+", metavar=o.name.upper())
         else:
             kwargs.update(type=o.kind, metavar=o.name.upper())
-        group.add_argument(o.flag, **kwargs)
+        aliases = ["--" + alias.replace("_", "-") for alias in getattr(o, "aliases", ())]
+        group.add_argument(o.flag, *aliases, **kwargs)
 
 
 def given_flags(args, options: Iterable[Option]) -> dict:

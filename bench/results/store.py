@@ -57,6 +57,11 @@ def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
     return path
 
 
+def completed_points(rows: list[Row]) -> set[str]:
+    """The point ids these rows hold every stage row of, in some run (ResultStore._complete_runs)."""
+    return set(ResultStore._complete_runs(rows))
+
+
 class ResultStore:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
@@ -174,7 +179,7 @@ class ResultStore:
         return last
 
     def completed_ids(self) -> set[str]:
-        return set(self._complete_runs(self.rows()))
+        return completed_points(self.rows())
 
     def current_rows(self) -> list[Row]:
         """The latest word on each point: rows of its last run that timed it, and ratios between

@@ -41,7 +41,7 @@ class RunKind:
     name: str  # "sweep", "study": the headline's first word
     unit: str  # what the progress bar counts: "points", "runs"
     verb: str  # what is done to a point: "time", "train"
-    completed: Callable[[ResultStore], set[str]]  # point ids already stored as done
+    completed: Callable[[list[Row]], set[str]]  # point ids the stored rows mark as done
     foreign: type  # a row of the other kind: its directory is not this kind's to write into
 
 
@@ -59,10 +59,10 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def _skipped_once(store: ResultStore, plan: SweepPlan, points: list[PlannedPoint]) -> list[SkippedRow]:
+def _skipped_once(stored: list[Row], plan: SweepPlan, points: list[PlannedPoint]) -> list[SkippedRow]:
     """A skipped row for each point whose device is absent, unless the store already says so
     (with the same reason): a resume adds nothing it already holds."""
-    said = {(r.point_id, r.reason) for r in store.rows() if isinstance(r, SkippedRow)}
+    said = {(r.point_id, r.reason) for r in stored if isinstance(r, SkippedRow)}
     run = {"sweep": plan.name, "run_id": new_run_id()}
     return [skipped_row(p, run) for p in points if (p.point_id, p.skip_reason) not in said]
 
@@ -81,17 +81,18 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
     the lock is released."""
     store = ResultStore(out_dir)
     with store.exclusive():
-        if any(isinstance(r, kind.foreign) for r in store.rows()):
+        stored = store.rows()  # read once: what is done, what was skipped, whose directory it is
+        if any(isinstance(r, kind.foreign) for r in stored):
             other = "study" if kind.name == "sweep" else "sweep"
             raise StoreWriteError(f"{store.directory} holds a {other}'s results: a sweep and a study "
                                   "cannot share one --out (each keeps its file copy and report there): "
                                   f"pass another --out for this {kind.name}")
         if plan.source and Path(plan.source).is_file():
             shutil.copyfile(plan.source, store.directory / SWEEP_COPY)
-        done = kind.completed(store)
+        done = kind.completed(stored)
         already = sum(p.point_id in done for p in plan.points)
         skipped = [p for p in plan.points if p.skip_reason and p.point_id not in done]
-        store.append(_skipped_once(store, plan, skipped))
+        store.append(_skipped_once(stored, plan, skipped))
         for reason, count in Counter(p.skip_reason for p in skipped).items():
             print(f"skipping {count} point(s): {reason}", file=stream)
         todo = units(done)

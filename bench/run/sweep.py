@@ -22,7 +22,7 @@ from bench.measure.environment import busy_warning, oversubscription_warning
 from bench.results.outcome_rows import group_rows, unpaired_ratio_rows
 from bench.results.paths import PROFILE_ERROR, PROFILE_SUMMARY, profile_dir
 from bench.results.rows import StudyRunRow
-from bench.results.store import ResultStore
+from bench.results.store import ResultStore, completed_points
 from bench.run.core import RunKind, new_run_id, run_plan
 from bench.run.executors import Executor, InProcessExecutor
 from bench.run.progress import estimate_group_seconds
@@ -42,7 +42,7 @@ class SweepSummary:
     profile_failed: int = 0
 
 
-SWEEP = RunKind(name="sweep", unit="points", verb="time", completed=ResultStore.completed_ids,
+SWEEP = RunKind(name="sweep", unit="points", verb="time", completed=completed_points,
                 foreign=StudyRunRow)
 
 

@@ -21,7 +21,6 @@ from typing import TextIO
 from bench.config.devices import device_absence
 from bench.config.plan import PlannedPoint
 from bench.results.rows import ErrorRow, Row, StageRow, StudyRunRow
-from bench.results.store import ResultStore
 from bench.run.core import RunKind, new_run_id, one_at_a_time, run_plan
 from bench.run.data_prep import prepare_data
 from bench.study.spec import Study, write_record
@@ -40,8 +39,8 @@ class StudySummary:
     interrupted: bool
 
 
-def completed_runs(store: ResultStore) -> set[str]:
-    return {r.point_id for r in store.rows() if isinstance(r, StudyRunRow)}
+def completed_runs(rows: list[Row]) -> set[str]:
+    return {r.point_id for r in rows if isinstance(r, StudyRunRow)}
 
 
 STUDY = RunKind(name="study", unit="runs", verb="train", completed=completed_runs, foreign=StageRow)
