@@ -17,7 +17,8 @@ LOADINGS = ("next_iter", "persistent")
 # Whether frames are cached: framed from the events at every read ("off"), or read from the
 # frame cache (snn.data.frame_cache), filled before timing ("frames").
 FRAME_CACHES = ("off", "frames")  # snn.data.transforms; tonic = the user's Downsample + ToFrame
-DEEPR_VARIANTS = ("none", "notebook", "exact")  # snn.deepr; notebook = the user's code
+# snn.deepr; notebook = the user's code; custom = a rule of the user's (bench.plugins.rewiring)
+DEEPR_VARIANTS = ("none", "notebook", "exact", "custom")
 # The labelled stages of one training step, in order (snn.train).
 STAGES = ("data_wait", "h2d", "forward", "loss", "backward", "optimiser", "rewiring")
 # tonic.datasets.DVSGesture.sensor_size, (W, H, P); tests/snn/test_names.py checks it against tonic.

@@ -14,7 +14,8 @@ import numpy as np
 
 # Every named consumer of a seed; the position in this tuple is its stream's key, so adding a
 # stream at the end never changes the others.
-STREAMS = ("weights", "data", "deepr_mask", "deepr_reactivation", "deepr_noise")
+# Appended only: a stream's index is part of its seed, so existing streams keep their draws.
+STREAMS = ("weights", "data", "deepr_mask", "deepr_reactivation", "deepr_noise", "rewiring_rule")
 
 
 def stream_seed(seed: int, stream: str) -> int:

@@ -10,6 +10,7 @@ Imports nothing heavy.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ def markdown_table(options: Iterable[Option], key: str = "key") -> str:
     """The options as a Markdown table: key (flag), type, default, what it sets."""
     rows = [f"| {key} (flag) | type | default | what it sets |", "| --- | --- | --- | --- |"]
     for o in options:
-        kind = "list" if o.kind is tuple else o.kind.__name__
+        kind = {tuple: "list", dict: "table"}.get(o.kind, o.kind.__name__)
         rows.append(f"| `{o.name}` (`{o.flag}`) | {kind} | {show_value(o.default)} | {o.help}. |")
     return "\n".join(rows)
 
@@ -134,10 +135,23 @@ def add_flags(group, options: Iterable[Option]) -> None:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif o.kind is tuple:
             kwargs.update(type=int, nargs="+", metavar=o.name.upper())
+        elif o.kind is dict:
+            kwargs.update(type=_json_table, metavar="JSON")
         else:
             kwargs.update(type=o.kind, metavar=o.name.upper())
         aliases = ["--" + alias.replace("_", "-") for alias in getattr(o, "aliases", ())]
         group.add_argument(o.flag, *aliases, **kwargs)
+
+
+def _json_table(text: str) -> dict:
+    """A table given on the command line as JSON: '{"zeta": 0.3}'."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): write a table as '{{\"name\": 0.3}}'") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a table: write it as '{{\"name\": 0.3}}'")
+    return value
 
 
 def given_flags(args, options: Iterable[Option]) -> dict:

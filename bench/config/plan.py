@@ -10,11 +10,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.config.devices import device_absence
-from bench.config.point_config import loader_key, point_config
+from bench.config.point_config import group_key, point_config
 from bench.config.settings import Settings, normalise, point_label
 from bench.config.sweepfile import (
     MAX_POINTS,
@@ -25,6 +25,7 @@ from bench.config.sweepfile import (
     read_sweep,
 )
 from bench.config.variants import REFERENCES
+from bench.plugins.reference import absolute_reference
 from bench.profiling.selection import ProfileSelection
 from bench.results.ids import config_hash
 
@@ -88,9 +89,9 @@ def plan_point(settings: dict, judge: DeviceJudge = device_absence) -> PlannedPo
     """One point: normalised settings, its id, its group, and `judge`'s reason its device is
     absent here (SettingError when it cannot run)."""
     settings = normalise(settings)
-    group = loader_key(point_config(settings))  # the dataclasses check what the table cannot
+    group = group_key(point_config(settings))  # the dataclasses check what the table cannot
     return PlannedPoint(settings=settings, point_id=settings.id,
-                        group_id=config_hash(asdict(group)),
+                        group_id=config_hash(group),
                         skip_reason=judge(settings.device))
 
 
@@ -130,9 +131,12 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
     problems: list[str] = []
     points: dict[str, PlannedPoint] = {}
     combos = _combos(spec)
+    base = Path(spec.source).parent if Path(spec.source).is_file() else Path.cwd()
     for combo in combos:
         if data_override is not None:
             combo["data_root"] = data_override
+        if isinstance(combo.get("rewiring_rule"), str):  # a file path: from the sweep file's folder
+            combo["rewiring_rule"] = absolute_reference(combo["rewiring_rule"], base)
         try:
             planned = plan_point(combo, judge)
         except ValueError as error:

@@ -9,7 +9,7 @@ value each, and the variant picks each component's implementation.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from bench.config.settings import data_path, effective_lr, frame_cache_root, normalise
 from bench.config.variants import parse_variant
@@ -37,6 +37,9 @@ class PointConfig:
     measured_steps: int = 10
     seed: int = 0
     workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
+    # deepr:custom: the rule's factory (bench.plugins.rewiring) and its options, as sorted items
+    rewiring_rule: str | None = None
+    rewiring_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
         if self.net.num_steps != self.frames.n_time_bins:
@@ -70,7 +73,17 @@ def loader_key(cfg: PointConfig) -> PointConfig:
     plan groups points by it and `run_group` refuses a group whose members differ in it;
     nothing else decides this."""
     return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
-                   lr=PointConfig.lr, optimiser=PointConfig.optimiser)
+                   lr=PointConfig.lr, optimiser=PointConfig.optimiser, rewiring_rule=None,
+                   rewiring_options=())
+
+
+def group_key(cfg: PointConfig) -> dict:
+    """What a group's id hashes: `loader_key` as a dict. The rewiring rule's fields never decide a
+    group (loader_key clears them), so they are left out rather than hashed as empty: group ids
+    stay those of the points stored before a rule could be named."""
+    key = asdict(loader_key(cfg))
+    del key["rewiring_rule"], key["rewiring_options"]
+    return key
 
 
 def point_config(settings: dict) -> PointConfig:
@@ -105,6 +118,9 @@ def point_config(settings: dict) -> PointConfig:
         optimiser=s.optimiser,
         warmup_steps=s.warmup_steps,
         workload_batches=s.workload_batches,
+        rewiring_rule=s.rewiring_rule,
+        rewiring_options=tuple(sorted((name, tuple(v) if isinstance(v, list) else v)
+                                      for name, v in (s.rewiring_options or {}).items())),
         measured_steps=s.measured_steps,
         seed=s.seed,
     )

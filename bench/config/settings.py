@@ -29,6 +29,7 @@ from bench.config.options import (
 )
 from bench.config.variants import Variant, known_variants, parse_variant
 from bench.errors import SettingError
+from bench.plugins.reference import absolute_reference, reference_problem
 from bench.results.ids import config_hash
 from snn.names import (
     BAD_SAMPLE_POLICIES,
@@ -63,6 +64,16 @@ def _variant(value) -> str | None:
     return None
 
 
+def options_table(value) -> str | None:
+    """A table of option names to plain values (numbers, strings, booleans, lists of them)."""
+    plain = (bool, int, float, str)
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        return f"must be a table of named options, got {value!r}"
+    bad = [k for k, v in value.items()
+           if not (isinstance(v, plain) or (isinstance(v, list) and all(isinstance(x, plain) for x in v)))]
+    return f"options must be numbers, strings, booleans or lists of them; not {', '.join(bad)}" if bad else None
+
+
 def _data_root(value) -> str | None:
     return None if isinstance(value, str) and value else f'must be a path or "{SYNTHETIC_DATA}", got {value!r}'
 
@@ -74,6 +85,9 @@ class Setting(Option):
 
     component: str = ""  # data, frames, loader, net, deepr, train, runtime or timing
     aliases: tuple[str, ...] = ()  # older spellings, accepted as keys and flags
+    # A setting added after points were stored: while it holds its default, the point id leaves it
+    # out, so adding it changes no stored point's id.
+    id_omits_default: bool = False
     # Variant choices ("deepr:exact") it only matters with; other points get `neutral` instead.
     only_with: tuple[str, ...] = ()
     neutral: object = None
@@ -82,7 +96,7 @@ class Setting(Option):
         return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
 
-_DEEPR = ("deepr:notebook", "deepr:exact")
+_DEEPR = ("deepr:notebook", "deepr:exact", "deepr:custom")
 # Sane bounds, so a typo is refused before it trains: the user's notebook tried lr up to 1, and
 # lr / connectivity at c = 0.1 makes that 10; more threads or workers than this is a typo.
 MAX_LR = 10.0
@@ -125,6 +139,14 @@ SETTINGS: tuple[Setting, ...] = (
             "input keeps the dense init's variance) or masked (dense values; below c = 0.1 the seed "
             "network's spikes die out by its third layer)", "deepr", only_with=_DEEPR,
             neutral="rescaled"),
+    Setting("rewiring_rule", str, None, or_none(reference_problem),
+            "the factory of a rewiring rule of your own, 'package.module:attribute' or "
+            "'path/to/file.py:attribute' (a path relative to the sweep file); timed by deepr:custom. "
+            "See docs/plugins.md", "deepr", only_with=("deepr:custom",), neutral=None,
+            id_omits_default=True),
+    Setting("rewiring_options", dict, None, or_none(options_table),
+            "the rule's options, a table (on the command line, JSON) its factory reads as "
+            "context.options", "deepr", only_with=("deepr:custom",), neutral=None, id_omits_default=True),
     Setting("device", str, "cpu", device_problem, f"device: {DEVICE_FORMS}", "runtime"),
     Setting("threads", int, None, or_none(whole(1, MAX_THREADS)),
             "torch intra-op threads (default: one per core); set and recorded", "runtime"),
@@ -172,6 +194,8 @@ class Settings:
     l1: float
     temperature: float
     sparse_init: str
+    rewiring_rule: str | None
+    rewiring_options: dict | None
     device: str
     threads: int
     flush_denormal: bool
@@ -188,13 +212,22 @@ class Settings:
 
     @property
     def id(self) -> str:
-        """The point id: the hash of the stored form (what the store resumes by)."""
-        return config_hash(self.as_dict())
+        """The point id: the hash of the stored form (what the store resumes by), less the
+        settings added later that hold their default (Setting.id_omits_default)."""
+        return config_hash({name: value for name, value in self.as_dict().items()
+                            if not (BY_NAME[name].id_omits_default and value == BY_NAME[name].default)})
+
+    def __hash__(self) -> int:  # rewiring_options is a dict: hash by the id instead
+        return hash(self.id)
 
     @classmethod
     def from_dict(cls, stored: dict) -> Settings:
-        """Settings as a row stored them (already normalised when they were written)."""
-        return stored if isinstance(stored, Settings) else cls(**{name: stored[name] for name in SETTING_NAMES})
+        """Settings as a row stored them (already normalised when they were written); a setting
+        added since (Setting.id_omits_default) takes its default."""
+        if isinstance(stored, Settings):
+            return stored
+        return cls(**{s.name: stored[s.name] if s.name in stored or not s.id_omits_default else s.default
+                      for s in SETTINGS})
 
     def changed(self, **changes) -> Settings:
         """These settings with some changed, normalised again (a reference point's, say)."""
@@ -238,10 +271,14 @@ def canonical(settings: dict) -> dict:
 
 
 def _cross_problems(full: dict, variant: Variant) -> list[str]:
-    """Checks that need several settings: what a DeepR variant requires of connectivity."""
+    """Checks that need several settings: what a DeepR variant requires of connectivity, and
+    deepr:custom of a rule."""
     deepr = variant.of("deepr")
     if deepr == "none":
         return []
+    if deepr == "custom" and full["rewiring_rule"] is None:
+        return [f"variant {variant.name} times a rewiring rule of your own: set rewiring_rule to its "
+                "factory, e.g. rewiring_rule = \"examples/rewiring/rules.py:SET\" (see docs/plugins.md)"]
     c = full["connectivity"]
     if c is None:
         return [f"variant {variant.name} needs a connectivity: set connectivity to the fraction of "
@@ -276,6 +313,8 @@ def normalise(settings: dict | Settings) -> Settings:
     if full["data_root"] is None:
         full["data_root"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
     full["data_root"] = canonical_data_root(full["data_root"])
+    if full["rewiring_rule"] is not None:  # a file path: from the working directory (a sweep
+        full["rewiring_rule"] = absolute_reference(full["rewiring_rule"], Path.cwd())  # resolved it first)
     if full["threads"] is None:
         full["threads"] = os.cpu_count() or 1
     problems = _cross_problems(full, variant)
@@ -354,6 +393,7 @@ def markdown_table() -> str:
     for s in SETTINGS:
         aliases = f"; was {', '.join(f'`{a}`' for a in s.aliases)}" if s.aliases else ""
         only = f" Only with {', '.join(s.only_with)}." if s.only_with else ""
-        rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {s.kind.__name__} | {show_value(s.default)} "
+        kind = "table" if s.kind is dict else s.kind.__name__
+        rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {kind} | {show_value(s.default)} "
                     f"| {s.component} | {s.help}.{only} |")
     return "\n".join(rows)

@@ -16,6 +16,7 @@ from bench.config.point_config import PointConfig
 from bench.measure.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
+from bench.plugins.rewiring import build_point_rule
 from bench.run.progress import CountProgress
 from snn.data.dvsgesture import open_split, resolve_data_root
 from snn.data.frame_cache import FrameCache
@@ -154,7 +155,11 @@ class PointSession:
         net = build_net(cfg.net).to(device)
         optimiser = OPTIMISER_CLASSES[cfg.optimiser](net.parameters(), lr=cfg.lr)
         self.trainer = Trainer(net=net, optimiser=optimiser, device=device)
-        self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
+        if cfg.deepr.variant == "custom":  # a rule of the user's, through the plug-in contract
+            self.rewiring = build_point_rule(cfg.rewiring_rule, dict(cfg.rewiring_options),
+                                             net.weight_layers(), cfg.deepr, optimiser)
+        else:
+            self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
         if self.rewiring is not None:
             self.trainer.rewire = self.rewiring.step
         self.weights = [layer.weight for layer in net.weight_layers()]  # what DeepR rewires
@@ -188,4 +193,4 @@ class PointSession:
         total = sum(w.numel() for w in self.weights)
         if self.rewiring is None:
             return total, total
-        return sum(self.rewiring.active_counts()), total
+        return sum(int(mask.sum()) for mask in self.rewiring.active_masks()), total

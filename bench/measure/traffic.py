@@ -12,16 +12,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from snn.deepr import ExactDeepR, NotebookDeepR
 
-
-def active_masks(rewiring) -> list[torch.Tensor | None]:
-    """Each rewired layer's active set as a bool tensor (None: a layer the rule leaves dense)."""
-    if isinstance(rewiring, ExactDeepR):
-        return [None if a is None else a.clone() for a in rewiring.active]
-    if isinstance(rewiring, NotebookDeepR):  # the user's code keeps signs, 0 where dormant
-        return [m != 0 for m in rewiring.weightSignMasks]
-    raise TypeError(f"no active masks known for {type(rewiring).__name__}")
+def active_masks(rewiring) -> list[torch.Tensor]:
+    """Each rewired parameter's active set as a bool tensor: every rule keeps `active_masks()`,
+    built-in DeepR and a plug-in alike (bench.plugins.rewiring)."""
+    return list(rewiring.active_masks())
 
 
 @dataclass

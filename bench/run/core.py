@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bench.config.plan import PlannedPoint, SweepPlan
+from bench.plugins.rewiring import check_plugins
 from bench.results.outcome_rows import skipped_row
 from bench.results.paths import SWEEP_COPY
 from bench.results.rows import Row, SkippedRow
@@ -97,6 +98,7 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
             print(f"skipping {count} point(s): {reason}", file=stream)
         todo = units(done)
         if todo:
+            check_plugins([p.settings for unit in todo for p in unit])  # before data and timing
             prepare([p for unit in todo for p in unit])
         estimates = [estimate(unit) for unit in todo]
         count = sum(map(len, todo))

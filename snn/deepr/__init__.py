@@ -25,8 +25,11 @@ def build_rewiring(layers: list[nn.Module], cfg: DeepRConfig,
     """
     if cfg.variant == "none":
         return None
+    if cfg.variant == "custom":
+        raise ValueError("deepr:custom is a rule of the user's: the harness builds it "
+                         "(bench.plugins.rewiring.build_point_rule), not snn.deepr")
     if cfg.budget == "per_layer":
-        _refuse_empty_layers(layers, cfg)
+        refuse_empty_layers(layers, cfg)
     if cfg.variant == "notebook":
         if isinstance(cfg.connectivity, tuple) or cfg.schedule_start is not None:
             raise ValueError("the notebook variant has one connectivity and no schedule")
@@ -42,7 +45,7 @@ class EmptyLayerError(UserError, ValueError):
     """A connectivity that keeps no connection of some layer."""
 
 
-def _refuse_empty_layers(layers: list[nn.Module], cfg: DeepRConfig) -> None:
+def refuse_empty_layers(layers: list[nn.Module], cfg: DeepRConfig) -> None:
     """K = round(c·n) of 0 would leave a layer with no connections, its output silent and
     everything after it untrainable: refused, naming the layer and the least connectivity."""
     for index, (layer, c) in enumerate(zip(layers, cfg.per_layer(len(layers)))):

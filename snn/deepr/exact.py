@@ -129,6 +129,11 @@ class ExactDeepR:
             targets.append(round(c * (end - start)))  # global budget: one connectivity (validated)
         return targets
 
+    def active_masks(self) -> list[torch.Tensor]:
+        """Each weight's active set, a bool tensor of its shape (all True for a layer left dense)."""
+        return [torch.ones_like(w, dtype=torch.bool) if a is None else a.clone()
+                for w, a in zip(self.weights, self.active)]
+
     def active_counts(self) -> list[int]:
         """Active connections per layer (a host sync: for tests and reports, not the hot path)."""
         return [w.numel() if a is None else int(a.sum()) for w, a in zip(self.weights, self.active)]

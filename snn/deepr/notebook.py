@@ -43,6 +43,10 @@ class NotebookDeepR:
     def step(self) -> None:
         self.update(device=self.layersList[0].weight.device)
 
+    def active_masks(self) -> list[torch.Tensor]:
+        """Each weight's active set as a bool tensor: the user's code keeps signs, 0 where dormant."""
+        return [m != 0 for m in self.weightSignMasks]
+
     def active_counts(self) -> list[int]:
         return [int(m.abs().sum()) for m in self.weightSignMasks]
 

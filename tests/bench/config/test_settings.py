@@ -1,5 +1,6 @@
 """The settings table: one definition per setting, read by sweep files, flags, configs and docs."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from bench.cli import build_parser, settings_from_args
 from bench.config.plan import plan_sweep
 from bench.config.point_config import point_config
 from bench.config.settings import (
+    BY_NAME,
     DEFAULTS,
     SETTING_NAMES,
     SETTINGS,
@@ -25,7 +27,14 @@ OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear
          "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
          "l1": 1e-4, "temperature": 1e-6, "sparse_init": "masked", "device": "cuda", "threads": 3, "flush_denormal": True,
          "lr": 0.5, "lr_rule": "fixed", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3,
-         "workload_batches": 2}
+         "workload_batches": 2, "rewiring_rule": "examples/rewiring/rules.py:RigL",
+         "rewiring_options": {"drop_fraction": 0.05}}
+# The point the deepr:custom settings matter to (exact DeepR's l1 and temperature do not).
+BASE_CUSTOM = {**BASE, "variant": "deepr:custom", "rewiring_rule": "examples/rewiring/rules.py:SET"}
+
+
+def _base(name: str) -> dict:
+    return BASE_CUSTOM if BY_NAME[name].only_with == ("deepr:custom",) else BASE
 
 
 def test_every_setting_has_an_alternative_here_so_a_new_one_cannot_skip_these_tests():
@@ -34,20 +43,20 @@ def test_every_setting_has_an_alternative_here_so_a_new_one_cannot_skip_these_te
 
 @pytest.mark.parametrize("name", SETTING_NAMES)
 def test_every_setting_reaches_the_nested_point_config(name):
-    assert point_config({**BASE, name: OTHER[name]}) != point_config(BASE)
+    assert point_config({**_base(name), name: OTHER[name]}) != point_config(_base(name))
 
 
 @pytest.mark.parametrize("name", SETTING_NAMES)
 def test_every_setting_is_a_sweep_key_and_a_flag_of_the_same_name(name, tmp_path):
     setting = next(s for s in SETTINGS if s.name == name)
     value = OTHER[name]
-    plan = plan_sweep({"settings": {**BASE, name: value}}, data_override=None)
+    plan = plan_sweep({"settings": {**_base(name), name: value}}, data_override=None)
     (point,) = plan.points
-    assert getattr(point.settings, name) == getattr(normalise({**BASE, name: value}), name)
+    assert getattr(point.settings, name) == getattr(normalise({**_base(name), name: value}), name)
     if setting.kind is bool:
         argv = [setting.flag if value else "--no-" + setting.flag[2:]]
     else:
-        argv = [setting.flag, str(value)]
+        argv = [setting.flag, json.dumps(value) if setting.kind is dict else str(value)]
     args = build_parser().parse_args(["run", *argv])
     assert settings_from_args(args) == {name: value}
 

@@ -1,0 +1,90 @@
+"""A plug-in reference → the object it names, with one-line errors naming the setting and the fix.
+
+    package.module:attribute      imported as usual (the module must be importable)
+    path/to/file.py:attribute     loaded from the file (a relative path: from the sweep file's folder)
+
+Each load also gives a digest of the source it came from, recorded with every point, so a rule
+edited between two runs into one store is noticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from bench.errors import SettingError
+
+# What a reference looks like: a module path or a .py file, then ":" and an attribute name.
+REFERENCE = re.compile(r"(?P<source>[^:]+\.py|[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_]\w*)")
+
+
+class PluginError(SettingError):
+    """A plug-in reference that cannot be loaded, or that does not keep the contract."""
+
+
+def reference_problem(value) -> str | None:
+    """What is wrong with a reference's spelling (checked without importing anything), or None."""
+    if not isinstance(value, str) or REFERENCE.fullmatch(value.strip()) is None:
+        return (f"must be 'package.module:attribute' or 'path/to/file.py:attribute', got {value!r}")
+    return None
+
+
+def absolute_reference(value: str, base: Path) -> str:
+    """A file reference made absolute from `base` (a sweep file's folder); a module reference as
+    it is. One spelling per file, so one rule is one point id wherever the sweep ran from."""
+    match = REFERENCE.fullmatch(value.strip())
+    if match is None or not match["source"].endswith(".py"):
+        return value
+    return f"{(base / match['source']).expanduser().resolve()}:{match['attribute']}"
+
+
+def load(reference: str, setting: str) -> tuple[object, str]:
+    """(the object `reference` names, a digest of its source); PluginError naming `setting`."""
+    if (problem := reference_problem(reference)) is not None:
+        raise PluginError(f"{setting} {problem}")
+    match = REFERENCE.fullmatch(reference.strip())
+    source, attribute = match["source"], match["attribute"]
+    if source.endswith(".py"):
+        path = Path(source)
+        if not path.is_file():
+            raise PluginError(f"{setting}: no file {path} (a relative path is taken from the sweep "
+                              "file's folder, or the working directory on the command line)")
+        module = _load_file(path, setting)
+    else:
+        try:
+            module = importlib.import_module(source)
+        except Exception as error:  # any import failure is the plug-in's: say which and why
+            raise PluginError(f"{setting}: module {source!r} does not import ({type(error).__name__}: "
+                              f"{error}); install it, or name a file as path/to/file.py:{attribute}") from error
+    if not hasattr(module, attribute):
+        names = sorted(n for n in vars(module) if not n.startswith("_"))
+        raise PluginError(f"{setting}: {source} has no attribute {attribute!r}; it has "
+                          f"{', '.join(names[:20]) or 'nothing public'}")
+    return getattr(module, attribute), _digest(module)
+
+
+def _load_file(path: Path, setting: str):
+    resolved = path.resolve()
+    name = "snn_bench_plugin_" + hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, resolved)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses and pickling look it up there
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise PluginError(f"{setting}: {path} does not import ({type(error).__name__}: {error})") from error
+    return module
+
+
+def _digest(module) -> str:
+    """sha256 of the module's source file (its name where there is no file)."""
+    file = getattr(module, "__file__", None)
+    data = Path(file).read_bytes() if file and Path(file).is_file() else module.__name__.encode()
+    return hashlib.sha256(data).hexdigest()[:16]

@@ -1,0 +1,176 @@
+"""The rewiring-rule contract: a user's rule timed in the rewiring stage as DeepR is.
+
+A rule is made by a factory, `factory(context: RewiringContext) -> rule`, named by the
+`rewiring_rule` setting and run by the variant `deepr:custom`. The rule keeps two methods:
+
+    rule.step()            the rewiring stage: called after every optimiser step, timed
+    rule.active_masks()    one bool tensor per parameter, its shape, True where a connection is
+                           active; read between steps, never timed (traffic, connection counts,
+                           the invariant check)
+
+The context gives it what exact DeepR gets: the parameters it may rewire (every Linear/Conv
+weight), the optimiser, the connectivity, the learning rate, its options table, and random
+streams from the point's seed. `context.initial_masks()` draws exact DeepR's initial active
+sets from the same stream, so a custom rule timed beside `deepr:exact` starts from the same
+network. Built-in DeepR keeps the same two methods, so one `check_rule` judges every rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+
+from bench.plugins.reference import PluginError, load
+from snn.deepr import refuse_empty_layers, rescale_initial_weights, select
+from snn.seeds import stream_seed
+
+SETTING = "rewiring_rule"
+
+
+@dataclass(frozen=True)
+class RewiringContext:
+    """What a rule's factory is given (read-only)."""
+
+    parameters: tuple[torch.nn.Parameter, ...]  # what the rule may rewire, in the network's order
+    optimiser: torch.optim.Optimizer
+    connectivity: float  # the fraction of each parameter's entries to keep active
+    lr: float  # the point's learning rate (after its lr_rule)
+    seed: int
+    options: Mapping[str, object] = field(default_factory=dict)  # the rewiring_options table
+
+    def targets(self) -> list[int]:
+        """K = round(c·n) per parameter: how many entries stay active (exact DeepR's budget)."""
+        return [round(self.connectivity * p.numel()) for p in self.parameters]
+
+    def generator(self, stream: str = "rewiring_rule") -> torch.Generator:
+        """A generator of one named stream of the point's seed (snn.seeds): "rewiring_rule" for
+        the rule's own draws; "deepr_mask" draws exact DeepR's initial masks."""
+        device = self.parameters[0].device
+        return torch.Generator(device=device).manual_seed(stream_seed(self.seed, stream))
+
+    def initial_masks(self) -> list[torch.Tensor]:
+        """Exact DeepR's initial active sets (same stream, same order), shaped as the parameters."""
+        generator = self.generator("deepr_mask")
+        return [select.initial_mask(p.numel(), k, generator, p.device).view_as(p)
+                for p, k in zip(self.parameters, self.targets())]
+
+
+def build_rule(reference: str, context: RewiringContext):
+    """The rule a reference's factory makes for `context`; PluginError when the factory does not
+    take a context or its rule lacks `step()` or `active_masks()`."""
+    factory, _ = load(reference, SETTING)
+    _check_factory(factory, reference)
+    rule = factory(context)
+    missing = [name for name in ("step", "active_masks") if not callable(getattr(rule, name, None))]
+    if missing:
+        raise PluginError(f"{SETTING} {reference}: the rule it made ({type(rule).__name__}) has no "
+                          f"{' or '.join(m + '()' for m in missing)}; a rule needs step() (the rewiring "
+                          "stage) and active_masks() (one bool tensor per parameter)")
+    problem = mask_problem(rule.active_masks(), context.parameters)
+    if problem:
+        raise PluginError(f"{SETTING} {reference}: {problem}")
+    return rule
+
+
+def build_point_rule(reference: str, options: Mapping[str, object], layers: list[torch.nn.Module],
+                     cfg, optimiser: torch.optim.Optimizer):
+    """deepr:custom at one point, built as snn.deepr.build_rewiring builds DeepR: the same
+    refusal of a layer left empty, then the rule (which masks its parameters), then the same
+    initial rescaling (`sparse_init`), so every variant starts from the same network."""
+    refuse_empty_layers(layers, cfg)
+    context = RewiringContext(parameters=tuple(layer.weight for layer in layers), optimiser=optimiser,
+                              connectivity=float(cfg.connectivity), lr=cfg.lr, seed=cfg.seed,
+                              options=dict(options))
+    rule = build_rule(reference, context)
+    if cfg.sparse_init == "rescaled":
+        rescale_initial_weights(layers, cfg)
+    return rule
+
+
+def _check_factory(factory: Callable, reference: str) -> None:
+    if not callable(factory):
+        raise PluginError(f"{SETTING} {reference} names a {type(factory).__name__}, not a factory: "
+                          "name a class or function that takes one RewiringContext")
+    try:
+        inspect.signature(factory).bind(object())
+    except TypeError as error:
+        raise PluginError(f"{SETTING} {reference}: the factory must take one argument, the "
+                          f"RewiringContext ({error})") from error
+    except ValueError:  # no signature to read (a builtin): let the call say
+        pass
+
+
+def check_reference(reference: str) -> None:
+    """Before any timing: the reference loads and names a factory of one argument."""
+    factory, _ = load(reference, SETTING)
+    _check_factory(factory, reference)
+
+
+def check_plugins(points) -> None:
+    """Every distinct rule the points name loads and is a factory of one argument, checked
+    before anything runs; one PluginError listing every problem."""
+    problems = []
+    for reference in dict.fromkeys(s.rewiring_rule for s in points if s.rewiring_rule is not None):
+        try:
+            check_reference(reference)
+        except PluginError as error:
+            problems.append(str(error))
+    if problems:
+        raise PluginError("; ".join(problems))
+
+
+def mask_problem(masks, parameters) -> str | None:
+    """What is wrong with a rule's masks as a list of bool tensors shaped as its parameters."""
+    masks = list(masks)
+    if len(masks) != len(parameters):
+        return f"active_masks() gave {len(masks)} mask(s) for {len(parameters)} parameter(s)"
+    for i, (mask, p) in enumerate(zip(masks, parameters)):
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+            return f"active_masks()[{i}] is a {getattr(mask, 'dtype', type(mask).__name__)}, not a bool tensor"
+        if mask.shape != p.shape:
+            return f"active_masks()[{i}] has shape {tuple(mask.shape)}, not its parameter's {tuple(p.shape)}"
+    return None
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """What `check_rule` found: one problem per failed invariant (empty: the rule keeps them)."""
+
+    updates: int
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+@torch.no_grad()
+def _invariants(rule, parameters, targets, when: str) -> list[str]:
+    masks = list(rule.active_masks())
+    if (problem := mask_problem(masks, parameters)) is not None:
+        return [f"{when}: {problem}"]
+    problems = []
+    for i, (mask, p, k) in enumerate(zip(masks, parameters, targets)):
+        active = int(mask.sum())
+        if active != k:
+            problems.append(f"{when}: parameter {i} has {active} active connections, not its target {k}")
+        if bool((p[~mask] != 0).any()):
+            problems.append(f"{when}: parameter {i} has nonzero dormant weights")
+    return problems
+
+
+def check_rule(rule, parameters, targets: list[int], train_step: Callable[[], None],
+               updates: int = 3) -> RuleCheck:
+    """Run `updates` training steps (`train_step`: forward, backward and optimiser, no rewiring),
+    each followed by `rule.step()`, and check the invariants before the first and after every
+    update: the masks are bool tensors shaped as the parameters, exactly `targets[i]` entries
+    are active, and every dormant weight is zero. Importable for users' own tests."""
+    problems = _invariants(rule, parameters, targets, "before the first update")
+    for update in range(1, updates + 1):
+        train_step()
+        rule.step()
+        problems += _invariants(rule, parameters, targets, f"after update {update}")
+    return RuleCheck(updates=updates, problems=tuple(problems))
