@@ -11,9 +11,12 @@ import platform
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+
+from bench.plugins.reference import load
 
 BUSY_LOAD_PER_CORE = 0.5  # 1-minute load average per core above which timings get noisy
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +68,8 @@ def gpu_info(device: torch.device) -> dict:
             "cuda": torch.version.cuda}
 
 
-def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | Path | None) -> dict:
+def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | Path | None,
+                        plugins: Iterable[str] = ()) -> dict:
     """The machine, software and data as they are now (threads as torch has them set): the one
     environment every row kind records (timing groups, study runs, profiles), so a figure from
     any of them names the same fields (bench.results.rows.ENV_FIELDS)."""
@@ -96,6 +100,9 @@ def capture_environment(device: torch.device, flush_denormal: bool, data_root: s
         "flush_denormal": flush_denormal,
         "load_avg_1m": load_average(),
         **data_state(data_root),
+        # the source each plug-in came from (bench.plugins.reference): a resume into a store
+        # whose digest differs is warned about, since the same id now names other code
+        "plugin_digests": {ref: load(ref, "plug-in")[1] for ref in dict.fromkeys(plugins)},
         **git_state(),
     }
 

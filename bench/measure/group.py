@@ -58,7 +58,8 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     try:
         device = apply_runtime(first)
         batches, root = open_batches(first)
-        env.update(capture_environment(device, first.flush_denormal, root))
+        env.update(capture_environment(device, first.flush_denormal, root,
+                                       [c.rewiring_rule for c in configs if c.rewiring_rule]))
         env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
         # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a

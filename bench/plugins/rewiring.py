@@ -109,6 +109,25 @@ def check_reference(reference: str) -> None:
     _check_factory(factory, reference)
 
 
+def changed_plugins(stored_rows, points) -> list[str]:
+    """One warning per rule whose source changed since points it was timed with were stored:
+    their ids are the same, their code is not."""
+    current = {s.rewiring_rule for s in points if s.rewiring_rule is not None}
+    stored: dict[str, set[str]] = {}
+    for row in stored_rows:
+        for ref, digest in ((getattr(row, "env", None) or {}).get("plugin_digests") or {}).items():
+            if ref in current:
+                stored.setdefault(ref, set()).add(digest)
+    warnings = []
+    for ref, digests in stored.items():
+        now = load(ref, SETTING)[1]
+        if digests - {now}:
+            warnings.append(f"{ref} has changed since points timed with it were stored (source digest "
+                            f"{', '.join(sorted(digests - {now}))} then, {now} now): those points are "
+                            "kept as they were; sweep into a fresh --out to time the new code")
+    return warnings
+
+
 def check_plugins(points) -> None:
     """Every distinct rule the points name loads and is a factory of one argument, checked
     before anything runs; one PluginError listing every problem."""

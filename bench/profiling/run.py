@@ -175,7 +175,8 @@ def _profile_into(cfg: PointConfig, settings: Settings, out: Path, options: Prof
     summary = ProfileSummary(
         point_id=settings.id,
         settings=settings,
-        environment=capture_environment(device, cfg.flush_denormal, resolve_data_root(cfg.data_root)),
+        environment=capture_environment(device, cfg.flush_denormal, resolve_data_root(cfg.data_root),
+                                        [cfg.rewiring_rule] if cfg.rewiring_rule else []),
         unprofiled_step_s=plain,
         line_step_s=line["step_s"],
         trace_step_s=trace["step_s"],

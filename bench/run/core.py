@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bench.config.plan import PlannedPoint, SweepPlan
-from bench.plugins.rewiring import check_plugins
+from bench.plugins.rewiring import changed_plugins, check_plugins
 from bench.results.outcome_rows import skipped_row
 from bench.results.paths import SWEEP_COPY
 from bench.results.rows import Row, SkippedRow
@@ -99,6 +99,8 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
         todo = units(done)
         if todo:
             check_plugins([p.settings for unit in todo for p in unit])  # before data and timing
+        for warning in changed_plugins(stored, [p.settings for p in plan.points]):
+            print(f"warning: {warning}", file=stream)
             prepare([p for unit in todo for p in unit])
         estimates = [estimate(unit) for unit in todo]
         count = sum(map(len, todo))

@@ -49,7 +49,8 @@ def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) 
     batches, root = open_batches(cfg)
     test = open_test_loader(cfg, root)
     record = RunRecord(total_connections=session.connections()[1])
-    record.env = capture_environment(device, cfg.flush_denormal, root)
+    record.env = capture_environment(device, cfg.flush_denormal, root,
+                                     [cfg.rewiring_rule] if cfg.rewiring_rule else [])
     traffic = TrafficRecorder(session.rewiring) if session.rewiring is not None else None
 
     def evaluate_now(iteration: int) -> None:

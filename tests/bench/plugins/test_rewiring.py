@@ -171,3 +171,22 @@ def test_run_times_a_rule_named_on_the_command_line_with_json_options(tiny_root,
     with pytest.raises(SystemExit):  # argparse's own one-line usage error
         main(["run", "--variant", "deepr:custom", "--rewiring-options", "{not json"])
     assert "--rewiring-options: not JSON" in capsys.readouterr().err
+
+
+def test_a_rule_edited_between_two_runs_into_one_store_is_warned_about(tiny_root, tmp_path, capsys):
+    rules = tmp_path / "my_rules.py"
+    rules.write_text(RULES.read_text())
+    sweep = tmp_path / "mine.toml"
+    sweep.write_text(f'name = "mine"\n[settings]\ndata_root = "{tiny_root}"\nlayer_type = "linear"\n'
+                     'num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n'
+                     'connectivity = 0.1\nvariant = "deepr:custom"\nrewiring_rule = "my_rules.py:SET"\n')
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    (stage,) = [r for r in ResultStore(out).rows() if isinstance(r, StageRow) and r.stage == "step"]
+    assert list(stage.env["plugin_digests"]) == [f"{rules}:SET"]
+    capsys.readouterr()
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    assert "has changed" not in capsys.readouterr().err
+    rules.write_text(rules.read_text() + "\n# edited\n")
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    assert f"{rules}:SET has changed since points timed with it were stored" in capsys.readouterr().err
