@@ -97,10 +97,10 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
         for reason, count in Counter(p.skip_reason for p in skipped).items():
             print(f"skipping {count} point(s): {reason}", file=stream)
         todo = units(done)
-        if todo:
-            check_plugins([p.settings for unit in todo for p in unit])  # before data and timing
         for warning in changed_plugins(stored, [p.settings for p in plan.points]):
             print(f"warning: {warning}", file=stream)
+        if todo:
+            check_plugins([p.settings for unit in todo for p in unit])  # before data and timing
             prepare([p for unit in todo for p in unit])
         estimates = [estimate(unit) for unit in todo]
         count = sum(map(len, todo))
