@@ -152,6 +152,54 @@ def _cmd_study(args) -> int:
     return 1 if summary.failed else 0
 
 
+def _cmd_check(args) -> int:
+    """Each point's variants against their references (bench.measure.equivalence), stored beside
+    the sweep's results for the report; exit status 1 when any check failed."""
+    import traceback
+
+    import torch
+
+    from bench.config.plan import load_sweep
+    from bench.measure.environment import capture_environment
+    from bench.measure.equivalence import Check, check_point, checks_for
+    from bench.plugins.rewiring import check_plugins
+    from bench.results.rows import CheckRow
+    from bench.results.store import ResultStore
+    from bench.run.core import new_run_id
+    from bench.run.data_prep import prepare_data
+
+    plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
+    points = [p for p in plan.points if p.skip_reason is None and checks_for(p.settings)]
+    out = Path(args.out or DEFAULT_REPORTS / plan.name)
+    check_plugins([p.settings for p in points])
+    prepare_data((p.settings for p in points), sys.stderr)
+    failed = 0
+    store = ResultStore(out)
+    with store.exclusive():
+        for point in points:
+            try:
+                checks = check_point(point.settings, updates=args.updates)
+            except Exception as error:  # one point's failure is its checks' verdict, not the end
+                checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
+                          for c in checks_for(point.settings)]
+                traceback.print_exc(file=sys.stderr)
+            env = capture_environment(torch.device(point.settings.device), point.settings.flush_denormal,
+                                      point.config().data_root,
+                                      [point.settings.rewiring_rule] if point.settings.rewiring_rule else [])
+            run = {"sweep": plan.name, "run_id": new_run_id(), "point_id": point.point_id,
+                   "group_id": point.group_id, "settings": point.settings}
+            store.append([CheckRow(**run, component=c.component, reference_variant=c.reference_variant,
+                                   passed=c.passed, problems=list(c.problems), what=c.what, env=env)
+                          for c in checks])
+            for c in checks:
+                failed += not c.passed
+                verdict = "passed" if c.passed else "FAILED: " + "; ".join(c.problems[:3])
+                print(f"{point.label} | {c.component}: {verdict}")
+    print(f"{sum(len(checks_for(p.settings)) for p in points)} check(s) of {len(points)} point(s), "
+          f"{failed} failed; stored in {store.path}")
+    return 1 if failed else 0
+
+
 def _cmd_report(args) -> int:
     from bench.report.render import render_report
 
@@ -311,6 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(study.add_argument_group("study options (a study file's [study] keys; a flag overrides "
                                        "the file)"), STUDY_OPTIONS)
     study.set_defaults(func=_cmd_study)
+
+    check = commands.add_parser("check", help="check that each point's variants compute what their "
+                                               "references compute (spikes, gradients, frames, rule invariants)")
+    _add_plan_arguments(check, "sweep", "points")
+    check.add_argument("--updates", type=int, default=3, help="rewiring updates checked (default: %(default)s)")
+    check.set_defaults(func=_cmd_check)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")
     report.add_argument("results", nargs="?", help="a directory written by snn-bench sweep")

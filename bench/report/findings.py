@@ -157,8 +157,11 @@ def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataF
     ratios = _corrected(ratios)
     if relevant_only:
         ratios = ratios[ratios["tested"]]
-    table = ratios[["config", "stage", "component", "reference_variant", "paired", "speedup",
-                    "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant_holm"]].copy()
+    columns = ["config", "stage", "component", "reference_variant", "paired", "speedup",
+               "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant_holm"]
+    if "check" in ratios and (ratios["check"] != "").any():  # snn-bench check was run
+        columns.append("check")
+    table = ratios[columns].copy()
     return table.sort_values(["component", "stage", "speedup"],
                              ascending=[True, True, False]).reset_index(drop=True)
 

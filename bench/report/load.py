@@ -21,6 +21,7 @@ from bench.results.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, R
 from bench.results.rows import (
     ENV_FIELDS,
     PER_GROUP_FIELDS,
+    CheckRow,
     ProfileSummary,
     RatioRow,
     Row,
@@ -109,12 +110,27 @@ def _profiles(directory: Path) -> list[Profile]:
     return profiles
 
 
+def with_checks(ratios: pd.DataFrame, stored: list[Row]) -> pd.DataFrame:
+    """Ratios with `check`: the verdict of the latest `snn-bench check` of the variant point's
+    component ("passed", "FAILED: ..."), or "" where none was run."""
+    latest = {(r.point_id, r.component): r for r in stored if isinstance(r, CheckRow)}
+    ratios = ratios.copy()
+    if ratios.empty:
+        return ratios.assign(check=pd.Series(dtype=str))
+    verdicts = []
+    for point_id, component in zip(ratios["point_id"], ratios["component"]):
+        row = latest.get((point_id, component))
+        verdicts.append("" if row is None else "passed" if row.passed else "FAILED: " + "; ".join(row.problems[:2]))
+    return ratios.assign(check=verdicts)
+
+
 def load_results(directory: str | Path) -> Results:
     directory = Path(directory)
     if not (directory / RESULTS).is_file():
         raise NoResultsError(f"no results in {directory} (no {RESULTS}): run `snn-bench sweep FILE "
                              f"--out {directory}` first, or pass the directory a sweep wrote")
-    rows = ResultStore(directory).current_rows()
+    store = ResultStore(directory)
+    rows = store.current_rows()
     varying = varying_settings(rows)
     stages = frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying)
     # significant_holm: every comparison the page shows corrected once, here, as one family, so
@@ -125,7 +141,7 @@ def load_results(directory: str | Path) -> Results:
         directory=directory,
         rows=rows,
         stages=stages,
-        ratios=ratios,
+        ratios=with_checks(ratios, store.rows()),
         sparsity=sparsity,
         label_also=varying,
         profiles=_profiles(directory),

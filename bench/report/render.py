@@ -84,13 +84,17 @@ def _speedups(results: Results) -> str:
                           "holds every stage. significant_holm: the CI excludes 1 and the test "
                           "(sign test paired, Mann-Whitney unpaired) rejects after Holm's "
                           "correction across every comparison shown.", "note")
+    if "check" in table and table["check"].str.startswith("FAILED").any():
+        note += html.paragraph("A variant whose equivalence check failed (the check column, from "
+                               "`snn-bench check`) does not compute what its reference computes: its "
+                               "speed-up is not a like-for-like comparison; do not act on it.", "warning")
     formats = {c: _three_decimals for c in ("speedup", "ratio_median")}
     formats |= {c: _ci_bound(3) for c in ("ratio_ci_low", "ratio_ci_high")}
     formats["paired"] = lambda v: "paired" if v else "unpaired"
     return note + html.table(table, "speedups", formats,
                              lambda r: "improvement" if r["significant_holm"] and r["speedup"] > 1
                              else "regression" if r["significant_holm"] else "",
-                             text_columns=("config", "stage", "component", "reference_variant"))
+                             text_columns=("config", "stage", "component", "reference_variant", "check"))
 
 
 def _rewiring(results: Results) -> str:

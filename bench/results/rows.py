@@ -186,8 +186,22 @@ class StudyRunRow(Row):
     env: dict
 
 
+@dataclass(frozen=True, kw_only=True)
+class CheckRow(Row):
+    """`snn-bench check`: whether a point's variant of one component computes what its reference
+    computes (bench.measure.equivalence). The report marks a speed-up whose check failed."""
+
+    KIND: ClassVar[str] = "check"
+    component: str  # deepr, forward or framing
+    reference_variant: str  # what it was compared with ("" for rewiring: judged by invariants)
+    passed: bool
+    problems: list[str]
+    what: str  # what was compared, in words
+    env: dict
+
+
 ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow,
-                                                       WorkloadRow, StudyRunRow)}
+                                                       WorkloadRow, StudyRunRow, CheckRow)}
 
 
 def json_safe(value):

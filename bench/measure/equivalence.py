@@ -1,0 +1,126 @@
+"""Equivalence: does a point's fast variant compute what its reference computes? Untimed.
+
+One check per component the point's variant changes, each on the point's own data and seed:
+
+    deepr    exact DeepR or a rule of the user's (deepr:custom): the rule's invariants after every
+             update of a few real training steps (bench.plugins.rewiring.check_rule): its masks
+             shaped as the weights, exactly K active, every dormant weight zero
+    forward  the variant and forward:reference built from one seed (same weights, same masks),
+             one batch: output spikes `torch.equal`, every weight gradient within GRAD_RTOL of the
+             reference's (one convolution over T·B inputs sums in another order than T over B)
+    framing  the variant's frames of the first samples against tonic's framing, bit for bit
+
+`check_point(settings)` is importable for a user's own tests; `snn-bench check FILE` runs it on
+every point of a sweep file and stores the results, which the report sets beside the speed-ups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from bench.config.point_config import point_config
+from bench.config.settings import Settings
+from bench.config.variants import parse_variant
+from bench.measure.point import PointSession, apply_runtime, open_batches
+from bench.plugins.rewiring import check_rule
+from snn.data.dvsgesture import open_split
+from snn.data.transforms import build_transform
+from snn.train import NullTimer, no_rewiring, train_step
+
+GRAD_RTOL = 1e-4  # max |g − g_ref| / max |g_ref| per weight
+FRAMED_SAMPLES = 8
+
+
+@dataclass(frozen=True)
+class Check:
+    component: str
+    reference_variant: str
+    passed: bool
+    problems: tuple[str, ...]
+    what: str
+
+
+def checks_for(settings: Settings) -> list[str]:
+    """The components of this point's variant that have an equivalence to check."""
+    variant = parse_variant(settings.variant)
+    return ([c for c in ("deepr",) if variant.of("deepr") in ("exact", "custom")]
+            + [c for c in ("forward",) if variant.of("forward") != "reference"]
+            + [c for c in ("framing",) if variant.of("framing") != "tonic"])
+
+
+def check_point(settings: Settings, updates: int = 3) -> list[Check]:
+    """Every check this point's variant calls for (`checks_for`), on its own data and seed."""
+    run = {"deepr": lambda: _rewiring(settings, updates), "forward": lambda: _forward(settings),
+           "framing": lambda: _framing(settings)}
+    return [run[component]() for component in checks_for(settings)]
+
+
+def _session(settings: Settings):
+    cfg = point_config(settings)
+    device = apply_runtime(cfg)
+    return cfg, PointSession(cfg, device)
+
+
+def _rewiring(settings: Settings, updates: int) -> Check:
+    cfg, session = _session(settings)
+    batches, _ = open_batches(cfg)
+    try:
+        plain = replace(session.trainer, rewire=no_rewiring)  # the rule's step is check_rule's
+        targets = [round(settings.connectivity * w.numel()) for w in session.weights]
+        result = check_rule(session.rewiring, session.weights, targets,
+                            lambda: train_step(plain, batches, NullTimer()), updates=updates)
+    finally:
+        batches.close()
+    return Check("deepr", "", result.passed, result.problems,
+                 f"invariants before and after {updates} updates on real batches: masks shaped as the "
+                 "weights, K active, dormant weights zero")
+
+
+def _forward(settings: Settings) -> Check:
+    variant = parse_variant(settings.variant)
+    reference = settings.changed(variant=variant.with_choice("forward", "reference").name)
+    cfg, fast = _session(settings)
+    _, slow = _session(reference)  # one seed: the same weights and the same DeepR masks
+    batches, _ = open_batches(cfg)
+    try:
+        frames, targets = next(batches)
+    finally:
+        batches.close()
+    frames = frames.to(fast.trainer.device).float()
+    targets = targets.to(fast.trainer.device)
+    outputs = []
+    for session in (fast, slow):
+        session.trainer.net.train()
+        session.trainer.optimiser.zero_grad(set_to_none=True)
+        spikes = session.trainer.net(frames)
+        session.trainer.loss_fn(spikes, targets).backward()
+        outputs.append(spikes.detach())
+    problems = []
+    if not torch.equal(outputs[0], outputs[1]):
+        differing = int((outputs[0] != outputs[1]).sum())
+        problems.append(f"{differing} of {outputs[0].numel()} output spikes differ from forward:reference's")
+    for i, (a, b) in enumerate(zip(fast.weights, slow.weights)):
+        if a.grad is None or b.grad is None:
+            problems.append(f"weight {i}: no gradient in {'the variant' if a.grad is None else 'the reference'}")
+            continue
+        scale = float(b.grad.abs().max()) or 1.0
+        error = float((a.grad - b.grad).abs().max()) / scale
+        if error > GRAD_RTOL:
+            problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry (tolerance {GRAD_RTOL:g})")
+    return Check("forward", reference.variant, not problems, tuple(problems),
+                 f"one batch from one seed: output spikes equal, weight gradients within {GRAD_RTOL:g} relative")
+
+
+def _framing(settings: Settings) -> Check:
+    cfg = point_config(settings)
+    reference = replace(cfg.frames, framing="tonic")
+    fast = open_split(cfg.data_root, train=True, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
+    slow = open_split(cfg.data_root, train=True, transform=build_transform(reference), bad_samples=cfg.bad_samples)
+    problems = [f"sample {i}: frames differ from tonic's" for i in range(min(FRAMED_SAMPLES, len(fast)))
+                if not np.array_equal(np.asarray(fast[i][0]), np.asarray(slow[i][0]))]
+    variant = parse_variant(settings.variant).with_choice("framing", "tonic").name
+    return Check("framing", variant, not problems, tuple(problems),
+                 f"the first {FRAMED_SAMPLES} training samples' frames against tonic's, bit for bit")

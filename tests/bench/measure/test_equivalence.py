@@ -1,0 +1,50 @@
+"""bench.measure.equivalence and `snn-bench check`: variants against their references, untimed."""
+
+from pathlib import Path
+
+from bench.cli import main
+from bench.config.settings import normalise
+from bench.measure.equivalence import check_point, checks_for
+from bench.results.rows import CheckRow
+from bench.results.store import ResultStore
+
+RULES = Path(__file__).parents[3] / "examples" / "rewiring" / "rules.py"
+TINY = {"layer_type": "linear", "num_steps": 8, "batch_size": 8, "threads": 1, "connectivity": 0.1}
+
+
+def test_the_fast_variants_compute_what_their_references_compute(tiny_root):
+    settings = normalise({**TINY, "data_root": str(tiny_root),
+                          "variant": "deepr:exact+forward:fused+framing:compiled"})
+    assert checks_for(settings) == ["deepr", "forward", "framing"]
+    checks = check_point(settings, updates=2)
+    assert [c.component for c in checks] == ["deepr", "forward", "framing"]
+    assert all(c.passed for c in checks), [c.problems for c in checks]
+    assert checks_for(normalise({"variant": "deepr:notebook", "connectivity": 0.1})) == []  # references
+
+
+def _sweep(path, root, rule):
+    path.write_text(f'name = "chk"\n[settings]\ndata_root = "{root}"\nlayer_type = "linear"\nnum_steps = 8\n'
+                    'batch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 6\nconnectivity = 0.1\n'
+                    f'rewiring_rule = "{RULES}:{rule}"\n[grid]\nvariant = ["deepr:exact", "deepr:custom"]\n'
+                    '[references]\ndeepr = "exact"\n')
+    return path
+
+
+def test_check_stores_its_verdicts_and_the_report_marks_a_failed_one(tiny_root, tmp_path, capsys):
+    out = tmp_path / "out"
+    sweep = _sweep(tmp_path / "s.toml", tiny_root, "Broken")
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    assert main(["check", str(sweep), "--out", str(out), "--updates", "2"]) == 1
+    printed = capsys.readouterr().out
+    assert "deepr:custom" in printed and "FAILED" in printed and "active connections, not its target" in printed
+    checks = {r.settings.variant: r for r in ResultStore(out).rows() if isinstance(r, CheckRow)}
+    assert checks["deepr:exact"].passed and not checks["deepr:custom"].passed
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "index.html").read_text()
+    assert "FAILED: after update 1" in page and "do not act on it" in page
+
+
+def test_check_passes_on_the_shipped_rules(tiny_root, tmp_path, capsys):
+    for rule in ("SET", "RigL"):
+        sweep = _sweep(tmp_path / f"{rule}.toml", tiny_root, rule)
+        assert main(["check", str(sweep), "--out", str(tmp_path / rule), "--updates", "2"]) == 0, capsys.readouterr()
