@@ -1,10 +1,10 @@
 """The one table of point settings: name, type, default, check, help, and what each configures.
 
 A sweep file's keys, `snn-bench run`/`profile`'s flags (the keys with dashes), `list`'s columns,
-the README's settings table and the nested configs (bench.config.point_config) all read this table, so
+docs/settings.md's table and the nested configs (bench.config.point_config) all read this table, so
 adding a setting is one `Setting` here plus the code that uses it.
 
-A normalised settings dict (every name present, canonical spelling) is also what the store keys
+Normalised `Settings` (every name present, canonical spelling) are also what the store keys
 points on and what a report groups by. This module imports nothing heavy: reports read it too.
 """
 
@@ -387,7 +387,7 @@ def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
 
 
 def markdown_table() -> str:
-    """The settings as a Markdown table (the README's is this, checked by a test)."""
+    """The settings as a Markdown table (docs/settings.md holds it, checked by a test)."""
     rows = ["| setting (flag) | type | default | configures | what it sets |",
             "| --- | --- | --- | --- | --- |"]
     for s in SETTINGS:

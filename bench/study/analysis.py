@@ -1,8 +1,8 @@
 """What a study's runs show: loss spikes, time-to-accuracy, and a verdict on each of the user's
-DeepR claims. Pure functions of recorded runs (bench.study.record.RunRecord-like objects: their
-settings, losses and evaluations), so every rule is tested on constructed results.
+DeepR claims. Pure functions of recorded runs (`Run`: a stored run's settings, losses and
+evaluations), so every rule is tested on constructed results.
 
-Definitions (the README repeats them):
+Definitions (docs/studies.md repeats them):
 
 - **Loss spike**: iteration i whose loss exceeds the median of the `window` losses before it by
   more than `k` robust deviations (1.4826 × their median absolute deviation) and by at least
