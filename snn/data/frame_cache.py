@@ -7,7 +7,7 @@ and every frame parameter (FrameConfig: frame size, time bins, framing, denoise)
 them reads another folder, so a stale cache is never reused (tonic's DiskCachedDataset keys on a
 name the user picks, and reuses a stale one: tonic issue 160). Content, not size and mtime: a
 file rewritten at the same size with its mtime restored (`cp -p`, `rsync -a`, `tar x`) changes
-the key. Hashing every file costs a read of the data set (about a second per GB), so each file's
+the key. Hashing every file costs a read of the data set, so each file's
 hash is remembered in `<cache root>/content-hashes.json` by its inode, ctime, size and mtime, and
 read again only when one of them changed: ctime cannot be set back by any copy tool.
 
