@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
-from bench.config.settings import data_path, effective_lr, frame_cache_root, normalise
+from bench.config.settings import Settings, data_path, effective_lr, frame_cache_root, normalise
 from bench.config.variants import parse_variant
 from snn.config import DeepRConfig, FrameConfig, LoaderConfig, NetConfig
 from snn.seeds import stream_seed
@@ -86,9 +86,10 @@ def group_key(cfg: PointConfig) -> dict:
     return key
 
 
-def point_config(settings: dict) -> PointConfig:
-    """The nested config of a point's settings (normalised here; SettingError when invalid)."""
-    s = normalise(settings)
+def point_config(settings: Settings | dict) -> PointConfig:
+    """The nested config of a point's settings: `Settings` as they are (normalised once, where
+    they were made); a dict of settings is normalised here (SettingError when invalid)."""
+    s = settings if isinstance(settings, Settings) else normalise(settings)
     variant = parse_variant(s.variant)
     lr = effective_lr(s)  # the one learning rate: Adam's or SGD's, and DeepR's η
     cached = variant.of("cache") == "frames"  # frames from the cache, int16 until the device
