@@ -93,10 +93,9 @@ def _check_writable(path: Path) -> None:
 def _cmd_profile(args) -> int:
     from bench.profiling.options import profile_options
     from bench.profiling.run import profile_point
-    from bench.results.ids import config_hash
 
     settings = normalise(settings_from_args(args))
-    out = Path(args.out or DEFAULT_REPORTS / PROFILES / config_hash(settings))
+    out = Path(args.out or DEFAULT_REPORTS / PROFILES / settings.id)
     options = profile_options(given_flags(args, PROFILE_OPTIONS), "profile flags")
     summary = profile_point(settings, out, options)
     print(f"profiled {summary.label} -> {out}")

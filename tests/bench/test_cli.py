@@ -218,3 +218,16 @@ def test_list_and_report_import_neither_torch_nor_snntorch(tmp_path):
                                                      point_settings=settings(variant="deepr:exact", connectivity=0.1)))
     assert _heavy_modules_after(["report", str(results)]) == []
     assert (results / "report" / "index.html").is_file()
+
+
+def test_profile_without_out_writes_to_the_point_s_id(tiny_root, tmp_path, capsys, monkeypatch):
+    from bench.config.settings import normalise
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--data-root", str(tiny_root), "--num-steps", "8", "--batch-size", "8", "--threads", "1",
+            "--warmup-steps", "1"]
+    assert main(["profile", *args, "--line-steps", "1", "--plain-steps", "1", "--trace-wait", "0",
+                 "--trace-warmup", "1", "--trace-active", "1"]) == 0
+    point_id = normalise({"data_root": str(tiny_root), "num_steps": 8, "batch_size": 8, "threads": 1,
+                          "warmup_steps": 1}).id
+    assert (tmp_path / "reports" / "profiles" / point_id / "profile.json").is_file()
