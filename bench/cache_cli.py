@@ -33,8 +33,9 @@ def frame_cache_keys(sweep_files: list[str], data_override: str | None) -> set[s
         points = [p for p in load_sweep(sweep, data_override=data_override).points
                   if parse_variant(p.settings.variant).of("cache") == "frames"]
         prepare_data((p.settings for p in points), sys.stderr)
-        for point in points:
-            cfg = point.config()
+        # the key depends on the data and the frames only: many points share one
+        configs = {(c.data_root, c.frames, c.bad_samples, c.frame_cache): c for c in (p.config() for p in points)}
+        for cfg in configs.values():
             root = resolve_data_root(cfg.data_root)
             for train in (True, False):
                 split = open_split(root, train=train, transform=build_transform(cfg.frames),
@@ -47,10 +48,10 @@ def _cmd_prune(args) -> int:
     root = frame_cache_root()
     keep = frame_cache_keys(args.sweeps, args.data_root)
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    stale = [p for p in folders if p.name not in keep]
-    freed = sum(_size(p) for p in stale)
-    for folder in stale:
-        print(f"{'would remove' if args.dry_run else 'removing'} {folder} ({_size(folder) / 2**20:.1f} MiB)")
+    stale = {p: _size(p) for p in folders if p.name not in keep}
+    freed = sum(stale.values())
+    for folder, size in stale.items():
+        print(f"{'would remove' if args.dry_run else 'removing'} {folder} ({size / 2**20:.1f} MiB)")
         if not args.dry_run:
             shutil.rmtree(folder, ignore_errors=True)
     print(f"{len(stale)} of {len(folders)} frame-cache folder(s) {'to remove' if args.dry_run else 'removed'}, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from bench.profiling.options import PROFILE_OPTIONS
 from bench.regression import REGRESSION_THRESHOLD
 from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
 from bench.results.rows import to_json
-from snn.files import replace_file
+from snn.files import probe_writable, replace_file
 
 # Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
 # so `report`, `list --help` and errors stay quick.
@@ -83,9 +82,7 @@ def _check_writable(path: Path) -> None:
     if path.is_dir():
         raise SettingError(f"{path} is a folder: pass a file path as --json")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
-            pass
+        probe_writable(path.parent)
     except OSError as error:
         raise SettingError(f"cannot write {path} ({error.strerror}): pass a writable --json path") from error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -20,6 +21,14 @@ def replace_folder(staging: Path, target: Path, retired: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(staging, target)
+
+
+def probe_writable(folder: Path) -> None:
+    """That `folder` exists (made if need be) and takes a new file, without leaving one: OSError
+    when not (under a file, read-only, no permission)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+        pass
 
 
 def replace_file(target: Path, text: str) -> None:

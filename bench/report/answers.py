@@ -64,7 +64,12 @@ class Answer:
 def _timed(step: pd.Series) -> Timed:
     return Timed(point_id=step["point_id"], config=step["config"], step_ms=step["median_s"] * MS,
                  ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS,
-                 settings=Settings.from_dict({name: step[name] for name in SETTING_NAMES}))
+                 settings=row_settings(step))
+
+
+def row_settings(row: pd.Series) -> Settings:
+    """A point's Settings from its row of a results table (the settings are its columns)."""
+    return Settings.from_dict({name: row[name] for name in SETTING_NAMES})
 
 
 def _variant_text(variant: str) -> str:
@@ -127,7 +132,7 @@ def _measured(change: Change, component: str, choice: str, answer: "Answer", sta
     if reference.empty:
         return change
     reference_ms = float(reference["median_s"].iloc[0]) * MS
-    point = Settings.from_dict({name: row[name] for name in SETTING_NAMES})
+    point = row_settings(row)
     return dataclasses.replace(
         change, saving_ms=reference_ms * (1 - row["ratio_median"]),
         ci_low_ms=reference_ms * (1 - row["ratio_ci_high"]), ci_high_ms=reference_ms * (1 - row["ratio_ci_low"]),

@@ -9,7 +9,6 @@ node may arrive at once, so writing the synthetic set is serialised by a lock fi
 from __future__ import annotations
 
 import fcntl
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
@@ -19,6 +18,7 @@ from bench.config.variants import parse_variant
 from snn.data.dvsgesture import check_layout, resolve_data_root
 from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
 from snn.errors import UserError
+from snn.files import probe_writable
 
 SYNTH_LOCK = ".snn-bench-synth.lock"
 
@@ -44,9 +44,7 @@ def check_cache_writable(folder: Path) -> None:
     anything is timed, as --out is: a path under a file, or on a read-only mount, fails here with
     the fix, not as a traceback in the middle of a sweep."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
-            pass
+        probe_writable(folder)
     except OSError as error:
         raise CacheUnwritableError(
             f"snn-bench's cache {folder} cannot be written ({error.strerror or error}): set "
