@@ -23,10 +23,8 @@ def frame_cache_keys(sweep_files: list[str], data_override: str | None) -> set[s
     """The frame-cache folders the `cache:frames` points of these sweeps read (both splits)."""
     from bench.config.plan import load_sweep
     from bench.config.variants import parse_variant
+    from bench.measure.data import cached_split, open_dataset, uses_frame_cache
     from bench.run.data_prep import prepare_data
-    from snn.data.dvsgesture import open_split, resolve_data_root
-    from snn.data.frame_cache import FrameCache
-    from snn.data.transforms import build_transform
 
     keys = set()
     for sweep in sweep_files:
@@ -34,13 +32,12 @@ def frame_cache_keys(sweep_files: list[str], data_override: str | None) -> set[s
                   if parse_variant(p.settings.variant).of("cache") == "frames"]
         prepare_data((p.settings for p in points), sys.stderr)
         # the key depends on the data and the frames only: many points share one
-        configs = {(c.data_root, c.frames, c.bad_samples, c.frame_cache): c for c in (p.config() for p in points)}
+        configs = {(c.dataset, c.dataset_options, c.data_root, c.frames, c.bad_samples, c.frame_cache): c
+                   for c in (p.config() for p in points)}
         for cfg in configs.values():
-            root = resolve_data_root(cfg.data_root)
-            for train in (True, False):
-                split = open_split(root, train=train, transform=build_transform(cfg.frames),
-                                   bad_samples=cfg.bad_samples)
-                keys.add(FrameCache.for_split(split, cfg.frames, Path(cfg.frame_cache), root).directory.name)
+            spec = open_dataset(cfg)
+            if uses_frame_cache(spec, cfg):
+                keys.update(cached_split(spec, train, cfg).directory.name for train in (True, False))
     return keys
 
 

@@ -120,7 +120,7 @@ def _cmd_sweep(args) -> int:
         executor = RayExecutor(address=args.address)
     summary = run_sweep(plan, out, executor=executor)
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
-          f"{summary.failed} failed, {summary.skipped} skipped (device absent)")
+          f"{summary.failed} failed, {summary.skipped} skipped (device absent, or a variant that does not apply)")
     print(f"results: {out / 'results.jsonl'}, {summary.results_csv}, {summary.ratios_csv}")
     if summary.profiled or summary.profile_failed:
         print(f"profiles: {summary.profiled} written, {summary.profile_failed} failed, under "
@@ -156,9 +156,10 @@ def _cmd_check(args) -> int:
     import torch
 
     from bench.config.plan import load_sweep
+    from bench.measure.data import data_state, open_dataset
     from bench.measure.environment import capture_environment
     from bench.measure.equivalence import Check, check_point, checks_for
-    from bench.plugins.rewiring import check_plugins
+    from bench.plugins.checks import check_plugins
     from bench.results.rows import CheckRow
     from bench.results.store import ResultStore
     from bench.run.core import new_run_id
@@ -179,9 +180,12 @@ def _cmd_check(args) -> int:
                 checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
                           for c in checks_for(point.settings)]
                 traceback.print_exc(file=sys.stderr)
+            try:
+                data = data_state(open_dataset(point.config()))
+            except Exception:  # the checks above said why; the row still records the machine
+                data = None
             env = capture_environment(torch.device(point.settings.device), point.settings.flush_denormal,
-                                      point.config().data_root,
-                                      [point.settings.rewiring_rule] if point.settings.rewiring_rule else [])
+                                      data, point.config().plugins())
             run = {"sweep": plan.name, "run_id": new_run_id(), "point_id": point.point_id,
                    "group_id": point.group_id, "settings": point.settings}
             store.append([CheckRow(**run, component=c.component, reference_variant=c.reference_variant,

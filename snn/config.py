@@ -29,7 +29,9 @@ OPTIMIZER_STATE_POLICIES = ("keep", "zero_first_moment")
 class NetConfig:
     """Everything that shapes the network; hashable so it can key results."""
 
-    layer_type: str = "conv2d"
+    # The seed network's preset; None when another model plug-in builds the network (the harness
+    # then reads only `forward` and `num_steps` of this config).
+    layer_type: str | None = "conv2d"
     input_shape: tuple[int, int, int] = (2, 32, 32)  # (P, H, W) of one frame
     num_steps: int = 60  # T: time bins the forward pass loops over
     num_classes: int = 11
@@ -50,7 +52,7 @@ class NetConfig:
     def __post_init__(self) -> None:
         if self.forward not in FORWARDS:
             raise ValueError(f"unknown forward {self.forward!r}: choose one of {', '.join(FORWARDS)}")
-        if self.layer_type not in LAYER_TYPES:
+        if self.layer_type is not None and self.layer_type not in LAYER_TYPES:
             raise ValueError(
                 f"unknown layer_type {self.layer_type!r}: choose one of {', '.join(LAYER_TYPES)}"
             )
@@ -68,7 +70,7 @@ class NetConfig:
         if self.num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, got {self.num_steps}")
         p, h, w = self.input_shape
-        if self.layer_type != "linear" and (h % 8 or w % 8):
+        if self.layer_type not in ("linear", None) and (h % 8 or w % 8):
             raise ValueError(
                 f"{self.layer_type} needs H and W divisible by 8 (three 2× poolings), got {h}×{w}"
             )

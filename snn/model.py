@@ -112,6 +112,14 @@ class SeedNet(nn.Module):
         """The layers that own a weight tensor: what DeepR rewires."""
         return [layer for layer in self.layers if getattr(layer, "weight", None) is not None]
 
+    def workload_taps(self) -> list:
+        """Where each neuron layer's spikes pass in every forward variant (the fused ones never call
+        the snn.Leaky modules): neuron i's spikes are layer i+1's input, the last are the output."""
+        from snn.workload import Tap
+
+        taps = [Tap(f"neurons.{i - 1}", self.layers[i], "input") for i in range(1, len(self.layers))]
+        return taps + [Tap(f"neurons.{len(self.layers) - 1}", self, "output")]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, P, H, W) frames → output spikes (T, B, C)."""
         if x.shape[1] != self.cfg.num_steps:

@@ -15,7 +15,8 @@ import numpy as np
 # Every named consumer of a seed; the position in this tuple is its stream's key, so adding a
 # stream at the end never changes the others.
 # Appended only: a stream's index is part of its seed, so existing streams keep their draws.
-STREAMS = ("weights", "data", "deepr_mask", "deepr_reactivation", "deepr_noise", "rewiring_rule")
+STREAMS = ("weights", "data", "deepr_mask", "deepr_reactivation", "deepr_noise", "rewiring_rule",
+           "model", "dataset")  # the last two: a model or data set plug-in's own draws
 
 
 def stream_seed(seed: int, stream: str) -> int:

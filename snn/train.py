@@ -51,6 +51,7 @@ class Trainer:
     device: torch.device
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = field(default_factory=SF.ce_rate_loss)
     rewire: Callable[[], None] = no_rewiring
+    reset: Callable[[nn.Module], None] | None = None  # a stateful network's reset before each batch
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def train_step(trainer: Trainer, batches: Iterator, timer: StageTimer = NullTime
             frames = frames.float()
         targets = targets.to(trainer.device, non_blocking=True)
     with _stage(timer, "forward"):
+        if trainer.reset is not None:
+            trainer.reset(trainer.net)
         spikes = trainer.net(frames)  # (T, B, C)
     with _stage(timer, "loss"):
         loss = trainer.loss_fn(spikes, targets)
@@ -83,14 +86,23 @@ def train_step(trainer: Trainer, batches: Iterator, timer: StageTimer = NullTime
     return StepResult(loss=loss.detach(), batch_size=int(targets.shape[0]))
 
 
+def most_spikes(spikes: torch.Tensor) -> torch.Tensor:
+    """(T, B, C) output spikes → (B,) the class that fired most."""
+    return spikes.sum(0).argmax(-1)
+
+
 @torch.no_grad()
-def evaluate(net: nn.Module, loader, device: torch.device) -> float:
-    """Accuracy over the loader: the class with the most output spikes wins."""
+def evaluate(net: nn.Module, loader, device: torch.device,
+             predict: Callable[[torch.Tensor], torch.Tensor] = most_spikes,
+             reset: Callable[[nn.Module], None] | None = None) -> float:
+    """Accuracy over the loader: by default the class with the most output spikes wins."""
     net.eval()
     correct = total = 0
     for frames, targets in loader:
-        spikes = net(frames.to(device).float())  # (T, B, C); the frame cache's int16 too
-        predicted = spikes.sum(0).argmax(-1).cpu()
+        if reset is not None:
+            reset(net)
+        output = net(frames.to(device).float())  # (T, B, C) for the seed net; the frame cache's int16 too
+        predicted = predict(output).cpu()
         correct += int((predicted == targets).sum())
         total += int(targets.numel())
     if total == 0:

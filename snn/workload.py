@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import snntorch as snn
 import torch
@@ -38,6 +39,15 @@ import torch.nn.functional as F
 from torch import nn
 
 SYNAPSE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+class Tap(NamedTuple):
+    """Where a spiking layer's output is read: `module`'s "output", or its "input" when the spikes
+    pass there (a fused forward that never calls the neuron modules still feeds the next layer)."""
+
+    name: str
+    module: nn.Module
+    where: str = "output"
 
 
 def _layer_sum_map(layer: nn.Module, weight: torch.Tensor, in_shape: tuple[int, ...]) -> torch.Tensor:
@@ -148,9 +158,7 @@ class WorkloadCounter:
         """snn.model.SeedNet: neuron i's spikes are layer i+1's input, the last are the output;
         every forward variant (the per-step loop or all T·B at once) passes them there."""
         synapses = [(f"layers.{i}", layer) for i, layer in enumerate(net.layers) if isinstance(layer, SYNAPSE_TYPES)]
-        taps = [(f"neurons.{i - 1}", net.layers[i], "input") for i in range(1, len(net.layers))]
-        taps.append((f"neurons.{len(net.layers) - 1}", net, "output"))
-        return cls(net, synapses, taps)
+        return cls(net, synapses, net.workload_taps())
 
     # -- hooks ---------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.config.devices import device_absence
 from bench.config.point_config import group_key, point_config
-from bench.config.settings import Settings, normalise, point_label
+from bench.config.settings import PLUGIN_SETTINGS, Settings, normalise, point_label
 from bench.config.sweepfile import (
     MAX_POINTS,
     SweepConfigError,
@@ -135,8 +135,9 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
     for combo in combos:
         if data_override is not None:
             combo["data_root"] = data_override
-        if isinstance(combo.get("rewiring_rule"), str):  # a file path: from the sweep file's folder
-            combo["rewiring_rule"] = absolute_reference(combo["rewiring_rule"], base)
+        for name in PLUGIN_SETTINGS:  # a file path: from the sweep file's folder
+            if isinstance(combo.get(name), str):
+                combo[name] = absolute_reference(combo[name], base)
         try:
             planned = plan_point(combo, judge)
         except ValueError as error:

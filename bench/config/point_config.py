@@ -11,8 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field, replace
 
-from bench.config.settings import Settings, data_path, effective_lr, frame_cache_root, normalise
-from bench.config.variants import parse_variant
+from bench.config.settings import (
+    SEED_DATASET,
+    SEED_MODEL,
+    Settings,
+    data_path,
+    effective_lr,
+    frame_cache_root,
+    normalise,
+)
+from bench.config.variants import parse_variant, pipeline_name
 from snn.config import DeepRConfig, FrameConfig, LoaderConfig, NetConfig
 from snn.seeds import stream_seed
 
@@ -40,6 +48,13 @@ class PointConfig:
     # deepr:custom: the rule's factory (bench.plugins.rewiring) and its options, as sorted items
     rewiring_rule: str | None = None
     rewiring_options: tuple[tuple[str, object], ...] = ()
+    # the model and data set plug-ins (bench.plugins.model, .dataset) and their options
+    model: str = SEED_MODEL
+    model_options: tuple[tuple[str, object], ...] = ()
+    dataset: str = SEED_DATASET
+    dataset_options: tuple[tuple[str, object], ...] = ()
+    # The settings this config was made from, for plug-ins' contexts; never compared or hashed.
+    settings: Settings | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.net.num_steps != self.frames.n_time_bins:
@@ -47,7 +62,7 @@ class PointConfig:
                 f"net.num_steps={self.net.num_steps} differs from frames.n_time_bins="
                 f"{self.frames.n_time_bins}: the network loops over exactly the framed time bins"
             )
-        if self.net.input_shape != self.frames.frame_shape:
+        if self.model == SEED_MODEL and self.dataset == SEED_DATASET and self.net.input_shape != self.frames.frame_shape:
             raise ValueError(
                 f"net.input_shape={self.net.input_shape} differs from the frame shape "
                 f"{self.frames.frame_shape}"
@@ -61,6 +76,16 @@ class PointConfig:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
 
     @property
+    def fastest(self) -> bool:
+        """pipeline:fastest: each component takes the fastest variant that applies to the model
+        and data (bench.measure.point records which)."""
+        return self.settings is not None and pipeline_name(self.settings.variant) == "pipeline:fastest"
+
+    def plugins(self) -> list[str]:
+        """The plug-ins this point is built from, whose source digests its rows record."""
+        return [self.dataset, self.model] + ([self.rewiring_rule] if self.rewiring_rule else [])
+
+    @property
     def resolved_threads(self) -> int:
         return self.threads or os.cpu_count() or 1
 
@@ -68,22 +93,30 @@ class PointConfig:
 
 def loader_key(cfg: PointConfig) -> PointConfig:
     """What points must share to be fed from one DataLoader and timed side by side: everything
-    but the rewiring rule, the forward pass and the training rule (lr, optimiser: DeepR points
-    train at lr / connectivity by default, and still share dense points' batches). The sweep
+    but the rewiring rule, the model, the forward pass and the training rule (lr, optimiser: DeepR
+    points train at lr / connectivity by default, and still share dense points' batches). The sweep
     plan groups points by it and `run_group` refuses a group whose members differ in it;
     nothing else decides this."""
     return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
                    lr=PointConfig.lr, optimiser=PointConfig.optimiser, rewiring_rule=None,
-                   rewiring_options=())
+                   rewiring_options=(), model=PointConfig.model, model_options=())
 
 
 def group_key(cfg: PointConfig) -> dict:
-    """What a group's id hashes: `loader_key` as a dict. The rewiring rule's fields never decide a
-    group (loader_key clears them), so they are left out rather than hashed as empty: group ids
-    stay those of the points stored before a rule could be named."""
+    """What a group's id hashes: `loader_key` as a dict. Fields added after groups were stored are
+    left out while they hold their default (the rule's and the model's always do in a loader key),
+    so group ids stay those of the points stored before a plug-in could be named."""
     key = asdict(loader_key(cfg))
-    del key["rewiring_rule"], key["rewiring_options"]
+    del key["settings"]
+    for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options"):
+        if key[name] == getattr(PointConfig, name, None) or key[name] in ((), None):
+            del key[name]
     return key
+
+
+def _items(table: dict | None) -> tuple[tuple[str, object], ...]:
+    """An options table as sorted (name, value) items, lists as tuples: hashable and frozen."""
+    return tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in (table or {}).items()))
 
 
 def point_config(settings: Settings | dict) -> PointConfig:
@@ -120,8 +153,12 @@ def point_config(settings: Settings | dict) -> PointConfig:
         warmup_steps=s.warmup_steps,
         workload_batches=s.workload_batches,
         rewiring_rule=s.rewiring_rule,
-        rewiring_options=tuple(sorted((name, tuple(v) if isinstance(v, list) else v)
-                                      for name, v in (s.rewiring_options or {}).items())),
+        rewiring_options=_items(s.rewiring_options),
+        model=s.model,
+        model_options=_items(s.model_options),
+        dataset=s.dataset,
+        dataset_options=_items(s.dataset_options),
         measured_steps=s.measured_steps,
         seed=s.seed,
+        settings=s,
     )

@@ -42,6 +42,8 @@ from snn.names import (
 )
 
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
+SEED_MODEL = "snn.plugin:seed_network"  # the model and data set plug-ins a point uses by default
+SEED_DATASET = "snn.plugin:dvs_gesture"
 CACHE_ENV = "SNN_BENCH_CACHE"  # overrides where the synthetic set is kept
 
 def _frame_size(value) -> str | None:
@@ -91,8 +93,14 @@ class Setting(Option):
     # Variant choices ("deepr:exact") it only matters with; other points get `neutral` instead.
     only_with: tuple[str, ...] = ()
     neutral: object = None
+    # A setting of the built-in plug-in only (the seed network's layer_type): neutral when the
+    # plug-in setting named here is away from its default.
+    builtin_of: str | None = None
 
-    def applies(self, variant: Variant) -> bool:
+    def applies(self, variant: Variant, settings: dict | None = None) -> bool:
+        if self.builtin_of is not None and settings is not None \
+                and settings[self.builtin_of] != BY_NAME[self.builtin_of].default:
+            return False
         return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
 
@@ -108,8 +116,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bad_samples", str, "error", one_of(BAD_SAMPLE_POLICIES),
             "an event file that fails the checks (empty, NaN, unsorted, outside the sensor): "
             "error (stop, naming it) or skip (leave it out, counted in env.skipped_samples)", "data"),
+    Setting("dataset", str, SEED_DATASET, reference_problem,
+            "the data set plug-in's factory, 'package.module:attribute' or 'path/to/file.py:attribute' "
+            "(a path relative to the sweep file); the default is DVS Gesture through tonic. See "
+            "docs/plugins.md", "data", id_omits_default=True),
+    Setting("dataset_options", dict, None, or_none(options_table),
+            "the data set's options, a table (on the command line, JSON) its factory reads as "
+            "context.options", "data", id_omits_default=True),
+    Setting("model", str, SEED_MODEL, reference_problem,
+            "the model plug-in's factory, 'package.module:attribute' or 'path/to/file.py:attribute' "
+            "(a path relative to the sweep file); the default is the seed network. See docs/plugins.md",
+            "net", id_omits_default=True),
+    Setting("model_options", dict, None, or_none(options_table),
+            "the model's options, a table (on the command line, JSON) its factory reads as "
+            "context.options", "net", id_omits_default=True),
     Setting("layer_type", str, "conv2d", one_of(LAYER_TYPES),
-            "network preset: " + ", ".join(LAYER_TYPES), "net"),
+            "the seed network's preset: " + ", ".join(LAYER_TYPES), "net", builtin_of="model", neutral=None),
     Setting("num_steps", int, 60, whole(1), "time steps, = framed time bins", "net",
             aliases=("time_steps",)),
     Setting("frame_size", int, 32, _frame_size, "frame height = width; divides 128", "frames"),
@@ -181,7 +203,11 @@ class Settings:
 
     data_root: str | None
     bad_samples: str
-    layer_type: str
+    dataset: str
+    dataset_options: dict | None
+    model: str
+    model_options: dict | None
+    layer_type: str | None
     num_steps: int
     frame_size: int
     batch_size: int
@@ -217,7 +243,7 @@ class Settings:
         return config_hash({name: value for name, value in self.as_dict().items()
                             if not (BY_NAME[name].id_omits_default and value == BY_NAME[name].default)})
 
-    def __hash__(self) -> int:  # rewiring_options is a dict: hash by the id instead
+    def __hash__(self) -> int:  # the options tables are dicts: hash by the id instead
         return hash(self.id)
 
     @classmethod
@@ -235,6 +261,7 @@ class Settings:
 
 
 SETTING_NAMES = tuple(BY_NAME)
+PLUGIN_SETTINGS = ("dataset", "model", "rewiring_rule")  # the settings that name a plug-in
 DEFAULTS = {s.name: s.default for s in SETTINGS}
 ALIASES = {alias: s.name for s in SETTINGS for alias in s.aliases}
 
@@ -308,13 +335,14 @@ def normalise(settings: dict | Settings) -> Settings:
         value = full[setting.name]
         if setting.kind is float and value is not None:
             full[setting.name] = float(value)  # 1 and 1.0 are one point, not two ids
-        if not setting.applies(variant):
+        if not setting.applies(variant, full):
             full[setting.name] = setting.neutral
     if full["data_root"] is None:
         full["data_root"] = os.environ.get(DATA_ROOT_ENV)  # recorded, so the id names the data used
     full["data_root"] = canonical_data_root(full["data_root"])
-    if full["rewiring_rule"] is not None:  # a file path: from the working directory (a sweep
-        full["rewiring_rule"] = absolute_reference(full["rewiring_rule"], Path.cwd())  # resolved it first)
+    for name in PLUGIN_SETTINGS:  # a file path: from the working directory (a sweep resolved it first)
+        if full[name] is not None:
+            full[name] = absolute_reference(full[name], Path.cwd())
     if full["threads"] is None:
         full["threads"] = os.cpu_count() or 1
     problems = _cross_problems(full, variant)
@@ -373,14 +401,17 @@ def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
     label every table, figure and message uses."""
     s = Settings.from_dict(settings)
     variant = s.variant + (f" c={s.connectivity:g}" if s.connectivity not in (None, 1.0) else "")
-    label = f"{s.layer_type} | {variant} | {s.num_workers} workers | {s.device}"
+    network = s.layer_type if s.model == SEED_MODEL else s.model.rpartition(":")[2]  # the factory's name
+    label = f"{network} | {variant} | {s.num_workers} workers | {s.device}"
     extras = []
     for setting in SETTINGS:
         name, value = setting.name, getattr(s, setting.name)
-        if name in _LABELLED:
+        if name in _LABELLED or name == "model":
             continue
         away = (name not in _NOT_LABELLED and value != setting.default
                 and not (setting.only_with and value == setting.neutral))
+        if name in PLUGIN_SETTINGS and value is not None:
+            value = value.rpartition(":")[2]
         if name in also or away:
             extras.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
     return label + (" | " + " ".join(extras) if extras else "")

@@ -68,11 +68,12 @@ def gpu_info(device: torch.device) -> dict:
             "cuda": torch.version.cuda}
 
 
-def capture_environment(device: torch.device, flush_denormal: bool, data_root: str | Path | None,
+def capture_environment(device: torch.device, flush_denormal: bool, data: dict | None = None,
                         plugins: Iterable[str] = ()) -> dict:
     """The machine, software and data as they are now (threads as torch has them set): the one
     environment every row kind records (timing groups, study runs, profiles), so a figure from
-    any of them names the same fields (bench.results.rows.ENV_FIELDS)."""
+    any of them names the same fields (bench.results.rows.ENV_FIELDS). `data`: the data set's
+    state (bench.measure.data.data_state); None when no data was read."""
     import numba  # exact DeepR's and the fused forward's CPU kernels
     import numpy as np
     import snntorch
@@ -99,7 +100,7 @@ def capture_environment(device: torch.device, flush_denormal: bool, data_root: s
         "numba_jit": not numba.config.DISABLE_JIT,
         "flush_denormal": flush_denormal,
         "load_avg_1m": load_average(),
-        **data_state(data_root),
+        **(data or NO_DATA),
         # the source each plug-in came from (bench.plugins.reference): a resume into a store
         # whose digest differs is warned about, since the same id now names other code
         "plugin_digests": {ref: load(ref, "plug-in")[1] for ref in dict.fromkeys(plugins)},
@@ -107,17 +108,7 @@ def capture_environment(device: torch.device, flush_denormal: bool, data_root: s
     }
 
 
-def data_state(data_root: str | Path | None) -> dict:
-    """Which data was read: its root, whether it is the synthetic set, and its fingerprint (two
-    runs whose fingerprints differ timed different data)."""
-    if data_root is None or not Path(data_root).is_dir():
-        return {"data_root": None if data_root is None else str(data_root), "synthetic_data": None,
-                "data_fingerprint": None}
-    from snn.data.dvsgesture import data_fingerprint
-    from snn.data.synth import read_manifest
-
-    return {"data_root": str(data_root), "synthetic_data": read_manifest(Path(data_root)) is not None,
-            "data_fingerprint": data_fingerprint(data_root)}
+NO_DATA = {"data_root": None, "synthetic_data": None, "data_fingerprint": None}
 
 
 def busy_warning(load: float | None = None, cores: int | None = None) -> str | None:

@@ -24,10 +24,10 @@ import torch
 from bench.config.point_config import point_config
 from bench.config.settings import Settings
 from bench.config.variants import parse_variant
+from bench.measure.data import dataset_context, open_dataset
 from bench.measure.point import PointSession, apply_runtime, open_batches
+from bench.plugins.dataset import build_dataset
 from bench.plugins.rewiring import check_rule
-from snn.data.dvsgesture import open_split
-from snn.data.transforms import build_transform
 from snn.train import NullTimer, no_rewiring, train_step
 
 GRAD_RTOL = 1e-4  # max |g − g_ref| / max |g_ref| per weight
@@ -58,15 +58,16 @@ def check_point(settings: Settings, updates: int = 3) -> list[Check]:
     return [run[component]() for component in checks_for(settings)]
 
 
-def _session(settings: Settings):
+def _session(settings: Settings, data=None):
     cfg = point_config(settings)
     device = apply_runtime(cfg)
-    return cfg, PointSession(cfg, device)
+    data = data or open_dataset(cfg)
+    return cfg, PointSession(cfg, device, data), data
 
 
 def _rewiring(settings: Settings, updates: int) -> Check:
-    cfg, session = _session(settings)
-    batches, _ = open_batches(cfg)
+    cfg, session, data = _session(settings)
+    batches, _ = open_batches(cfg, data=data)
     try:
         plain = replace(session.trainer, rewire=no_rewiring)  # the rule's step is check_rule's
         targets = [round(settings.connectivity * w.numel()) for w in session.weights]
@@ -82,9 +83,9 @@ def _rewiring(settings: Settings, updates: int) -> Check:
 def _forward(settings: Settings) -> Check:
     variant = parse_variant(settings.variant)
     reference = settings.changed(variant=variant.with_choice("forward", "reference").name)
-    cfg, fast = _session(settings)
-    _, slow = _session(reference)  # one seed: the same weights and the same DeepR masks
-    batches, _ = open_batches(cfg)
+    cfg, fast, data = _session(settings)
+    _, slow, _ = _session(reference, data)  # one seed: the same weights and the same DeepR masks
+    batches, _ = open_batches(cfg, data=data)
     try:
         frames, targets = next(batches)
     finally:
@@ -95,6 +96,8 @@ def _forward(settings: Settings) -> Check:
     for session in (fast, slow):
         session.trainer.net.train()
         session.trainer.optimiser.zero_grad(set_to_none=True)
+        if session.trainer.reset is not None:
+            session.trainer.reset(session.trainer.net)
         spikes = session.trainer.net(frames)
         session.trainer.loss_fn(spikes, targets).backward()
         outputs.append(spikes.detach())
@@ -116,9 +119,9 @@ def _forward(settings: Settings) -> Check:
 
 def _framing(settings: Settings) -> Check:
     cfg = point_config(settings)
-    reference = replace(cfg.frames, framing="tonic")
-    fast = open_split(cfg.data_root, train=True, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
-    slow = open_split(cfg.data_root, train=True, transform=build_transform(reference), bad_samples=cfg.bad_samples)
+    fast = open_dataset(cfg).train  # the data set plug-in's samples, framed each way
+    slow = build_dataset(cfg.dataset, dataset_context(replace(cfg, frames=replace(cfg.frames, framing="tonic")),
+                                                      settings)).train
     problems = [f"sample {i}: frames differ from tonic's" for i in range(min(FRAMED_SAMPLES, len(fast)))
                 if not np.array_equal(np.asarray(fast[i][0]), np.asarray(slow[i][0]))]
     variant = parse_variant(settings.variant).with_choice("framing", "tonic").name

@@ -18,19 +18,23 @@ import traceback as tb
 import torch
 
 from bench.config.point_config import PointConfig, loader_key
+from bench.measure.data import data_state, open_test_loader
 from bench.measure.environment import capture_environment, load_average
 from bench.measure.point import (
     PointFailure,
     PointResult,
     PointSession,
+    PointSkipped,
     apply_runtime,
     open_batches,
-    open_test_loader,
 )
 from bench.measure.timing import stage_timer
 from bench.measure.workload import first_batches, measure_workload
+from bench.plugins.reference import NotApplicable
 from snn.lif import warm_up_kernels
-from snn.model import FUSED_NEURONS
+from snn.names import FUSED_NEURONS
+
+Outcome = PointResult | PointFailure | PointSkipped
 
 
 def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
@@ -41,11 +45,12 @@ def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
                         exception=error)
 
 
-def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[PointResult | PointFailure]:
+def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outcome]:
     """Warm up and time every config, interleaved; one outcome per config, in order.
 
     An exception in one point (out of memory, a corrupt event file in its batch) turns that
-    point into a PointFailure and the others go on. KeyboardInterrupt is not caught.
+    point into a PointFailure and the others go on; a variant that does not apply to the model
+    or data (NotApplicable) into a PointSkipped. KeyboardInterrupt is not caught.
     """
     if not configs:
         return []
@@ -54,25 +59,29 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
         raise ValueError("points timed side by side must differ only in their rewiring and "
                          "forward pass (bench.config.point_config.loader_key)")
     env: dict = {"load_avg_1m_before": load_average()}
-    outcomes: dict[int, PointResult | PointFailure] = {}
+    outcomes: dict[int, Outcome] = {}
     try:
         device = apply_runtime(first)
-        batches, root = open_batches(first)
-        env.update(capture_environment(device, first.flush_denormal, root,
-                                       [c.rewiring_rule for c in configs if c.rewiring_rule]))
-        env["skipped_samples"] = len(batches.loader.dataset.skipped)  # bad_samples = "skip"
+        batches, data = open_batches(first)
+        env.update(capture_environment(device, first.flush_denormal, data_state(data),
+                                       [p for c in configs for p in c.plugins()]))
+        env["skipped_samples"] = len(data.skipped)  # bad_samples = "skip"
         env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
         # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
         # warm-up or measured step.
         env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward in FUSED_NEURONS for c in configs)
                                     else None)
+    except NotApplicable as why:  # the data cannot take the group's framing or cache
+        return [PointSkipped(c, str(why), env) for c in configs]
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
         return [_failure(c, error, env) for c in configs]
 
     sessions: dict[int, PointSession] = {}
     for i, cfg in enumerate(configs):
         try:
-            sessions[i] = PointSession(cfg, device)
+            sessions[i] = PointSession(cfg, device, data)
+        except NotApplicable as why:
+            outcomes[i] = PointSkipped(cfg, str(why), env)
         except Exception as error:
             outcomes[i] = _failure(cfg, error, env)
 
@@ -94,7 +103,7 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
     finally:  # a Ctrl-C too: stop the workers now rather than at interpreter exit
         batches.close()
     env["load_avg_1m_after"] = load_average()  # before the workload pass: it is not timing
-    workloads = _workloads(sessions, root, device) if first.workload_batches else {}
+    workloads = _workloads(sessions, data, device) if first.workload_batches else {}
     for i, session in sessions.items():
         active, total = session.connections()
         outcomes[i] = PointResult(
@@ -105,14 +114,15 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Point
             epoch_restarts=batches.epoch_restarts - restarts_before,
             active_connections=active,
             total_connections=total,
-            environment=env,
+            environment=env if session.resolved_variant is None else
+            {**env, "pipeline_resolved": session.resolved_variant},
             traffic=session.traffic.traffic if session.traffic is not None else None,
             workload=workloads.get(i),
         )
     return [outcomes[i] for i in range(len(configs))]
 
 
-def _workloads(sessions: dict[int, PointSession], root, device) -> dict[int, dict]:
+def _workloads(sessions: dict[int, PointSession], data, device) -> dict[int, dict]:
     """Each trained network's workload metrics on the same test batches (bench.measure.workload); a
     point whose counting fails keeps its timing and says why."""
     batches = None
@@ -121,16 +131,18 @@ def _workloads(sessions: dict[int, PointSession], root, device) -> dict[int, dic
         cfg = session.config
         try:
             if batches is None:  # once per group: its points share the framing and the data
-                batches = first_batches(open_test_loader(cfg, root), cfg.workload_batches)
-            workloads[i] = measure_workload(session.trainer.net, batches, device)
+                batches = first_batches(open_test_loader(data, cfg), cfg.workload_batches)
+            workloads[i] = measure_workload(session.spec, batches, device)
         except Exception as error:
             workloads[i] = {"error": f"{type(error).__name__}: {error}"}
     return workloads
 
 
 def run_point(cfg: PointConfig) -> PointResult:
-    """One point on its own; its failure is raised, not returned."""
+    """One point on its own; its failure is raised, not returned (a skip as NotApplicable)."""
     (outcome,) = run_group([cfg])
     if isinstance(outcome, PointFailure):
         raise outcome.exception
+    if isinstance(outcome, PointSkipped):
+        raise NotApplicable(outcome.reason)
     return outcome

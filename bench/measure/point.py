@@ -7,25 +7,23 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import torch
 
 from bench.config.devices import resolve_device
 from bench.config.point_config import PointConfig
+from bench.config.settings import Settings, normalise
+from bench.config.variants import parse_variant
+from bench.measure.data import open_dataset, open_loader
 from bench.measure.stages import FLOOR_STAGE, OVERHEAD_STAGE
 from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
-from bench.plugins.rewiring import build_point_rule
-from bench.run.progress import CountProgress
-from snn.data.dvsgesture import open_split, resolve_data_root
-from snn.data.frame_cache import FrameCache
-from snn.data.loader import build_loader
-from snn.data.transforms import build_transform
-from snn.deepr import build_rewiring
-from snn.model import build_net
-from snn.seeds import stream_seed
-from snn.train import NullTimer, StageTimer, Trainer, train_step
+from bench.plugins.dataset import DatasetSpec
+from bench.plugins.model import CheckedLoss, ModelContext, ModelSpec, build_model, nondeterminism
+from bench.plugins.own_step import own_step
+from bench.plugins.reference import NotApplicable, PluginError
+from bench.plugins.rewiring import Rewired, build_point_rewiring
+from snn.train import NullTimer, StageTimer, Trainer
 
 OPTIMISER_CLASSES = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}  # snn.names.OPTIMISERS
 
@@ -88,32 +86,15 @@ def apply_runtime(cfg: PointConfig) -> torch.device:
     return device
 
 
-def open_batches(cfg: PointConfig, worker_init_fn=None) -> tuple[Batches, Path]:
+def open_batches(cfg: PointConfig, worker_init_fn=None, data: DatasetSpec | None = None) -> tuple[Batches, DatasetSpec]:
     """A fresh DataLoader over the training split, as the point's loading takes batches from
-    it (one iterator cycled across epochs, or a new one every step); and the data root."""
-    root = resolve_data_root(cfg.data_root)
-    dataset = open_split(root, train=True, transform=build_transform(cfg.frames),
-                         bad_samples=cfg.bad_samples)
-    build_s = None
-    if cfg.frame_cache is not None:  # filled here, before any timing, and timed on its own
-        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
-        build_s = dataset.fill(CountProgress("frame cache", "sample"))
-    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn)
+    it (one iterator cycled across epochs, or a new one every step); and the data set's spec
+    (`data`, or the point's data set plug-in's)."""
+    data = data or open_dataset(cfg)
+    loader, build_s = open_loader(data, cfg, worker_init_fn=worker_init_fn)
     batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
     batches.cache_build_s = build_s
-    return batches, root
-
-
-def open_test_loader(cfg: PointConfig, root: Path):
-    """The held-out test users, in order, every sample once, framed as the point's training data
-    (from the same frame cache when the point uses one)."""
-    dataset = open_split(root, train=False, transform=build_transform(cfg.frames), bad_samples=cfg.bad_samples)
-    if cfg.frame_cache is not None:
-        dataset = FrameCache.for_split(dataset, cfg.frames, Path(cfg.frame_cache), root)
-        dataset.fill()
-    plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
-                    persistent_workers=False, prefetch_factor=None, loading="persistent")
-    return build_loader(dataset, plain)
+    return batches, data
 
 
 @dataclass
@@ -144,31 +125,53 @@ class PointFailure:
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
 
-class PointSession:
-    """One configuration's network, optimiser and rewiring, stepped on batches it is given."""
+@dataclass
+class PointSkipped:
+    """A point whose variant does not apply to its model or data (bench.plugins.reference.
+    NotApplicable): recorded as skipped with the reason, never failed, never run as another."""
 
-    def __init__(self, cfg: PointConfig, device: torch.device):
+    config: PointConfig
+    reason: str
+    environment: dict
+
+
+class PointSession:
+    """One configuration's network, optimiser and rewiring, stepped on batches it is given.
+
+    The network comes from the point's model plug-in (bench.plugins.model), built for the data
+    set's sample shape and classes (`data`: the group's data set spec, or the point's own)."""
+
+    def __init__(self, cfg: PointConfig, device: torch.device, data: DatasetSpec | None = None):
         self.config = cfg
+        data = data or open_dataset(cfg)
+        context = ModelContext(settings=cfg.settings or _implied_settings(cfg), options=dict(cfg.model_options),
+                               device=device, seed=cfg.seed, num_steps=cfg.net.num_steps,
+                               batch_size=cfg.loader.batch_size, forward=cfg.net.forward,
+                               sample_shape=data.shape(), num_classes=data.num_classes)
         # Same seed, same initial weights in every variant: the weights' own stream (snn.seeds),
-        # never the one DeepR draws its masks from.
-        torch.manual_seed(stream_seed(cfg.seed, "weights"))
-        net = build_net(cfg.net).to(device)
+        # never the one DeepR draws its masks from; a model that builds differently twice is refused.
+        self.spec, context = _build_model(cfg, context)
+        if (problem := nondeterminism(cfg.model, context, self.spec)) is not None:
+            raise PluginError(problem)
+        # pipeline:fastest, as it ran on this model and data (None for any other variant)
+        self.resolved_variant = _resolved_variant(cfg, context.forward, data) if cfg.fastest else None
+        net = self.spec.module
         optimiser = OPTIMISER_CLASSES[cfg.optimiser](net.parameters(), lr=cfg.lr)
-        self.trainer = Trainer(net=net, optimiser=optimiser, device=device)
-        if cfg.deepr.variant == "custom":  # a rule of the user's, through the plug-in contract
-            self.rewiring = build_point_rule(cfg.rewiring_rule, dict(cfg.rewiring_options),
-                                             net.weight_layers(), cfg.deepr, optimiser)
-        else:
-            self.rewiring = build_rewiring(net.weight_layers(), cfg.deepr, optimiser)
+        loss = CheckedLoss(self.spec.loss_fn(), self.spec.layout, data.num_classes, cfg.net.num_steps)
+        self.trainer = Trainer(net=net, optimiser=optimiser, device=device, loss_fn=loss,
+                               reset=self.spec.reset)
+        rewired = [Rewired(name, p) for name, p in self.spec.rewirable_parameters()]
+        self.rewiring = build_point_rewiring(cfg, rewired, optimiser)
         if self.rewiring is not None:
             self.trainer.rewire = self.rewiring.step
-        self.weights = [layer.weight for layer in net.weight_layers()]  # what DeepR rewires
+        self.weights = [r.weight for r in rewired]  # what a rule may rewire
         self.step_samples: list[float] = []
         self.losses: list[float] = []
         self.traffic: TrafficRecorder | None = None
+        self.step = own_step(self.spec, self.trainer)  # the harness's step, or the plug-in's own
 
     def warm_up(self, batches) -> None:
-        train_step(self.trainer, batches, NullTimer())
+        self.step(batches, NullTimer())
 
     def measure(self, batches, timer: StageTimer, clock) -> None:
         """One timed step: its stages into `timer`, its whole duration and loss here; then,
@@ -176,7 +179,7 @@ class PointSession:
         if self.rewiring is not None and self.traffic is None:
             self.traffic = TrafficRecorder(self.rewiring)  # the active sets before the first
         start = clock()
-        result = train_step(self.trainer, batches, timer)
+        result = self.step(batches, timer)
         timer.finish_step()  # synchronises: the step's device work is done after this
         self.step_samples.append(clock() - start)
         with timer.stage(OVERHEAD_STAGE):
@@ -194,3 +197,40 @@ class PointSession:
         if self.rewiring is None:
             return total, total
         return sum(int(mask.sum()) for mask in self.rewiring.active_masks()), total
+
+
+def _implied_settings(cfg: PointConfig) -> Settings:
+    """The settings a config made by hand (not by bench.config.point_config) implies, for the
+    model context: its network preset, time steps, batch and seed."""
+    implied = {"num_steps": cfg.net.num_steps, "batch_size": cfg.loader.batch_size, "seed": cfg.seed,
+               "model": cfg.model, "dataset": cfg.dataset}
+    if cfg.net.layer_type is not None:
+        implied["layer_type"] = cfg.net.layer_type
+    return normalise(implied)
+
+
+FASTEST_FORWARDS = ("fused", "multistep", "reference")  # pipeline:fastest's order of preference
+
+
+def _build_model(cfg: PointConfig, context: ModelContext) -> tuple[ModelSpec, ModelContext]:
+    """The model for the point's forward variant; under pipeline:fastest, for the fastest
+    forward the model implements (NotApplicable only when it implements none of them)."""
+    if not cfg.fastest:
+        return build_model(cfg.model, context), context
+    reasons = []
+    for forward in FASTEST_FORWARDS:
+        attempt = replace(context, forward=forward)
+        try:
+            return build_model(cfg.model, attempt), attempt
+        except NotApplicable as why:
+            reasons.append(str(why))
+    raise NotApplicable("; ".join(reasons))
+
+
+def _resolved_variant(cfg: PointConfig, forward: str, data: DatasetSpec) -> str:
+    """The variant pipeline:fastest ran: its forward, and no framing or cache for data that is
+    not events."""
+    variant = parse_variant(cfg.settings.variant).with_choice("forward", forward)
+    if data.events is None:
+        variant = variant.with_choice("framing", "tonic").with_choice("cache", "off")
+    return variant.name

@@ -7,5 +7,8 @@ from snn.names import STAGES
 STEP = "step"  # the whole step, as its own row
 OVERHEAD_STAGE = "harness_overhead"  # an empty stage: what timing one stage costs by itself
 FLOOR_STAGE = "elementwise_floor"  # one in-place pass over the rewired weights: rewiring's floor
-ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)
+# A model that owns its step (bench.plugins.own_step): the time outside every stage it marks.
+UNMARKED_STAGE = "unmarked"
+ROW_STAGES = STAGES + (STEP, OVERHEAD_STAGE, FLOOR_STAGE)  # every timed point has these rows
+STORED_STAGES = STAGES + (UNMARKED_STAGE,) + ROW_STAGES[len(STAGES):]  # and these where timed
 COMPARED_STAGES = STAGES + (STEP,)  # the stages a variant and its reference are compared on

@@ -3,7 +3,8 @@ timed step): the first `workload_batches` test batches, loaded once per group, a
 twice, plainly and with the counters on (snn.workload), and the two evaluation times give the
 counting's overhead.
 
-The network is the one the point just trained, in eval mode, so its activation sparsity is
+The layers and neurons counted are those the model's spec names (bench.plugins.model.ModelSpec:
+its Linear/Conv layers, and its neurons or taps). The network is the one the point just trained, in eval mode, so its activation sparsity is
 that of the weights it was timed with and its connection sparsity that of its DeepR masks.
 """
 
@@ -26,13 +27,16 @@ def first_batches(loader, count: int) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def _evaluate(net, batches: list[torch.Tensor], device: torch.device, counter: WorkloadCounter | None) -> float:
-    """Seconds to run `batches` through `net` (counted when `counter`)."""
+def _evaluate(spec, batches: list[torch.Tensor], device: torch.device, counter: WorkloadCounter | None) -> float:
+    """Seconds to run `batches` through the spec's network (counted when `counter`)."""
     sync = device_sync(device)
+    net = spec.module
     net.eval()
     seconds = 0.0
     for frames in batches:
         frames = frames.to(device).float()
+        if spec.reset is not None:
+            spec.reset(net)
         sync()
         start = time.perf_counter()
         net(frames)
@@ -44,14 +48,14 @@ def _evaluate(net, batches: list[torch.Tensor], device: torch.device, counter: W
     return seconds
 
 
-def measure_workload(net, batches: list[torch.Tensor], device: torch.device) -> dict:
+def measure_workload(spec, batches: list[torch.Tensor], device: torch.device) -> dict:
     """WorkloadMetrics' fields, plus eval_s (plain), eval_counting_s and their ratio. An unmeasured
     pass goes first: the first forward in eval mode pays set-up costs (new shapes, allocations)
     that would otherwise land on the plain pass alone and flatter the counting."""
-    _evaluate(net, batches, device, None)
-    plain_s = _evaluate(net, batches, device, None)
-    counter = WorkloadCounter.for_seed_net(net)
+    _evaluate(spec, batches, device, None)
+    plain_s = _evaluate(spec, batches, device, None)
+    counter = WorkloadCounter(spec.module, spec.synapses(), spec.taps())  # from the model's spec
     with counter:
-        counting_s = _evaluate(net, batches, device, counter)
+        counting_s = _evaluate(spec, batches, device, counter)
     return {**asdict(counter.metrics()), "eval_s": plain_s, "eval_counting_s": counting_s,
             "counting_overhead": counting_s / plain_s if plain_s > 0 else float("nan")}

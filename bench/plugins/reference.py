@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import re
 import sys
 from pathlib import Path
@@ -88,3 +89,26 @@ def _digest(module) -> str:
     file = getattr(module, "__file__", None)
     data = Path(file).read_bytes() if file and Path(file).is_file() else module.__name__.encode()
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+def load_factory(reference: str, setting: str, takes: str) -> tuple[object, str]:
+    """(the factory `reference` names, its source digest): a callable of one argument, the
+    `takes` context; PluginError naming `setting` otherwise."""
+    factory, digest = load(reference, setting)
+    if not callable(factory):
+        raise PluginError(f"{setting} {reference} names a {type(factory).__name__}, not a factory: "
+                          f"name a class or function that takes one {takes}")
+    try:
+        inspect.signature(factory).bind(object())
+    except TypeError as error:
+        raise PluginError(f"{setting} {reference}: the factory must take one argument, the "
+                          f"{takes} ({error})") from error
+    except ValueError:  # no signature to read (a builtin): let the call say
+        pass
+    return factory, digest
+
+
+class NotApplicable(Exception):
+    """A variant that cannot apply to a point's model or data (fused neurons on a network without
+    snn.Leaky neurons, a framing of data that is not events): the point is recorded as skipped
+    with this one-line reason, never failed and never run as the reference instead."""

@@ -17,14 +17,13 @@ network. Built-in DeepR keeps the same two methods, so one `check_rule` judges e
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
 
-from bench.plugins.reference import PluginError, load
-from snn.deepr import refuse_empty_layers, rescale_initial_weights, select
+from bench.plugins.reference import NotApplicable, PluginError, load_factory
+from snn.deepr import build_rewiring, refuse_empty_layers, rescale_initial_weights, select
 from snn.seeds import stream_seed
 
 SETTING = "rewiring_rule"
@@ -61,8 +60,7 @@ class RewiringContext:
 def build_rule(reference: str, context: RewiringContext):
     """The rule a reference's factory makes for `context`; PluginError when the factory does not
     take a context or its rule lacks `step()` or `active_masks()`."""
-    factory, _ = load(reference, SETTING)
-    _check_factory(factory, reference)
+    factory, _ = load_factory(reference, SETTING, "RewiringContext")
     rule = factory(context)
     missing = [name for name in ("step", "active_masks") if not callable(getattr(rule, name, None))]
     if missing:
@@ -90,55 +88,37 @@ def build_point_rule(reference: str, options: Mapping[str, object], layers: list
     return rule
 
 
-def _check_factory(factory: Callable, reference: str) -> None:
-    if not callable(factory):
-        raise PluginError(f"{SETTING} {reference} names a {type(factory).__name__}, not a factory: "
-                          "name a class or function that takes one RewiringContext")
-    try:
-        inspect.signature(factory).bind(object())
-    except TypeError as error:
-        raise PluginError(f"{SETTING} {reference}: the factory must take one argument, the "
-                          f"RewiringContext ({error})") from error
-    except ValueError:  # no signature to read (a builtin): let the call say
-        pass
+@dataclass(eq=False)
+class Rewired:
+    """One rewirable parameter as snn.deepr reads a layer: its `weight` (and a name for messages)."""
+
+    name: str
+    weight: torch.nn.Parameter
+
+
+def build_point_rewiring(cfg, rewired: list[Rewired], optimiser: torch.optim.Optimizer):
+    """The point's rewiring (cfg: a bench PointConfig) over the model's rewirable parameters:
+    None when dense, DeepR (notebook or exact), or the user's rule (deepr:custom). NotApplicable
+    when the model gives nothing to rewire, or parameters of several dtypes or devices."""
+    variant = cfg.deepr.variant
+    if variant == "none":
+        return None
+    if not rewired:
+        raise NotApplicable(f"deepr:{variant} does not apply to model {cfg.model}: it has no rewirable "
+                            "parameters (no Linear/Conv weight, and its spec names none in rewirable=)")
+    kinds = {(str(r.weight.dtype), str(r.weight.device)) for r in rewired}
+    if len(kinds) > 1:
+        raise NotApplicable(f"deepr:{variant} does not apply to model {cfg.model}: its rewirable parameters "
+                            f"mix dtypes or devices ({', '.join(sorted(map(' on '.join, kinds)))}), and one "
+                            "rewiring buffer holds one dtype on one device")
+    if variant == "custom":
+        return build_point_rule(cfg.rewiring_rule, dict(cfg.rewiring_options), rewired, cfg.deepr, optimiser)
+    return build_rewiring(rewired, cfg.deepr, optimiser)
 
 
 def check_reference(reference: str) -> None:
     """Before any timing: the reference loads and names a factory of one argument."""
-    factory, _ = load(reference, SETTING)
-    _check_factory(factory, reference)
-
-
-def changed_plugins(stored_rows, points) -> list[str]:
-    """One warning per rule whose source changed since points it was timed with were stored:
-    their ids are the same, their code is not."""
-    current = {s.rewiring_rule for s in points if s.rewiring_rule is not None}
-    stored: dict[str, set[str]] = {}
-    for row in stored_rows:
-        for ref, digest in ((getattr(row, "env", None) or {}).get("plugin_digests") or {}).items():
-            if ref in current:
-                stored.setdefault(ref, set()).add(digest)
-    warnings = []
-    for ref, digests in stored.items():
-        now = load(ref, SETTING)[1]
-        if digests - {now}:
-            warnings.append(f"{ref} has changed since points timed with it were stored (source digest "
-                            f"{', '.join(sorted(digests - {now}))} then, {now} now): those points are "
-                            "kept as they were; sweep into a fresh --out to time the new code")
-    return warnings
-
-
-def check_plugins(points) -> None:
-    """Every distinct rule the points name loads and is a factory of one argument, checked
-    before anything runs; one PluginError listing every problem."""
-    problems = []
-    for reference in dict.fromkeys(s.rewiring_rule for s in points if s.rewiring_rule is not None):
-        try:
-            check_reference(reference)
-        except PluginError as error:
-            problems.append(str(error))
-    if problems:
-        raise PluginError("; ".join(problems))
+    load_factory(reference, SETTING, "RewiringContext")
 
 
 def mask_problem(masks, parameters) -> str | None:

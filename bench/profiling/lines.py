@@ -24,8 +24,8 @@ from bench.profiling import targets
 WORKER_STATS_GLOB = "worker-*.lprof"
 
 
-def start(areas) -> LineProfiler:
-    profiler = LineProfiler(*targets.functions(areas))
+def start(found: targets.Targets, areas) -> LineProfiler:
+    profiler = LineProfiler(*targets.functions(found, areas))
     profiler.enable_by_count()
     return profiler
 
@@ -42,9 +42,10 @@ class WorkerLineProfiler:
     works with the fork and spawn start methods alike."""
 
     directory: str
+    data_targets: tuple[str, ...]  # import paths (bench.profiling.targets.portable)
 
     def __call__(self, worker_id: int) -> None:
-        profiler = start(["data"])
+        profiler = start({"data": self.data_targets}, ["data"])
         path = os.path.join(self.directory, f"worker-{os.getpid()}.lprof")
         # multiprocessing runs these finalisers when the worker process ends normally; a
         # worker that is killed writes nothing (and the merge then counts fewer workers).
@@ -59,10 +60,10 @@ def merge(main: LineStats, directory: Path) -> tuple[LineStats, int]:
     return main + LineStats.from_files(*files), len(files)
 
 
-def table(stats: LineStats, areas) -> pd.DataFrame:
+def table(stats: LineStats, found: targets.Targets, areas) -> pd.DataFrame:
     """One row per profiled line: area, function, file, line, hits, total and per-hit seconds,
     percent of its function's time, and the source line."""
-    labels = targets.area_of_function(areas)
+    labels = targets.area_of_function(found, areas)
     rows = []
     for (filename, first_line, function), lines in stats.timings.items():
         function_total = sum(t for _, _, t in lines)

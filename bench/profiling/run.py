@@ -29,6 +29,7 @@ import torch
 from bench.config.point_config import PointConfig, point_config
 from bench.config.settings import Settings
 from bench.errors import SettingError
+from bench.measure.data import data_state, open_dataset
 from bench.measure.environment import capture_environment
 from bench.measure.point import (
     Batches,
@@ -39,7 +40,7 @@ from bench.measure.point import (
 from bench.measure.timing import device_sync
 from bench.profiling import lines, torch_trace
 from bench.profiling.options import DEFAULT_PROFILE, ProfileOptions
-from bench.profiling.targets import AREAS
+from bench.profiling.targets import AREAS, point_targets, portable
 from bench.results.paths import (
     LINE_WORKERS,
     LINES_CSV,
@@ -51,9 +52,8 @@ from bench.results.paths import (
     PROFILE_SUMMARY,
 )
 from bench.results.rows import ProfileSummary
-from snn.data.dvsgesture import resolve_data_root
 from snn.files import replace_folder
-from snn.train import NullTimer, train_step
+from snn.train import NullTimer
 
 
 def _steps(session: PointSession, batches: Batches, device: torch.device, count: int,
@@ -63,7 +63,7 @@ def _steps(session: PointSession, batches: Batches, device: torch.device, count:
     for _ in range(count):
         sync()
         start = time.perf_counter()
-        train_step(session.trainer, batches, NullTimer())
+        session.step(batches, NullTimer())
         sync()
         seconds.append(time.perf_counter() - start)
         if after_each is not None:
@@ -71,22 +71,23 @@ def _steps(session: PointSession, batches: Batches, device: torch.device, count:
     return seconds
 
 
-def _warm_batches(cfg: PointConfig, session: PointSession, device, worker_init_fn=None) -> Batches:
-    batches, _ = open_batches(cfg, worker_init_fn=worker_init_fn)
+def _warm_batches(cfg: PointConfig, session: PointSession, data, worker_init_fn=None) -> Batches:
+    batches, _ = open_batches(cfg, worker_init_fn=worker_init_fn, data=data)
     for _ in range(max(cfg.warmup_steps, 1)):
         session.warm_up(batches)
     return batches
 
 
-def _line_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict:
+def _line_pass(cfg, session, data, device, options: ProfileOptions, out: Path) -> dict:
     worker_dir = out / LINE_WORKERS
     shutil.rmtree(worker_dir, ignore_errors=True)
     worker_dir.mkdir(parents=True)
+    found = point_targets(session.spec, data, session.rewiring)
     in_workers = cfg.loader.num_workers > 0
-    hook = lines.WorkerLineProfiler(str(worker_dir)) if in_workers else None
-    batches = _warm_batches(cfg, session, device, hook)
+    hook = lines.WorkerLineProfiler(str(worker_dir), portable(found)["data"]) if in_workers else None
+    batches = _warm_batches(cfg, session, data, hook)
     main_areas = [a for a in AREAS if not (in_workers and a == "data")]
-    profiler = lines.start(main_areas)
+    profiler = lines.start(found, main_areas)
     try:
         seconds = _steps(session, batches, device, options.line_steps)
     finally:
@@ -94,12 +95,12 @@ def _line_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict
         batches.close()  # workers exit and write their stats
     stats, workers = lines.merge(profiler.get_stats(), worker_dir)
     (out / LINES_TXT).write_text(lines.text(stats))
-    lines.table(stats, AREAS).to_csv(out / LINES_CSV, index=False)
+    lines.table(stats, found, AREAS).to_csv(out / LINES_CSV, index=False)
     return {"step_s": seconds, "worker_stats_merged": workers, "timer_unit_s": stats.unit}
 
 
-def _trace_pass(cfg, session, device, options: ProfileOptions, out: Path) -> dict:
-    batches = _warm_batches(cfg, session, device)
+def _trace_pass(cfg, session, data, device, options: ProfileOptions, out: Path) -> dict:
+    batches = _warm_batches(cfg, session, data)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     schedule = options.trace
@@ -165,18 +166,18 @@ def _check_profile_folder(out: Path) -> None:
 
 def _profile_into(cfg: PointConfig, settings: Settings, out: Path, options: ProfileOptions) -> ProfileSummary:
     device = apply_runtime(cfg)
-    session = PointSession(cfg, device)
-    batches = _warm_batches(cfg, session, device)
+    data = open_dataset(cfg)
+    session = PointSession(cfg, device, data)
+    batches = _warm_batches(cfg, session, data)
     plain = _steps(session, batches, device, options.plain_steps)
     batches.close()
-    line = _line_pass(cfg, session, device, options, out)
-    trace = _trace_pass(cfg, session, device, options, out)
+    line = _line_pass(cfg, session, data, device, options, out)
+    trace = _trace_pass(cfg, session, data, device, options, out)
     plain_median = float(np.median(plain))
     summary = ProfileSummary(
         point_id=settings.id,
         settings=settings,
-        environment=capture_environment(device, cfg.flush_denormal, resolve_data_root(cfg.data_root),
-                                        [cfg.rewiring_rule] if cfg.rewiring_rule else []),
+        environment=capture_environment(device, cfg.flush_denormal, data_state(data), cfg.plugins()),
         unprofiled_step_s=plain,
         line_step_s=line["step_s"],
         trace_step_s=trace["step_s"],

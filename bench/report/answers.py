@@ -84,7 +84,7 @@ def short_label(settings: Settings, other: Settings) -> str:
     variant = parse_variant(settings.variant)
     for name in ("variant", *(n for n in SETTING_NAMES if n != "variant")):  # the variant first
         mine, theirs = getattr(settings, name), getattr(other, name)
-        if mine != theirs and BY_NAME[name].applies(variant):
+        if mine != theirs and BY_NAME[name].applies(variant, settings.as_dict()):
             parts.append(_variant_text(mine) if name == "variant" else f"{name} = {show_value(mine)}")
     return ", ".join(parts) or "the same settings"
 

@@ -86,7 +86,7 @@ def varying_settings(rows: list[Row]) -> list[str]:
     for row in rows:
         variant = parse_variant(row.settings.variant)
         for name, value in row.settings.as_dict().items():
-            if name in BY_NAME and not BY_NAME[name].applies(variant):
+            if name in BY_NAME and not BY_NAME[name].applies(variant, row.settings.as_dict()):
                 continue
             values.setdefault(name, set()).add(repr(value))
     return [name for name, seen in values.items() if len(seen) > 1]

@@ -19,8 +19,8 @@ from bench.config.variants import (
     pipeline_name,
     pipeline_variant,
 )
-from bench.measure.point import PointFailure, PointResult
-from bench.measure.stages import COMPARED_STAGES, ROW_STAGES, STEP
+from bench.measure.point import PointFailure, PointResult, PointSkipped
+from bench.measure.stages import COMPARED_STAGES, STEP, STORED_STAGES
 from bench.results.rows import ErrorRow, RatioRow, Row, SkippedRow, StageRow, WorkloadRow
 from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
 
@@ -41,7 +41,7 @@ def stage_rows(point, result: PointResult, run: dict) -> list[StageRow]:
     step_median = summarise(result.step_samples).median
     traffic = result.traffic
     rows = []
-    for stage in [s for s in ROW_STAGES if s in samples]:
+    for stage in [s for s in STORED_STAGES if s in samples]:
         s = summarise(samples[stage])
         rows.append(StageRow(
             **_head(point, run), stage=stage,
@@ -69,7 +69,11 @@ def error_row(point, failure: PointFailure, run: dict) -> ErrorRow:
                     env=failure.environment)
 
 
-def skipped_row(point, run: dict) -> SkippedRow:
+def skipped_row(point, run: dict, reason: str | None = None) -> SkippedRow:
+    """A point skipped at plan time (its device is absent: `point.skip_reason`), or when it was
+    built (`reason`: its variant does not apply to its model or data; final, so done)."""
+    if reason is not None:
+        return SkippedRow(**_head(point, run), reason=reason, cause="variant")
     return SkippedRow(**_head(point, run), reason=point.skip_reason)
 
 
@@ -129,14 +133,16 @@ def paired_ratio_rows(group: list, results: list[PointResult], references: dict[
     return rows
 
 
-def group_rows(group: list, outcomes: list[PointResult | PointFailure], references: dict[str, str],
-               run: dict) -> tuple[list[Row], list[tuple]]:
-    """All rows of one group run (stages, errors, paired ratios among its timed points), and the
-    (point, failure) pairs of the points that failed."""
+def group_rows(group: list, outcomes: list[PointResult | PointFailure | PointSkipped],
+               references: dict[str, str], run: dict) -> tuple[list[Row], list[tuple]]:
+    """All rows of one group run (stages, errors, skips, paired ratios among its timed points),
+    and the (point, failure) pairs of the points that failed."""
     rows: list[Row] = []
     timed, failures = [], []
     for point, outcome in zip(group, outcomes):
-        if isinstance(outcome, PointFailure):
+        if isinstance(outcome, PointSkipped):
+            rows.append(skipped_row(point, run, outcome.reason))
+        elif isinstance(outcome, PointFailure):
             rows.append(error_row(point, outcome, run))
             failures.append((point, outcome))
         else:

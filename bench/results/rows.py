@@ -42,13 +42,14 @@ ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_dr
               "numba_threads", "numba_jit", "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
               "data_root", "synthetic_data", "data_fingerprint", "plugin_digests", "skipped_samples",
               "frame_cache_build_s", "forward_compile_s", "group_started_unix", "group_finished_unix",
-              "ray_node", "git_commit", "git_dirty")
+              "ray_node", "pipeline_resolved", "git_commit", "git_dirty")
 # Measured per sweep group rather than describing the machine or software: two groups that
 # differ only in these ran in the same environment (the report counts environments without them).
 PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "frame_cache_build_s",
                     "forward_compile_s", "group_started_unix", "group_finished_unix",
                     "ray_node",  # a node id is new at each cluster start: "host" names the machine
-                    "plugin_digests")  # the code a group's plug-ins ran, not the machine
+                    "plugin_digests",  # the code a group's plug-ins ran, not the machine
+                    "pipeline_resolved")  # what pipeline:fastest ran for one point
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
                   "tonic", "numpy", "numba", "python", "threads", "numba_threads", "numba_jit",
@@ -146,6 +147,9 @@ class ErrorRow(Row):
 class SkippedRow(Row):
     KIND: ClassVar[str] = "skipped"
     reason: str
+    # "device": absent here (judged again by every run); "variant": the variant does not apply to
+    # the point's model or data (bench.plugins.reference.NotApplicable), final: the point is done
+    cause: str = "device"
 
 
 @dataclass(frozen=True, kw_only=True)

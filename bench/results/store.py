@@ -58,8 +58,10 @@ def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
 
 
 def completed_points(rows: list[Row]) -> set[str]:
-    """The point ids these rows hold every stage row of, in some run (ResultStore._complete_runs)."""
-    return set(ResultStore._complete_runs(rows))
+    """The point ids these rows hold every stage row of, in some run (ResultStore._complete_runs),
+    and those whose variant was found not to apply to their model or data (a final skip)."""
+    final = {r.point_id for r in rows if isinstance(r, SkippedRow) and r.cause == "variant"}
+    return set(ResultStore._complete_runs(rows)) | final
 
 
 class ResultStore:

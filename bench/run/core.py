@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bench.config.plan import PlannedPoint, SweepPlan
-from bench.plugins.rewiring import changed_plugins, check_plugins
+from bench.plugins.checks import changed_plugins, check_plugins
 from bench.results.outcome_rows import skipped_row
 from bench.results.paths import SWEEP_COPY
 from bench.results.rows import Row, SkippedRow
@@ -52,7 +52,7 @@ class RunTally:
     already_done: int
     done: int  # points timed or trained now
     failed: int
-    skipped: int  # device absent here
+    skipped: int  # device absent here, or the variant does not apply to the model or data
     interrupted: bool
 
 
@@ -133,8 +133,10 @@ def _consume(results: Iterable[UnitResult], units: list[list[PlannedPoint]], est
         for label, error in failures:
             progress.write(f"error in {label}: {error}")
         unit = units[index]
+        skipped = sum(isinstance(r, SkippedRow) for r in rows)  # a variant that does not apply
         tally.failed += len(failures)
-        tally.done += len(unit) - len(failures)
+        tally.skipped += skipped
+        tally.done += len(unit) - len(failures) - skipped
         progress.group_done(len(unit), estimates[index], note=f"{unit[0].label}: {len(unit)} done")
 
 

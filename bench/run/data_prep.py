@@ -1,38 +1,25 @@
-"""Make a sweep's data ready where its groups run: the synthetic set written if asked for and
-missing, then the layout tonic reads checked, so a missing dataset fails before anything is timed.
+"""Make a sweep's data ready where its groups run: each data set plug-in built once before anything
+is timed, so a missing dataset fails first (the built-in DVS Gesture writes the bundled synthetic
+set when the data root names it and it is missing, then checks the layout tonic reads).
 
 In-process this runs once on this machine; on Ray it runs inside each task, on the node the
 task landed on (data must be readable on every node, or generated there). Several tasks on one
-node may arrive at once, so writing the synthetic set is serialised by a lock file beside it.
+node may arrive at once, so writing the synthetic set is serialised by a lock file beside it
+(snn.data.synth.ensure_synthetic).
 """
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from bench.config.settings import CACHE_ENV, SYNTHETIC_DATA, Settings, cache_root, data_path
+from bench.config.point_config import point_config
+from bench.config.settings import CACHE_ENV, SYNTHETIC_DATA, Settings, cache_root
 from bench.config.variants import parse_variant
-from snn.data.dvsgesture import check_layout, resolve_data_root
-from snn.data.synth import SynthConfig, read_manifest, write_synthetic_dvsgesture
 from snn.errors import UserError
 from snn.files import probe_writable
-
-SYNTH_LOCK = ".snn-bench-synth.lock"
-
-
-def ensure_synthetic(root: Path, stream: TextIO) -> None:
-    """Write the bundled synthetic set under root unless it is there; one writer at a time."""
-    if read_manifest(root) is not None:
-        return
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / SYNTH_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process writing it: wait, then find it done
-        if read_manifest(root) is None:
-            print(f"writing synthetic DVS Gesture to {root} (once, ~1 GB) ...", file=stream)
-            write_synthetic_dvsgesture(root, SynthConfig())
 
 
 class CacheUnwritableError(UserError, OSError):
@@ -53,16 +40,21 @@ def check_cache_writable(folder: Path) -> None:
 
 
 def prepare_data(points: Iterable[Settings], stream: TextIO) -> None:
-    """For the points about to run: write the synthetic set where a data root names it, then check
-    the layout of both splits (DatasetNotFoundError names what is missing and how to get it). The
-    cache folder is checked first, when the synthetic set or the frame cache will need it."""
+    """For the points about to run: build each distinct data set once (its plug-in makes the data
+    ready and says what is missing: DatasetNotFoundError names it and how to get it). The cache
+    folder is checked first, when the synthetic set or the frame cache will need it."""
+    from bench.measure.data import dataset_context
+    from bench.plugins.dataset import build_dataset
+
     points = list(points)
-    data_roots = [s.data_root for s in points]
-    if SYNTHETIC_DATA in data_roots or any(parse_variant(s.variant).of("cache") == "frames" for s in points):
+    if any(s.data_root == SYNTHETIC_DATA for s in points) or any(
+            parse_variant(s.variant).of("cache") == "frames" for s in points):
         check_cache_writable(cache_root())
-    for data in dict.fromkeys(data_roots):
-        if data == SYNTHETIC_DATA:
-            ensure_synthetic(Path(data_path(data)), stream)
-        root = resolve_data_root(data_path(data))
-        for train in (True, False):
-            check_layout(root, train=train)
+    seen = set()
+    for settings in points:
+        # one build per data set: the checks of bad_samples = "skip" wait for the group's own build
+        cfg = replace(point_config(settings), bad_samples="error")
+        key = (cfg.dataset, cfg.dataset_options, cfg.data_root)
+        if key not in seen:
+            seen.add(key)
+            build_dataset(cfg.dataset, dataset_context(cfg, settings))

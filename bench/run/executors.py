@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bench.config.devices import device_absence
 from bench.measure.group import run_group
-from bench.measure.point import PointFailure, PointResult
+from bench.measure.point import PointFailure, PointResult, PointSkipped
 from bench.profiling.run import profile_point
 from bench.run.data_prep import prepare_data
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bench.profiling.options import ProfileOptions
     from bench.results.rows import ProfileSummary
 
-Outcome = PointResult | PointFailure
+Outcome = PointResult | PointFailure | PointSkipped
 
 
 class Executor(Protocol):

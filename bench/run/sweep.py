@@ -19,6 +19,7 @@ from typing import TextIO
 
 from bench.config.plan import PlannedPoint, SweepPlan
 from bench.measure.environment import busy_warning, oversubscription_warning
+from bench.measure.point import PointSkipped
 from bench.results.outcome_rows import group_rows, unpaired_ratio_rows
 from bench.results.paths import PROFILE_ERROR, PROFILE_SUMMARY, profile_dir
 from bench.results.rows import StudyRunRow
@@ -67,6 +68,9 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
         for index, outcomes in executor.run(groups):
             run = {"sweep": plan.name, "run_id": new_run_id(), "group_wall_s": _group_wall_s(outcomes)}
             rows, failures = group_rows(groups[index], outcomes, plan.references, run)
+            for point, outcome in zip(groups[index], outcomes):
+                if isinstance(outcome, PointSkipped):
+                    print(f"skipped {point.label}: {outcome.reason}", file=stream)
             yield index, rows, [(point.label, failure.error) for point, failure in failures]
 
     def after(store: ResultStore) -> None:

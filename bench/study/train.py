@@ -15,16 +15,12 @@ import time
 from dataclasses import dataclass, field
 
 from bench.config.point_config import PointConfig
+from bench.measure.data import data_state, open_test_loader
 from bench.measure.environment import capture_environment
-from bench.measure.point import (
-    PointSession,
-    apply_runtime,
-    open_batches,
-    open_test_loader,
-)
+from bench.measure.point import PointSession, apply_runtime, open_batches
 from bench.measure.traffic import TrafficRecorder
 from bench.study.spec import StudyOptions
-from snn.train import evaluate, train_step
+from snn.train import NullTimer, evaluate
 
 
 @dataclass
@@ -45,17 +41,16 @@ class RunRecord:
 
 def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) -> RunRecord:
     device = apply_runtime(cfg)
-    session = PointSession(cfg, device)
-    batches, root = open_batches(cfg)
-    test = open_test_loader(cfg, root)
+    batches, data = open_batches(cfg)
+    session = PointSession(cfg, device, data)
+    test = open_test_loader(data, cfg)
     record = RunRecord(total_connections=session.connections()[1])
-    record.env = capture_environment(device, cfg.flush_denormal, root,
-                                     [cfg.rewiring_rule] if cfg.rewiring_rule else [])
+    record.env = capture_environment(device, cfg.flush_denormal, data_state(data), cfg.plugins())
     traffic = TrafficRecorder(session.rewiring) if session.rewiring is not None else None
 
     def evaluate_now(iteration: int) -> None:
         start = clock()
-        accuracy = evaluate(session.trainer.net, test, device)
+        accuracy = evaluate(session.trainer.net, test, device, session.spec.predict_fn(), session.spec.reset)
         record.eval_s += clock() - start
         record.evals.append([iteration, round(record.train_s, 6), accuracy])
         record.active_connections.append(session.connections()[0])
@@ -64,7 +59,7 @@ def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) 
         evaluate_now(0)
         for iteration in range(1, options.iterations + 1):
             start = clock()
-            loss = float(train_step(session.trainer, batches).loss)  # a host sync: the curve is the point
+            loss = float(session.step(batches, NullTimer()).loss)  # a host sync: the curve is the point
             record.train_s += clock() - start
             record.losses.append(loss)
             record.iterations = iteration

@@ -22,12 +22,13 @@ def stack_batch(batch):
     return torch.stack(frames), torch.tensor(targets, dtype=torch.int64)
 
 
-def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> DataLoader:
+def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, collate_fn=None) -> DataLoader:
     """A DataLoader yielding (frames (B, T, P, H, W) float32, targets (B,) int64).
 
     Iterate it once per epoch (`for batch in loader`): the notebook's `next(iter(loader))` per
     step starts and tears down every worker each time. `worker_init_fn` runs in each worker
-    process as it starts (the profiler hooks its line profiler in there).
+    process as it starts (the profiler hooks its line profiler in there). `collate_fn`: None
+    takes the config's (tonic's padding, or stacking).
     """
     if len(dataset) < cfg.batch_size and cfg.drop_last:
         raise BatchLargerThanDataError(
@@ -49,7 +50,7 @@ def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None) -> Da
         num_workers=cfg.num_workers,
         pin_memory=cfg.pin_memory,
         drop_last=cfg.drop_last,
-        collate_fn=PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch,
+        collate_fn=collate_fn or (PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch),
         worker_init_fn=worker_init_fn,
         **extra,
     )

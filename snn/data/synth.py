@@ -245,3 +245,23 @@ def read_manifest(root: str | Path) -> dict | None:
     """The manifest of synthetic data under root, or None for real (or absent) data."""
     path = Path(root).expanduser() / "DVSGesture" / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+SYNTH_LOCK = ".snn-bench-synth.lock"
+
+
+def ensure_synthetic(root: str | Path, stream=None) -> None:
+    """Write the synthetic set under root unless it is there; one writer at a time (several Ray
+    tasks on one node may arrive at once: the others wait on the lock, then find it written)."""
+    import fcntl
+    import sys
+
+    root = Path(root)
+    if read_manifest(root) is not None:
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / SYNTH_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if read_manifest(root) is None:
+            print(f"writing synthetic DVS Gesture to {root} (once, ~1 GB) ...", file=stream or sys.stderr)
+            write_synthetic_dvsgesture(root, SynthConfig())

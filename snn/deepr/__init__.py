@@ -52,9 +52,10 @@ def refuse_empty_layers(layers: list[nn.Module], cfg: DeepRConfig) -> None:
         numel = layer.weight.numel()
         if round(cfg.connectivity_at(c, 0) * numel) == 0 or round(c * numel) == 0:
             shape = "x".join(map(str, layer.weight.shape))
+            name = getattr(layer, "name", None) or type(layer).__name__  # a harness's Rewired holder: its name
             raise EmptyLayerError(
                 f"connectivity {c:g} keeps 0 of the {numel:,} weights of rewired layer {index} "
-                f"({type(layer).__name__}, weight {shape}): DeepR would leave it with no connections "
+                f"({name}, weight {shape}): DeepR would leave it with no connections "
                 f"and everything after it silent. Use a connectivity of at least {1 / numel:.2g} "
                 f"(1/{numel:,}), or give each layer its own")
 

@@ -28,7 +28,9 @@ OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear
          "l1": 1e-4, "temperature": 1e-6, "sparse_init": "masked", "device": "cuda", "threads": 3, "flush_denormal": True,
          "lr": 0.5, "lr_rule": "fixed", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3,
          "workload_batches": 2, "rewiring_rule": "examples/rewiring/rules.py:RigL",
-         "rewiring_options": {"drop_fraction": 0.05}}
+         "rewiring_options": {"drop_fraction": 0.05}, "model": "examples/plain_lif/plugin.py:plain_lif",
+         "model_options": {"hidden": 64}, "dataset": "examples/plain_lif/plugin.py:spike_patterns",
+         "dataset_options": {"samples": 32}}
 # The point the deepr:custom settings matter to (exact DeepR's l1 and temperature do not).
 BASE_CUSTOM = {**BASE, "variant": "deepr:custom", "rewiring_rule": "examples/rewiring/rules.py:SET"}
 
@@ -172,12 +174,13 @@ def test_the_per_connectivity_rule_divides_lr_by_connectivity_for_deepr_only():
     assert dense.lr_rule == "fixed"  # a dense point has nothing to divide by
 
 
-def test_the_optimiser_is_a_setting_the_session_builds():
+def test_the_optimiser_is_a_setting_the_session_builds(tiny_root):
     import torch
 
     from bench.measure.point import PointSession
 
-    session = PointSession(point_config({"optimiser": "sgd", "threads": 1}), torch.device("cpu"))
+    session = PointSession(point_config({"optimiser": "sgd", "threads": 1, "data_root": str(tiny_root)}),
+                           torch.device("cpu"))
     assert isinstance(session.trainer.optimiser, torch.optim.SGD)
 
 

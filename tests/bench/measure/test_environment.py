@@ -29,7 +29,7 @@ def test_git_state_outside_a_repository_is_unknown_not_an_error(tmp_path):
 
 def test_environment_records_what_a_comparison_needs(tmp_path):
     torch.set_num_threads(1)
-    env = capture_environment(torch.device("cpu"), flush_denormal=True, data_root=str(tmp_path))
+    env = capture_environment(torch.device("cpu"), flush_denormal=True, data=None)
     for key in ("host", "cpu_model", "cores", "gpu", "gpu_driver", "python", "torch", "snntorch",
                 "tonic", "numpy", "load_avg_1m", "git_commit", "git_dirty"):
         assert key in env
@@ -39,8 +39,9 @@ def test_environment_records_what_a_comparison_needs(tmp_path):
 def test_the_environment_a_group_records_is_exactly_the_one_list_of_fields():
     from bench.results.rows import ENV_FIELDS
 
-    env = capture_environment(torch.device("cpu"), flush_denormal=False, data_root=None)
+    env = capture_environment(torch.device("cpu"), flush_denormal=False, data=None)
     group_only = {"load_avg_1m_before", "load_avg_1m_after", "skipped_samples", "frame_cache_build_s", "forward_compile_s",  # set by run_group
                   "group_started_unix", "group_finished_unix",  # set by the executor
-                  "ray_node"}  # set on Ray
+                  "ray_node",  # set on Ray
+                  "pipeline_resolved"}  # set per point by run_group under pipeline:fastest
     assert set(env) | group_only == set(ENV_FIELDS)

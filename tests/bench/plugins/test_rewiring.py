@@ -8,8 +8,9 @@ import torch
 from bench.cli import main
 from bench.config.settings import normalise
 from bench.errors import SettingError
+from bench.plugins.checks import check_plugins
 from bench.plugins.reference import PluginError
-from bench.plugins.rewiring import RewiringContext, build_rule, check_plugins, check_rule
+from bench.plugins.rewiring import RewiringContext, build_rule, check_rule
 from bench.results.rows import RatioRow, StageRow
 from bench.results.store import ResultStore
 from snn.config import DeepRConfig, NetConfig
@@ -183,10 +184,10 @@ def test_a_rule_edited_between_two_runs_into_one_store_is_warned_about(tiny_root
     out = tmp_path / "out"
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
     (stage,) = [r for r in ResultStore(out).rows() if isinstance(r, StageRow) and r.stage == "step"]
-    assert list(stage.env["plugin_digests"]) == [f"{rules}:SET"]
+    assert list(stage.env["plugin_digests"]) == ["snn.plugin:dvs_gesture", "snn.plugin:seed_network", f"{rules}:SET"]
     capsys.readouterr()
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
     assert "has changed" not in capsys.readouterr().err
     rules.write_text(rules.read_text() + "\n# edited\n")
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
-    assert f"{rules}:SET has changed since points timed with it were stored" in capsys.readouterr().err
+    assert f"{rules}:SET has changed since points built with it were stored" in capsys.readouterr().err

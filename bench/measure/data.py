@@ -1,0 +1,91 @@
+"""A point's data, through its data set plug-in (bench.plugins.dataset): the spec, its splits
+wrapped in the frame cache where the point asks for it, and the DataLoader the point's loading
+takes batches from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from bench.config.point_config import PointConfig
+from bench.config.settings import SYNTHETIC_DATA, Settings, cache_root, synthetic_root
+from bench.plugins.dataset import DatasetContext, DatasetSpec, build_dataset, refuse_event_variants
+from bench.plugins.reference import NotApplicable
+from bench.run.progress import CountProgress
+from snn.data.frame_cache import HASHES, FrameCache, cache_key
+from snn.data.loader import build_loader, stack_batch
+
+
+def dataset_context(cfg: PointConfig, settings: Settings | None = None) -> DatasetContext:
+    return DatasetContext(settings=settings, options=dict(cfg.dataset_options),
+                          data_root=Path(cfg.data_root) if cfg.data_root else None,
+                          synthetic=cfg.data_root is not None and Path(cfg.data_root) == synthetic_root(), seed=cfg.seed, num_steps=cfg.net.num_steps,
+                          frames=cfg.frames, bad_samples=cfg.bad_samples, cache_root=cache_root())
+
+
+def open_dataset(cfg: PointConfig) -> DatasetSpec:
+    """The point's data set spec; NotApplicable when the point frames or caches data that is not
+    events (under pipeline:fastest those variants just do not apply: it reads the data as it is)."""
+    spec = build_dataset(cfg.dataset, dataset_context(cfg, cfg.settings))
+    if not cfg.fastest:
+        refuse_event_variants(spec, cfg.dataset, cfg.frames.framing, cfg.frame_cache is not None)
+    return spec
+
+
+def uses_frame_cache(spec: DatasetSpec, cfg: PointConfig) -> bool:
+    return cfg.frame_cache is not None and spec.events is not None
+
+
+def cached_split(spec: DatasetSpec, train: bool, cfg: PointConfig) -> FrameCache:
+    """One split of event data behind the frame cache: keyed by its files' content where the split
+    lists them (`paths`, one event file per sample), else by the spec's cache_key."""
+    split = spec.train if train else spec.test
+    root = Path(cfg.frame_cache)
+    if not hasattr(split, "targets"):
+        raise NotApplicable(f"cache:frames does not apply to dataset {cfg.dataset}: its splits have no "
+                            "`targets` list (one label per sample) for the cache to check entries by")
+    if hasattr(split, "paths"):
+        key = cache_key(split.paths, split.targets, spec.root, asdict(cfg.frames), memo_file=root / HASHES)
+    else:
+        key = spec.split_cache_key(train, cfg.frames)
+        if key is None:
+            raise NotApplicable(f"cache:frames does not apply to dataset {cfg.dataset}: its splits list no "
+                                "event files and its spec gives no cache_key to key the frames by")
+    return FrameCache(split, spec.shape(), root / key)
+
+
+def _collate(spec: DatasetSpec, cfg: PointConfig):
+    if spec.collate is not None:
+        return spec.collate
+    return None if spec.events is not None else stack_batch  # None: the loader config's (tonic's padding)
+
+
+def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None, progress: bool = True):
+    """(a DataLoader over the training split, the seconds the frame cache took to fill or None)."""
+    dataset = spec.train
+    build_s = None
+    if uses_frame_cache(spec, cfg):  # filled here, before any timing, and timed on its own
+        dataset = cached_split(spec, True, cfg)
+        build_s = dataset.fill(CountProgress("frame cache", "sample") if progress else None)
+    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec, cfg))
+    return loader, build_s
+
+
+def open_test_loader(spec: DatasetSpec, cfg: PointConfig):
+    """The test split, in order, every sample once, framed as the point's training data (from
+    the same frame cache when the point uses one)."""
+    dataset = spec.test
+    if uses_frame_cache(spec, cfg):
+        dataset = cached_split(spec, False, cfg)
+        dataset.fill()
+    plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
+                    persistent_workers=False, prefetch_factor=None, loading="persistent")
+    return build_loader(dataset, plain, collate_fn=_collate(spec, cfg))
+
+
+def data_state(spec: DatasetSpec) -> dict:
+    """Which data was read: its folder, whether it is the synthetic set, and its fingerprint (two
+    runs whose fingerprints differ timed different data)."""
+    return {"data_root": None if spec.root is None else str(spec.root),
+            "synthetic_data": spec.fingerprint.startswith(SYNTHETIC_DATA + ":"),
+            "data_fingerprint": spec.fingerprint}
