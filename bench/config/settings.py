@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model_options", dict, None, or_none(options_table),
             "the model's options, a table (on the command line, JSON) its factory reads as "
             "context.options", "net", id_omits_default=True),
-    Setting("layer_type", str, "conv2d", one_of(LAYER_TYPES),
+    Setting("layer_type", str, "conv2d", or_none(one_of(LAYER_TYPES)),
             "the seed network's preset: " + ", ".join(LAYER_TYPES), "net", builtin_of="model", neutral=None),
     Setting("num_steps", int, 60, whole(1), "time steps, = framed time bins", "net",
             aliases=("time_steps",)),
@@ -300,6 +300,9 @@ def canonical(settings: dict) -> dict:
 def _cross_problems(full: dict, variant: Variant) -> list[str]:
     """Checks that need several settings: what a DeepR variant requires of connectivity, and
     deepr:custom of a rule."""
+    if full["model"] == SEED_MODEL and full["layer_type"] is None:
+        return [f"layer_type must name the seed network's preset ({', '.join(LAYER_TYPES)}); it is unset only "
+                "for another model"]
     deepr = variant.of("deepr")
     if deepr == "none":
         return []
@@ -424,6 +427,7 @@ def markdown_table() -> str:
     for s in SETTINGS:
         aliases = f"; was {', '.join(f'`{a}`' for a in s.aliases)}" if s.aliases else ""
         only = f" Only with {', '.join(s.only_with)}." if s.only_with else ""
+        only += f" Only with the default {s.builtin_of}." if s.builtin_of else ""
         kind = "table" if s.kind is dict else s.kind.__name__
         rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {kind} | {show_value(s.default)} "
                     f"| {s.component} | {s.help}.{only} |")
