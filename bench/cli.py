@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.cache_cli import add_cache_commands
+from bench.config.check_options import CHECK_OPTIONS, check_options
 from bench.config.options import add_flags, given_flags
 from bench.config.options import markdown_table as options_table
 from bench.config.settings import SETTINGS, markdown_table, normalise, point_label, show_value
@@ -160,12 +161,14 @@ def _cmd_check(args) -> int:
     from bench.measure.environment import capture_environment
     from bench.measure.equivalence import Check, check_point, checks_for
     from bench.plugins.checks import check_plugins
+    from bench.plugins.reference import NotApplicable
     from bench.results.rows import CheckRow
     from bench.results.store import ResultStore
     from bench.run.core import new_run_id
     from bench.run.data_prep import prepare_data
 
     plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points)
+    options = check_options({**plan.check, **given_flags(args, CHECK_OPTIONS)}, "[check] and flags")
     points = [p for p in plan.points if p.skip_reason is None and checks_for(p.settings)]
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
     check_plugins([p.settings for p in points])
@@ -175,7 +178,10 @@ def _cmd_check(args) -> int:
     with store.exclusive():
         for point in points:
             try:
-                checks = check_point(point.settings, updates=args.updates)
+                checks = check_point(point.settings, options)
+            except NotApplicable as why:  # the variant does not apply to this model or data
+                print(f"{point.label} | skipped: {why}")
+                continue
             except Exception as error:  # one point's failure is its checks' verdict, not the end
                 checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
                           for c in checks_for(point.settings)]
@@ -290,7 +296,7 @@ def _summarise_points(plan, varying: list[str], done: set[str]) -> None:
 
 
 def options_reference() -> str:
-    """Every table of options as Markdown: point settings, [study] and [profile]. docs/settings.md
+    """Every table of options as Markdown: point settings, [study], [profile] and [check]. docs/settings.md
     holds exactly this (a test checks), so the docs never drift from the code."""
     from bench.study.spec import STUDY_OPTIONS
 
@@ -300,7 +306,9 @@ def options_reference() -> str:
         "## `[study]`", "", "A study file's options (`snn-bench study`).", "",
         options_table(STUDY_OPTIONS), "",
         "## `[profile]`", "", "A sweep file's `[profile]` table (besides `match`), and the flags of "
-        "`snn-bench profile`.", "", options_table(PROFILE_OPTIONS)])
+        "`snn-bench profile`.", "", options_table(PROFILE_OPTIONS), "",
+        "## `[check]`", "", "A sweep file's `[check]` table, and the flags of `snn-bench check`.", "",
+        options_table(CHECK_OPTIONS)])
 
 
 def _cmd_settings(args) -> int:
@@ -363,7 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check that each point's variants compute what their "
                                                "references compute (spikes, gradients, frames, rule invariants)")
     _add_plan_arguments(check, "sweep", "points")
-    check.add_argument("--updates", type=int, default=3, help="rewiring updates checked (default: %(default)s)")
+    add_flags(check.add_argument_group("check options (a sweep file's [check] keys; a flag overrides the "
+                                       "file)"), CHECK_OPTIONS)
     check.set_defaults(func=_cmd_check)
 
     report = commands.add_parser("report", help="render a results directory as HTML and PNG")

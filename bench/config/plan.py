@@ -58,6 +58,7 @@ class SweepPlan:
     duplicates: int = 0  # points the file asked for more than once (counted, run once)
     source: str = ""
     profile: ProfileSelection | None = None  # points to profile after timing, if any
+    check: dict = field(default_factory=dict)  # the [check] table (bench.config.check_options)
     groups: list[list[PlannedPoint]] = field(init=False, repr=False)
 
     def profiled_points(self) -> list[PlannedPoint]:
@@ -149,7 +150,7 @@ def plan_sweep(spec: SweepSpec | dict, source: str = "<sweep>",
         raise SweepConfigError(problem_list(spec.source, problems))
     return SweepPlan(name=spec.name, points=list(points.values()), references=spec.references,
                      description=spec.description, duplicates=len(combos) - len(points),
-                     source=spec.source, profile=spec.profile)
+                     source=spec.source, profile=spec.profile, check=spec.check)
 
 
 def load_sweep(path: str | Path, data_override: str | None = None,

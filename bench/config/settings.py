@@ -397,6 +397,12 @@ _LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
 _NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
 
 
+def network_name(model: str, layer_type: str | None) -> str:
+    """What a reader calls a point's network: the seed network's preset ("conv2d"), or another
+    model's factory name ("plain_lif")."""
+    return layer_type if model == SEED_MODEL else model.rpartition(":")[2]
+
+
 def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
     """A point as a reader names it: "conv2d | deepr:exact c=0.1 | 0 workers | cpu", then any
     other setting away from its default, or named in `also` (a report passes the settings that
@@ -404,8 +410,7 @@ def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
     label every table, figure and message uses."""
     s = Settings.from_dict(settings)
     variant = s.variant + (f" c={s.connectivity:g}" if s.connectivity not in (None, 1.0) else "")
-    network = s.layer_type if s.model == SEED_MODEL else s.model.rpartition(":")[2]  # the factory's name
-    label = f"{network} | {variant} | {s.num_workers} workers | {s.device}"
+    label = f"{network_name(s.model, s.layer_type)} | {variant} | {s.num_workers} workers | {s.device}"
     extras = []
     for setting in SETTINGS:
         name, value = setting.name, getattr(s, setting.name)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.config.check_options import CHECK_OPTIONS
 from bench.config.options import check_table
 from bench.config.settings import SETTING_NAMES, canonical_name, unknown_setting, value_problem
 from bench.config.variants import REFERENCES, VARIANT_COMPONENTS, parse_variant
@@ -33,7 +34,7 @@ from bench.profiling import selection as profile_selection
 from bench.profiling.options import PROFILE_OPTIONS, profile_options
 from bench.profiling.selection import ProfileSelection
 
-TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile")
+TOP_LEVEL_KEYS = ("name", "description", "references", "settings", "grid", "points", "profile", "check")
 MAX_POINTS = 10_000  # a larger sweep is refused unless the user raises the limit (--max-points)
 # A sweep's name becomes a folder (reports/<name>): a plain name, never a path.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -53,6 +54,7 @@ class SweepSpec:
     points: list[dict]
     references: dict
     profile: ProfileSelection | None
+    check: dict = field(default_factory=dict)  # the [check] table, checked (bench.config.check_options)
 
 
 def problem_list(source: str, problems: list[str]) -> str:
@@ -156,6 +158,8 @@ def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:
                                        'a table of component = variant, e.g. deepr = "notebook"',
                                        problems), problems)
     profile = _profile(_section(spec, "profile", dict, "a table: [profile]", problems), problems)
+    check = _section(spec, "check", dict, "a table: [check]", problems)
+    check_table("[check]", check, CHECK_OPTIONS, problems)
     name = str(spec.get("name") or "")
     if not name:  # the file's own name, when it can name a folder
         name = Path(source).stem if _PLAIN_NAME.fullmatch(Path(source).stem) else "sweep"
@@ -166,7 +170,7 @@ def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:
         raise SweepConfigError(problem_list(source, problems))
     return SweepSpec(name=name,
                      description=str(spec.get("description", "")), source=source, fixed=fixed,
-                     grid=grid, points=points, references=references, profile=profile)
+                     grid=grid, points=points, references=references, profile=profile, check=check)
 
 
 def read_sweep(path: str | Path) -> SweepSpec:

@@ -6,7 +6,7 @@ One check per component the point's variant changes, each on the point's own dat
              update of a few real training steps (bench.plugins.rewiring.check_rule): its masks
              shaped as the weights, exactly K active, every dormant weight zero
     forward  the variant and forward:reference built from one seed (same weights, same masks),
-             one batch: output spikes `torch.equal`, every weight gradient within GRAD_RTOL of the
+             one batch: output spikes `torch.equal`, every weight gradient within [check].grad_rtol of the
              reference's (one convolution over T·B inputs sums in another order than T over B)
     framing  the variant's frames of the first samples against tonic's framing, bit for bit
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from bench.config.check_options import DEFAULT_CHECK, CheckOptions
 from bench.config.point_config import point_config
 from bench.config.settings import Settings
 from bench.config.variants import parse_variant
@@ -29,9 +30,6 @@ from bench.measure.point import PointSession, apply_runtime, open_batches
 from bench.plugins.dataset import build_dataset
 from bench.plugins.rewiring import check_rule
 from snn.train import NullTimer, no_rewiring, train_step
-
-GRAD_RTOL = 1e-4  # max |g − g_ref| / max |g_ref| per weight
-FRAMED_SAMPLES = 8
 
 
 @dataclass(frozen=True)
@@ -51,10 +49,13 @@ def checks_for(settings: Settings) -> list[str]:
             + [c for c in ("framing",) if variant.of("framing") != "tonic"])
 
 
-def check_point(settings: Settings, updates: int = 3) -> list[Check]:
-    """Every check this point's variant calls for (`checks_for`), on its own data and seed."""
-    run = {"deepr": lambda: _rewiring(settings, updates), "forward": lambda: _forward(settings),
-           "framing": lambda: _framing(settings)}
+def check_point(settings: Settings, options: CheckOptions = DEFAULT_CHECK) -> list[Check]:
+    """Every check this point's variant calls for (`checks_for`), on its own data and seed, as
+    `options` (a sweep's [check] table) say. NotApplicable when the variant does not apply to
+    the point's model or data."""
+    run = {"deepr": lambda: _rewiring(settings, options.updates),
+           "forward": lambda: _forward(settings, options.grad_rtol),
+           "framing": lambda: _framing(settings, options.framed_samples)}
     return [run[component]() for component in checks_for(settings)]
 
 
@@ -80,7 +81,7 @@ def _rewiring(settings: Settings, updates: int) -> Check:
                  "weights, K active, dormant weights zero")
 
 
-def _forward(settings: Settings) -> Check:
+def _forward(settings: Settings, grad_rtol: float) -> Check:
     variant = parse_variant(settings.variant)
     reference = settings.changed(variant=variant.with_choice("forward", "reference").name)
     cfg, fast, data = _session(settings)
@@ -111,19 +112,19 @@ def _forward(settings: Settings) -> Check:
             continue
         scale = float(b.grad.abs().max()) or 1.0
         error = float((a.grad - b.grad).abs().max()) / scale
-        if error > GRAD_RTOL:
-            problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry (tolerance {GRAD_RTOL:g})")
+        if error > grad_rtol:
+            problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry (tolerance {grad_rtol:g})")
     return Check("forward", reference.variant, not problems, tuple(problems),
-                 f"one batch from one seed: output spikes equal, weight gradients within {GRAD_RTOL:g} relative")
+                 f"one batch from one seed: output spikes equal, weight gradients within {grad_rtol:g} relative")
 
 
-def _framing(settings: Settings) -> Check:
+def _framing(settings: Settings, framed_samples: int) -> Check:
     cfg = point_config(settings)
     fast = open_dataset(cfg).train  # the data set plug-in's samples, framed each way
     slow = build_dataset(cfg.dataset, dataset_context(replace(cfg, frames=replace(cfg.frames, framing="tonic")),
                                                       settings)).train
-    problems = [f"sample {i}: frames differ from tonic's" for i in range(min(FRAMED_SAMPLES, len(fast)))
+    problems = [f"sample {i}: frames differ from tonic's" for i in range(min(framed_samples, len(fast)))
                 if not np.array_equal(np.asarray(fast[i][0]), np.asarray(slow[i][0]))]
     variant = parse_variant(settings.variant).with_choice("framing", "tonic").name
     return Check("framing", variant, not problems, tuple(problems),
-                 f"the first {FRAMED_SAMPLES} training samples' frames against tonic's, bit for bit")
+                 f"the first {framed_samples} training samples' frames against tonic's, bit for bit")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config.settings import BY_NAME, point_label
+from bench.config.settings import BY_NAME, network_name, point_label
 from bench.config.variants import parse_variant
 from bench.errors import UserError
 from bench.report.findings import correct_page_family
@@ -97,7 +97,10 @@ def frame(rows: list[Row], row_type: type[Row] | None = None, label_also=()) -> 
     with no rows, the columns of `row_type`, so every table reads alike when nothing was timed."""
     if not rows and row_type is not None:
         return pd.DataFrame(columns=flat_columns(row_type))
-    return pd.DataFrame([flatten(r, label_also=label_also) for r in rows])
+    table = pd.DataFrame([flatten(r, label_also=label_also) for r in rows])
+    if {"model", "layer_type"} <= set(table.columns):  # the report's network column: the seed
+        table["layer_type"] = [network_name(m, t) for m, t in zip(table["model"], table["layer_type"])]  # preset, or the model
+    return table
 
 
 def _profiles(directory: Path) -> list[Profile]:

@@ -2,8 +2,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from bench.cli import main
+from bench.config.check_options import check_options
 from bench.config.settings import normalise
+from bench.errors import SettingError
 from bench.measure.equivalence import check_point, checks_for
 from bench.results.rows import CheckRow
 from bench.results.store import ResultStore
@@ -16,7 +20,7 @@ def test_the_fast_variants_compute_what_their_references_compute(tiny_root):
     settings = normalise({**TINY, "data_root": str(tiny_root),
                           "variant": "deepr:exact+forward:fused+framing:compiled"})
     assert checks_for(settings) == ["deepr", "forward", "framing"]
-    checks = check_point(settings, updates=2)
+    checks = check_point(settings, check_options({"updates": 2}))
     assert [c.component for c in checks] == ["deepr", "forward", "framing"]
     assert all(c.passed for c in checks), [c.problems for c in checks]
     assert checks_for(normalise({"variant": "deepr:notebook", "connectivity": 0.1})) == []  # references
@@ -48,3 +52,17 @@ def test_check_passes_on_the_shipped_rules(tiny_root, tmp_path, capsys):
     for rule in ("SET", "RigL"):
         sweep = _sweep(tmp_path / f"{rule}.toml", tiny_root, rule)
         assert main(["check", str(sweep), "--out", str(tmp_path / rule), "--updates", "2"]) == 0, capsys.readouterr()
+
+
+def test_a_check_table_sets_the_tolerances_and_a_bad_one_is_refused_at_plan_time(tmp_path, tiny_root):
+    from bench.config.plan import load_sweep
+    from bench.config.sweepfile import SweepConfigError
+
+    path = tmp_path / "c.toml"
+    path.write_text(f'[settings]\ndata_root = "{tiny_root}"\n[check]\nupdates = 2\ngrad_rtol = 1e-6\n')
+    assert load_sweep(path).check == {"updates": 2, "grad_rtol": 1e-6}
+    path.write_text(f'[settings]\ndata_root = "{tiny_root}"\n[check]\nupdate = 2\ngrad_rtol = 0\n')
+    with pytest.raises(SweepConfigError, match=r"\[check\]: unknown key 'update'; use updates, grad_rtol, framed_samples"):
+        load_sweep(path)
+    with pytest.raises(SettingError, match=r"grad_rtol must be above 0"):
+        check_options({"grad_rtol": 0})
