@@ -173,7 +173,7 @@ def _cmd_check(args) -> int:
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
     check_plugins([p.settings for p in points])
     prepare_data((p.settings for p in points), sys.stderr)
-    failed = 0
+    failed = checked = skipped = 0
     store = ResultStore(out)
     with store.exclusive():
         for point in points:
@@ -181,6 +181,7 @@ def _cmd_check(args) -> int:
                 checks = check_point(point.settings, options)
             except NotApplicable as why:  # the variant does not apply to this model or data
                 print(f"{point.label} | skipped: {why}")
+                skipped += 1
                 continue
             except Exception as error:  # one point's failure is its checks' verdict, not the end
                 checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
@@ -198,10 +199,11 @@ def _cmd_check(args) -> int:
                                    passed=c.passed, problems=list(c.problems), what=c.what, env=env)
                           for c in checks])
             for c in checks:
+                checked += 1
                 failed += not c.passed
                 verdict = "passed" if c.passed else "FAILED: " + "; ".join(c.problems[:3])
                 print(f"{point.label} | {c.component}: {verdict}")
-    print(f"{sum(len(checks_for(p.settings)) for p in points)} check(s) of {len(points)} point(s), "
+    print(f"{checked} check(s) of {len(points) - skipped} point(s) ({skipped} skipped: a variant that does not apply), "
           f"{failed} failed; stored in {store.path}")
     return 1 if failed else 0
 

@@ -20,7 +20,7 @@ from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
 from bench.plugins.dataset import DatasetSpec
 from bench.plugins.model import CheckedLoss, ModelContext, ModelSpec, build_model, nondeterminism
-from bench.plugins.own_step import own_step
+from bench.plugins.own_step import own_step, record_unmarked
 from bench.plugins.reference import NotApplicable, PluginError
 from bench.plugins.rewiring import Rewired, build_point_rewiring
 from snn.train import NullTimer, StageTimer, Trainer
@@ -182,6 +182,8 @@ class PointSession:
         result = self.step(batches, timer)
         timer.finish_step()  # synchronises: the step's device work is done after this
         self.step_samples.append(clock() - start)
+        if self.spec.step is not None:  # the plug-in's own step: the time outside its markers
+            record_unmarked(timer, self.step_samples[-1])
         with timer.stage(OVERHEAD_STAGE):
             pass
         with timer.stage(FLOOR_STAGE):  # beside the rewiring stage, in the report

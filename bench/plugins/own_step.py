@@ -76,16 +76,14 @@ class StepContext:
 
 def own_step(spec, trainer: Trainer) -> Callable:
     """`step(batches, timer) -> StepResult`: the harness's step (snn.train.train_step), or the
-    plug-in's own with its marked stages and the unmarked rest recorded into `timer`."""
+    plug-in's own with its marked stages recorded into `timer` (the caller, who times the whole
+    step, records the rest: `record_unmarked`)."""
     if spec.step is None:
         return lambda batches, timer: train_step(trainer, batches, timer)
 
     def step(batches, timer) -> StepResult:
         trainer.net.train()
         stages = StepStages(trainer.device)
-        sync = device_sync(trainer.device)
-        sync()
-        start = time.perf_counter()
         with stages.stage("data_wait"):
             batch = next(batches)
         loss = spec.step(StepContext(batch=batch, net=trainer.net, optimiser=trainer.optimiser,
@@ -94,13 +92,18 @@ def own_step(spec, trainer: Trainer) -> Callable:
             raise PluginError(f"model step returned a {type(loss).__name__}, not the loss tensor")
         with stages.stage("rewiring"), torch.no_grad():
             trainer.rewire()
-        sync()
-        whole = time.perf_counter() - start
         samples = getattr(timer, "samples", None)  # None: an untimed step (warm-up)
-        if samples is not None:
+        if samples is not None:  # the rest of the step, `unmarked`, is the caller's to record
             for name in STAGES:
                 samples[name].append(stages.totals.get(name, 0.0))
-            samples[UNMARKED_STAGE].append(max(0.0, whole - sum(stages.totals.values())))
         return StepResult(loss=loss.detach(), batch_size=int(batch[1].shape[0]))
 
     return step
+
+
+def record_unmarked(timer, step_s: float) -> None:
+    """The time of a step of the plug-in's own outside every stage it marked, as the stage
+    `unmarked`: with it, the stages sum to the step the harness timed."""
+    samples = timer.samples
+    marked = sum(samples[name][-1] for name in STAGES)
+    samples[UNMARKED_STAGE].append(max(0.0, step_s - marked))
