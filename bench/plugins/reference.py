@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from bench.errors import SettingError
+from bench.errors import SettingError, UserError
 
 # What a reference looks like: a module path or a .py file, then ":" and an attribute name.
 REFERENCE = re.compile(r"(?P<source>[^:]+\.py|[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_]\w*)")
@@ -108,7 +108,7 @@ def load_factory(reference: str, setting: str, takes: str) -> tuple[object, str]
     return factory, digest
 
 
-class NotApplicable(Exception):
+class NotApplicable(UserError):
     """A variant that cannot apply to a point's model or data (fused neurons on a network without
     snn.Leaky neurons, a framing of data that is not events): the point is recorded as skipped
     with this one-line reason, never failed and never run as the reference instead."""
