@@ -3,6 +3,8 @@ contract as any user's model and data set (bench.plugins.model, bench.plugins.da
 
     model = "snn.plugin:seed_network"     the `model` setting's default
     dataset = "snn.plugin:dvs_gesture"    the `dataset` setting's default
+    snn.plugin:notebook_deepr, :exact_deepr   deepr:notebook and deepr:exact, made by the
+                                          rewiring-rule factory contract as a user's rule is
 
 The harness imports neither snn.model nor snn.data.dvsgesture: it reaches them only through these
 two factories, so the seed network has no path into the measurements that a user's lacks.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from bench.plugins.dataset import DatasetContext, DatasetSpec, EventInfo
 from bench.plugins.model import ModelContext, ModelSpec
 from snn.config import NetConfig
+from snn.deepr import ExactDeepR, NotebookDeepR
 from snn.data.dvsgesture import data_fingerprint, open_split, resolve_data_root
 from snn.data.synth import ensure_synthetic
 from snn.data.transforms import build_transform
@@ -73,3 +76,20 @@ def dvs_gesture(context: DatasetContext) -> DatasetSpec:
                        sample_shape=(context.frames.n_time_bins, *context.frames.frame_shape),
                        events=EventInfo(sensor_size=SENSOR_SIZE), root=root,
                        line_targets=DVS_GESTURE_LINES, skipped=train.skipped)
+
+
+class _Layer:
+    """What snn.deepr reads of a layer: its weight."""
+
+    def __init__(self, weight):
+        self.weight = weight
+
+
+def notebook_deepr(context):
+    """deepr:notebook, the user's DeepR as written, over the context's parameters."""
+    return NotebookDeepR([_Layer(p) for p in context.parameters], context.connectivity, context.lr, context.seed)
+
+
+def exact_deepr(context):
+    """deepr:exact (Bellec et al., Algorithm 1) with the point's DeepR settings."""
+    return ExactDeepR([_Layer(p) for p in context.parameters], context.deepr, context.optimiser)

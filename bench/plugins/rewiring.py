@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 import torch
 
 from bench.plugins.reference import NotApplicable, PluginError, load_factory
-from snn.deepr import build_rewiring, refuse_empty_layers, rescale_initial_weights, select
+from snn.deepr import refuse_empty_layers, rescale_initial_weights, select
 from snn.seeds import stream_seed
 
 SETTING = "rewiring_rule"
+# The notebook's DeepR and exact DeepR, built through the same factory contract as a user's rule.
+BUILTIN_RULES = {"notebook": "snn.plugin:notebook_deepr", "exact": "snn.plugin:exact_deepr"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class RewiringContext:
     lr: float  # the point's learning rate (after its lr_rule)
     seed: int
     options: Mapping[str, object] = field(default_factory=dict)  # the rewiring_options table
+    # the point's DeepR settings (snn.config.DeepRConfig: l1, temperature, budget, ...), for the
+    # built-in rules and any rule that reads them
+    deepr: object | None = None
 
     def targets(self) -> list[int]:
         """K = round(c·n) per parameter: how many entries stay active (exact DeepR's budget)."""
@@ -81,7 +86,7 @@ def build_point_rule(reference: str, options: Mapping[str, object], layers: list
     refuse_empty_layers(layers, cfg)
     context = RewiringContext(parameters=tuple(layer.weight for layer in layers), optimiser=optimiser,
                               connectivity=float(cfg.connectivity), lr=cfg.lr, seed=cfg.seed,
-                              options=dict(options))
+                              options=dict(options), deepr=cfg)
     rule = build_rule(reference, context)
     if cfg.sparse_init == "rescaled":
         rescale_initial_weights(layers, cfg)
@@ -98,7 +103,8 @@ class Rewired:
 
 def build_point_rewiring(cfg, rewired: list[Rewired], optimiser: torch.optim.Optimizer):
     """The point's rewiring (cfg: a bench PointConfig) over the model's rewirable parameters:
-    None when dense, DeepR (notebook or exact), or the user's rule (deepr:custom). NotApplicable
+    None when dense, else the rule its factory makes, DeepR (notebook or exact: BUILTIN_RULES)
+    and the user's (deepr:custom) alike. NotApplicable
     when the model gives nothing to rewire, or parameters of several dtypes or devices."""
     variant = cfg.deepr.variant
     if variant == "none":
@@ -111,9 +117,8 @@ def build_point_rewiring(cfg, rewired: list[Rewired], optimiser: torch.optim.Opt
         raise NotApplicable(f"deepr:{variant} does not apply to model {cfg.model}: its rewirable parameters "
                             f"mix dtypes or devices ({', '.join(sorted(map(' on '.join, kinds)))}), and one "
                             "rewiring buffer holds one dtype on one device")
-    if variant == "custom":
-        return build_point_rule(cfg.rewiring_rule, dict(cfg.rewiring_options), rewired, cfg.deepr, optimiser)
-    return build_rewiring(rewired, cfg.deepr, optimiser)
+    reference = cfg.rewiring_rule if variant == "custom" else BUILTIN_RULES[variant]
+    return build_point_rule(reference, dict(cfg.rewiring_options), rewired, cfg.deepr, optimiser)
 
 
 def check_reference(reference: str) -> None:
