@@ -15,10 +15,10 @@ from __future__ import annotations
 from bench.plugins.dataset import DatasetContext, DatasetSpec, EventInfo
 from bench.plugins.model import ModelContext, ModelSpec
 from snn.config import NetConfig
-from snn.deepr import ExactDeepR, NotebookDeepR
 from snn.data.dvsgesture import data_fingerprint, open_split, resolve_data_root
 from snn.data.synth import ensure_synthetic
 from snn.data.transforms import build_transform
+from snn.deepr import ExactDeepR, NotebookDeepR
 from snn.model import SeedNet
 from snn.names import FORWARDS, FUSED_NEURONS, SENSOR_SIZE
 
