@@ -12,11 +12,15 @@ Definitions (NeuroBench, neurobench/metrics):
   padded convolution only the taps that land inside the input count (NeuroBench runs a copy of
   the layer with all-ones weights on an all-ones input and sums the output).
 - **Effective operations**: the same with the actual nonzero inputs and nonzero weights (a
-  DeepR mask's dormant weights are zero). A call whose inputs are all in {-1, 0, 1} (spikes)
-  counts them as ACs, any other call as MACs.
+  DeepR mask's dormant weights are zero). A time step whose inputs to a layer are all in
+  {-1, 0, 1} (spikes) counts them as ACs, any other step as MACs: per call in a per-step loop,
+  and per step of a call that takes all T·B inputs at once (`rows_per_step`), so every forward
+  variant gives the same split.
 - **Activation sparsity**: zero activations over all activations of the spiking neurons, over
   every time step and sample.
-- **Connection sparsity**: zero weights over all weights of the Linear/Conv layers.
+- **Connection sparsity**: zero weights over all weights of the Linear/Conv layers. A weight is
+  counted as zero by its value, not by a DeepR mask: a connection DeepR revives starts at exactly
+  zero (θ = 0), so the measured sparsity can exceed 1 − c until those weights move.
 - **Footprint**: bytes of every parameter and buffer. Beside it, a sparse encoding's bytes:
   each weight layer's nonzero values plus CSR indices (int32 column index per value, int32 row
   pointer per output row + 1), everything else dense.
@@ -151,6 +155,9 @@ class WorkloadCounter:
         self.layer_counts: dict[str, LayerCounts] = {}
         self.activation_counts = {name: ActivationCounts(name) for name, _, _ in taps}
         self.samples = 0
+        # The rows of one time step in a layer's input (the batch size): set per batch by the
+        # evaluator (`add_samples` before the forward); None reads each call as one step.
+        self.rows_per_step: int | None = None
         self._handles: list = []
 
     @classmethod
@@ -172,13 +179,18 @@ class WorkloadCounter:
         ones_map, nonzero_map = counts.maps[in_shape]
         x = x.detach()
         counts.dense_ops += float(ones_map.sum()) * x.shape[0]
-        nonzero = x != 0
-        effective = float((nonzero.to(nonzero_map.dtype) * nonzero_map).sum())
-        spiking = not bool((nonzero & (x != 1) & (x != -1)).any())
-        if spiking:
-            counts.effective_acs += effective
-        else:
-            counts.effective_macs += effective
+        # Classified per time step, as NeuroBench's hooks see a per-step loop: a layer fed all T·B
+        # inputs at once (time-major, `rows_per_step` rows a step) splits them back into steps,
+        # so one non-binary step makes MACs of that step only, in every forward variant.
+        rows = self.rows_per_step
+        steps = x.split(rows) if rows and x.shape[0] > rows and x.shape[0] % rows == 0 else (x,)
+        for step in steps:
+            nonzero = step != 0
+            effective = float((nonzero.to(nonzero_map.dtype) * nonzero_map).sum())
+            if bool((nonzero & (step != 1) & (step != -1)).any()):
+                counts.effective_macs += effective
+            else:
+                counts.effective_acs += effective
 
     def _count_activation(self, name: str, value) -> None:
         spikes = value[0] if isinstance(value, tuple) else value

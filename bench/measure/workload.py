@@ -37,6 +37,8 @@ def _evaluate(spec, batches: list[torch.Tensor], device: torch.device, counter: 
         frames = frames.to(device).float()
         if spec.reset is not None:
             spec.reset(net)
+        if counter is not None:
+            counter.rows_per_step = frames.shape[0]  # a layer fed all T·B inputs splits them by step
         sync()
         start = time.perf_counter()
         net(frames)

@@ -170,6 +170,26 @@ def test_every_forward_variant_streams_the_same_counts_as_the_notebook_loop(forw
     assert reference.effective_macs > 0  # the frames' counts: MACs at the first layer only
 
 
+@pytest.mark.parametrize("forward", ["multistep", "fused"])
+def test_macs_and_acs_are_split_per_time_step_in_every_forward_variant(forward):
+    frames = (torch.rand(2, 6, 2, 32, 32) < 0.3).float()
+    frames[:, 0] *= 0.5  # only the first time step is non-binary: MACs there, ACs in the other five
+    results = []
+    for variant in ("reference", forward):
+        net, _ = _seed_net(variant, "exact", 0.1)
+        counter = WorkloadCounter.for_seed_net(net)
+        counter.rows_per_step = 2  # the batch
+        with torch.no_grad(), counter:
+            net(frames)
+            counter.add_samples(2)
+        results.append(counter.metrics())
+    reference, other = results
+    first = next(layer for layer in reference.layers if layer["name"] == "layers.0")
+    assert first["effective_macs"] > 0 and first["effective_acs"] > 0  # one step of MACs, five of ACs
+    assert other.effective_macs == pytest.approx(reference.effective_macs)
+    assert other.effective_acs == pytest.approx(reference.effective_acs)
+
+
 def test_a_neurons_hidden_state_is_not_footprint():
     net, _ = _seed_net("reference")
     fresh = footprint_bytes(net)
