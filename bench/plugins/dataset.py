@@ -23,16 +23,18 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from bench.plugins.reference import NotApplicable, PluginError, load_factory
+from bench.plugins.reference import NotApplicable, PluginError, PluginOptions, load_factory
 from snn.config import FrameConfig
-from snn.seeds import stream_seed
 
 SETTING = "dataset"
 
 
 @dataclass(frozen=True)
-class DatasetContext:
-    """What a data set factory is given (read-only)."""
+class DatasetContext(PluginOptions):
+    """What a data set factory is given (read-only); `generator()`, `option()` and
+    `refuse_unknown_options()` as PluginOptions reads them."""
+
+    OPTIONS_SETTING, WHAT, STREAM = "dataset_options", "data set", "dataset"
 
     settings: object  # the point's bench.config.settings.Settings
     options: Mapping[str, object]  # the dataset_options table
@@ -43,18 +45,6 @@ class DatasetContext:
     frames: FrameConfig  # how event data is framed (frame size, framing variant)
     bad_samples: str  # "error" or "skip": what to do with a sample file that fails its checks
     cache_root: Path  # snn-bench's cache folder (a plug-in may keep derived files there)
-
-    def generator(self, stream: str = "dataset") -> torch.Generator:
-        return torch.Generator().manual_seed(stream_seed(self.seed, stream))
-
-    def option(self, name: str, default=None):
-        return self.options.get(name, default)
-
-    def refuse_unknown_options(self, known: Sequence[str]) -> None:
-        unknown = sorted(set(self.options) - set(known))
-        if unknown:
-            raise PluginError(f"dataset_options {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
-                              f"unknown to this data set; it reads {', '.join(known) or 'no options'}")
 
 
 @dataclass(frozen=True)
@@ -124,9 +114,4 @@ def refuse_event_variants(spec: DatasetSpec, reference: str, framing: str, cache
                             "there are no frames to cache")
 
 
-def check_dataset_reference(reference: str) -> None:
-    load_factory(reference, SETTING, "DatasetContext")
-
-
-__all__ = ["DatasetContext", "DatasetSpec", "EventInfo", "NotApplicable", "build_dataset",
-           "check_dataset_reference", "refuse_event_variants"]
+__all__ = ["DatasetContext", "DatasetSpec", "EventInfo", "NotApplicable", "build_dataset", "refuse_event_variants"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from bench.plugins.reference import NotApplicable, PluginError, load_factory
+from bench.plugins.reference import NotApplicable, PluginError, PluginOptions, load_factory
 from snn.seeds import stream_seed
 from snn.workload import SYNAPSE_TYPES, Tap
 
@@ -29,8 +29,11 @@ REWIRABLE_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 @dataclass(frozen=True)
-class ModelContext:
-    """What a model factory is given (read-only)."""
+class ModelContext(PluginOptions):
+    """What a model factory is given (read-only); `generator()`, `option()` and
+    `refuse_unknown_options()` as PluginOptions reads them."""
+
+    OPTIONS_SETTING, WHAT, STREAM = "model_options", "model", "model"
 
     settings: object  # the point's bench.config.settings.Settings, every setting by name
     options: Mapping[str, object]  # the model_options table
@@ -41,22 +44,6 @@ class ModelContext:
     forward: str  # the forward variant asked for: reference, multistep, fused or sparse
     sample_shape: tuple[int, ...]  # one sample's input, as the data set gives it, e.g. (T, P, H, W)
     num_classes: int
-
-    def generator(self, stream: str = "model") -> torch.Generator:
-        """A CPU generator of one named stream of the point's seed (snn.seeds): "model" for the
-        plug-in's own draws. The harness seeds torch's global generator from the "weights"
-        stream before calling the factory, so default initialisers need nothing from here."""
-        return torch.Generator().manual_seed(stream_seed(self.seed, stream))
-
-    def option(self, name: str, default=None):
-        return self.options.get(name, default)
-
-    def refuse_unknown_options(self, known: Sequence[str]) -> None:
-        """PluginError naming every option the factory does not read, and the ones it does."""
-        unknown = sorted(set(self.options) - set(known))
-        if unknown:
-            raise PluginError(f"model_options {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
-                              f"unknown to this model; it reads {', '.join(known) or 'no options'}")
 
 
 @dataclass
@@ -194,10 +181,5 @@ class CheckedLoss:
         return self.loss(output, targets)
 
 
-def check_model_reference(reference: str) -> None:
-    """Before any timing: the reference loads and names a factory of one argument."""
-    load_factory(reference, SETTING, "ModelContext")
-
-
 __all__ = ["LAYOUTS", "CheckedLoss", "ModelContext", "ModelSpec", "NotApplicable", "Tap", "build_model",
-           "check_model_reference", "nondeterminism", "output_problem"]
+           "nondeterminism", "output_problem"]

@@ -108,6 +108,37 @@ def load_factory(reference: str, setting: str, takes: str) -> tuple[object, str]
     return factory, digest
 
 
+class PluginOptions:
+    """What a model's and a data set's contexts share: their options table and the point's seed
+    (`options`, `seed` fields of the dataclass), read the same way. A subclass names its options
+    setting, what it is, and its own random stream."""
+
+    OPTIONS_SETTING = ""  # "model_options"
+    WHAT = ""  # "model"
+    STREAM = ""  # its stream of the seed (snn.seeds)
+
+    def generator(self, stream: str | None = None):
+        """A CPU torch.Generator of one named stream of the point's seed (snn.seeds), by default
+        the plug-in's own. The harness seeds torch's global generator from the "weights" stream
+        before calling a model factory, so default initialisers need nothing from here."""
+        import torch
+
+        from snn.seeds import stream_seed
+
+        return torch.Generator().manual_seed(stream_seed(self.seed, stream or self.STREAM))
+
+    def option(self, name: str, default=None):
+        return self.options.get(name, default)
+
+    def refuse_unknown_options(self, known) -> None:
+        """PluginError naming every option the factory does not read, and the ones it does."""
+        unknown = sorted(set(self.options) - set(known))
+        if unknown:
+            raise PluginError(f"{self.OPTIONS_SETTING} {', '.join(unknown)} "
+                              f"{'is' if len(unknown) == 1 else 'are'} unknown to this {self.WHAT}; "
+                              f"it reads {', '.join(known) or 'no options'}")
+
+
 class NotApplicable(UserError):
     """A variant that cannot apply to a point's model or data (fused neurons on a network without
     snn.Leaky neurons, a framing of data that is not events): the point is recorded as skipped

@@ -121,11 +121,6 @@ def build_point_rewiring(cfg, rewired: list[Rewired], optimiser: torch.optim.Opt
     return build_point_rule(reference, dict(cfg.rewiring_options), rewired, cfg.deepr, optimiser)
 
 
-def check_reference(reference: str) -> None:
-    """Before any timing: the reference loads and names a factory of one argument."""
-    load_factory(reference, SETTING, "RewiringContext")
-
-
 def mask_problem(masks, parameters) -> str | None:
     """What is wrong with a rule's masks as a list of bool tensors shaped as its parameters."""
     masks = list(masks)
