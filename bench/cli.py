@@ -157,7 +157,7 @@ def _cmd_check(args) -> int:
     import torch
 
     from bench.config.plan import load_sweep
-    from bench.measure.data import data_state, open_dataset
+    from bench.measure.data import data_state, dataset_key, listed_dataset
     from bench.measure.environment import capture_environment
     from bench.measure.equivalence import Check, check_point, checks_for
     from bench.plugins.checks import check_plugins
@@ -174,6 +174,7 @@ def _cmd_check(args) -> int:
     check_plugins([p.settings for p in points])
     prepare_data((p.settings for p in points), sys.stderr)
     failed = checked = skipped = 0
+    states: dict = {}  # data set → what it is (bench.measure.data.data_state)
     store = ResultStore(out)
     with store.exclusive():
         for point in points:
@@ -187,12 +188,15 @@ def _cmd_check(args) -> int:
                 checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
                           for c in checks_for(point.settings)]
                 traceback.print_exc(file=sys.stderr)
-            try:
-                data = data_state(open_dataset(point.config()))
-            except Exception:  # the checks above said why; the row still records the machine
-                data = None
+            cfg = point.config()
+            key = dataset_key(cfg)
+            if key not in states:  # once per data set, not per point
+                try:
+                    states[key] = data_state(listed_dataset(cfg))
+                except Exception:  # the checks above said why; the row still records the machine
+                    states[key] = None
             env = capture_environment(torch.device(point.settings.device), point.settings.flush_denormal,
-                                      data, point.config().plugins())
+                                      states[key], cfg.plugins())
             run = {"sweep": plan.name, "run_id": new_run_id(), "point_id": point.point_id,
                    "group_id": point.group_id, "settings": point.settings}
             store.append([CheckRow(**run, component=c.component, reference_variant=c.reference_variant,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bench.plugins.dataset import DatasetContext, DatasetSpec, EventInfo
 from bench.plugins.model import ModelContext, ModelSpec
+from bench.plugins.rewiring import Rewired
 from snn.config import NetConfig
 from snn.data.dvsgesture import data_fingerprint, open_split, resolve_data_root
 from snn.data.synth import ensure_synthetic
@@ -78,18 +79,16 @@ def dvs_gesture(context: DatasetContext) -> DatasetSpec:
                        line_targets=DVS_GESTURE_LINES, skipped=train.skipped)
 
 
-class _Layer:
-    """What snn.deepr reads of a layer: its weight."""
-
-    def __init__(self, weight):
-        self.weight = weight
+def _layers(context) -> list[Rewired]:
+    """The context's parameters as snn.deepr reads layers (each its `weight`)."""
+    return [Rewired(f"rewired parameter {i}", p) for i, p in enumerate(context.parameters)]
 
 
 def notebook_deepr(context):
     """deepr:notebook, the user's DeepR as written, over the context's parameters."""
-    return NotebookDeepR([_Layer(p) for p in context.parameters], context.connectivity, context.lr, context.seed)
+    return NotebookDeepR(_layers(context), context.connectivity, context.lr, context.seed)
 
 
 def exact_deepr(context):
     """deepr:exact (Bellec et al., Algorithm 1) with the point's DeepR settings."""
-    return ExactDeepR([_Layer(p) for p in context.parameters], context.deepr, context.optimiser)
+    return ExactDeepR(_layers(context), context.deepr, context.optimiser)

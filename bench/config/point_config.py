@@ -109,7 +109,7 @@ def group_key(cfg: PointConfig) -> dict:
     key = asdict(loader_key(cfg))
     del key["settings"]
     for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options"):
-        if key[name] == getattr(PointConfig, name, None) or key[name] in ((), None):
+        if key[name] == getattr(PointConfig, name):
             del key[name]
     return key
 

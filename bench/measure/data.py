@@ -17,10 +17,11 @@ from snn.data.loader import build_loader, stack_batch
 
 
 def dataset_context(cfg: PointConfig, settings: Settings | None = None) -> DatasetContext:
-    return DatasetContext(settings=settings, options=dict(cfg.dataset_options),
-                          data_root=Path(cfg.data_root) if cfg.data_root else None,
-                          synthetic=cfg.data_root is not None and Path(cfg.data_root) == synthetic_root(), seed=cfg.seed, num_steps=cfg.net.num_steps,
-                          frames=cfg.frames, bad_samples=cfg.bad_samples, cache_root=cache_root())
+    root = Path(cfg.data_root) if cfg.data_root else None
+    return DatasetContext(settings=settings, options=dict(cfg.dataset_options), data_root=root,
+                          synthetic=root is not None and root == synthetic_root(), seed=cfg.seed,
+                          num_steps=cfg.net.num_steps, frames=cfg.frames, bad_samples=cfg.bad_samples,
+                          cache_root=cache_root())
 
 
 def open_dataset(cfg: PointConfig) -> DatasetSpec:
@@ -30,6 +31,18 @@ def open_dataset(cfg: PointConfig) -> DatasetSpec:
     if not cfg.fastest:
         refuse_event_variants(spec, cfg.dataset, cfg.frames.framing, cfg.frame_cache is not None)
     return spec
+
+
+def dataset_key(cfg: PointConfig) -> tuple:
+    """What decides the data a point reads: its data set plug-in, the plug-in's options, the root."""
+    return cfg.dataset, cfg.dataset_options, cfg.data_root
+
+
+def listed_dataset(cfg: PointConfig) -> DatasetSpec:
+    """The point's data set built to make its data ready and say what it is (`data_state`), not to
+    read it: under bad_samples = "skip" the per-file checks wait for the group's own build."""
+    listed = replace(cfg, bad_samples="error")
+    return build_dataset(listed.dataset, dataset_context(listed, cfg.settings))
 
 
 def uses_frame_cache(spec: DatasetSpec, cfg: PointConfig) -> bool:
@@ -54,20 +67,20 @@ def cached_split(spec: DatasetSpec, train: bool, cfg: PointConfig) -> FrameCache
     return FrameCache(split, spec.shape(), root / key)
 
 
-def _collate(spec: DatasetSpec, cfg: PointConfig):
+def _collate(spec: DatasetSpec):
     if spec.collate is not None:
         return spec.collate
     return None if spec.events is not None else stack_batch  # None: the loader config's (tonic's padding)
 
 
-def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None, progress: bool = True):
+def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None):
     """(a DataLoader over the training split, the seconds the frame cache took to fill or None)."""
     dataset = spec.train
     build_s = None
     if uses_frame_cache(spec, cfg):  # filled here, before any timing, and timed on its own
         dataset = cached_split(spec, True, cfg)
-        build_s = dataset.fill(CountProgress("frame cache", "sample") if progress else None)
-    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec, cfg))
+        build_s = dataset.fill(CountProgress("frame cache", "sample"))
+    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec))
     return loader, build_s
 
 
@@ -80,7 +93,7 @@ def open_test_loader(spec: DatasetSpec, cfg: PointConfig):
         dataset.fill()
     plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
                     persistent_workers=False, prefetch_factor=None, loading="persistent")
-    return build_loader(dataset, plain, collate_fn=_collate(spec, cfg))
+    return build_loader(dataset, plain, collate_fn=_collate(spec))
 
 
 def data_state(spec: DatasetSpec) -> dict:

@@ -157,7 +157,7 @@ class PointSession:
         self.resolved_variant = _resolved_variant(cfg, context.forward, data) if cfg.fastest else None
         net = self.spec.module
         optimiser = OPTIMISER_CLASSES[cfg.optimiser](net.parameters(), lr=cfg.lr)
-        loss = CheckedLoss(self.spec.loss_fn(), self.spec.layout, data.num_classes, cfg.net.num_steps)
+        loss = CheckedLoss(self.spec.loss_fn(), self.spec.layout, data.num_classes)
         self.trainer = Trainer(net=net, optimiser=optimiser, device=device, loss_fn=loss,
                                reset=self.spec.reset)
         rewired = [Rewired(name, p) for name, p in self.spec.rewirable_parameters()]

@@ -148,7 +148,7 @@ def nondeterminism(reference: str, context: ModelContext, spec: ModelSpec) -> st
     return None
 
 
-def output_problem(output, layout: str, batch: int, num_classes: int, num_steps: int) -> str | None:
+def output_problem(output, layout: str, batch: int, num_classes: int) -> str | None:
     """What is wrong with a forward pass's output for its declared layout, or None."""
     expected = {"TBC": ("(T, B, C)", (None, batch, num_classes)), "BTC": ("(B, T, C)", (batch, None, num_classes)),
                 "BC": ("(B, C)", (batch, num_classes))}[layout]
@@ -169,12 +169,11 @@ class CheckedLoss:
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     layout: str
     num_classes: int
-    num_steps: int
     checked: bool = field(default=False)
 
     def __call__(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if not self.checked:
-            problem = output_problem(output, self.layout, int(targets.shape[0]), self.num_classes, self.num_steps)
+            problem = output_problem(output, self.layout, int(targets.shape[0]), self.num_classes)
             if problem:
                 raise PluginError(problem)
             self.checked = True

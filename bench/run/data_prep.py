@@ -11,7 +11,6 @@ node may arrive at once, so writing the synthetic set is serialised by a lock fi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -43,18 +42,12 @@ def prepare_data(points: Iterable[Settings], stream: TextIO) -> None:
     """For the points about to run: build each distinct data set once (its plug-in makes the data
     ready and says what is missing: DatasetNotFoundError names it and how to get it). The cache
     folder is checked first, when the synthetic set or the frame cache will need it."""
-    from bench.measure.data import dataset_context
-    from bench.plugins.dataset import build_dataset
+    from bench.measure.data import dataset_key, listed_dataset
 
     points = list(points)
     if any(s.data_root == SYNTHETIC_DATA for s in points) or any(
             parse_variant(s.variant).of("cache") == "frames" for s in points):
         check_cache_writable(cache_root())
-    seen = set()
-    for settings in points:
-        # one build per data set: the checks of bad_samples = "skip" wait for the group's own build
-        cfg = replace(point_config(settings), bad_samples="error")
-        key = (cfg.dataset, cfg.dataset_options, cfg.data_root)
-        if key not in seen:
-            seen.add(key)
-            build_dataset(cfg.dataset, dataset_context(cfg, settings))
+    configs = {dataset_key(cfg): cfg for cfg in map(point_config, points)}  # one build per data set
+    for cfg in configs.values():
+        listed_dataset(cfg)

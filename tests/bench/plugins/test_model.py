@@ -114,7 +114,7 @@ def test_a_forward_variant_the_model_does_not_implement_is_not_applicable(tmp_pa
     ("TBC", (2, 4, 3), True), ("BC", (2, 4, 3), True), ("BTC", (2, 4, 5), True),
 ])
 def test_an_output_of_the_wrong_shape_names_the_expected_layout(layout, shape, bad):
-    problem = output_problem(torch.zeros(shape), layout, batch=2, num_classes=3, num_steps=4)
+    problem = output_problem(torch.zeros(shape), layout, batch=2, num_classes=3)
     assert (problem is not None) == bad
     if bad:
         assert f"layout {layout} means" in problem and "B=2, C=3" in problem
