@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup test test-ray study bench bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
+.PHONY: setup setup-libraries test test-ray study bench bench-libraries bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,24 @@ test: setup
 test-ray: setup
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
 	$(PY) -m pytest -q -m ray
+
+# The SNN libraries of `make bench-libraries` (pyproject's `libraries` extra), each installed with
+# the installed torch as a constraint so none can move it; one that cannot install is recorded in
+# $(VENV)/snn-bench-libraries.json as "not installable: <reason>" and its points are skipped with
+# that reason. Delete that file to try again.
+LIBRARIES_STATUS := $(VENV)/snn-bench-libraries.json
+setup-libraries: $(LIBRARIES_STATUS)
+
+$(LIBRARIES_STATUS): $(STAMP)
+	$(PY) -m snn.libraries.install
+
+# The seed network in every library, timed side by side (bench/configs/libraries.toml), checked
+# against snnTorch's notebook loop (spikes per layer, gradients, memory), and its report with the
+# "Libraries" section, in $(REPORTS)/libraries; rerunning resumes.
+bench-libraries: data setup-libraries
+	$(PY) -m bench sweep bench/configs/libraries.toml --data-root $(DATA_ROOT) --out $(REPORTS)/libraries; status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m bench check bench/configs/libraries.toml --data-root $(DATA_ROOT) \
+		--out $(REPORTS)/libraries || status=$$?; $(PY) -m bench report $(REPORTS)/libraries || exit $$?; fi; exit $$status
 
 # Debian's chromium for the report's browser test (skipped, with the reason, without it).
 browser:

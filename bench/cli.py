@@ -173,7 +173,7 @@ def _cmd_check(args) -> int:
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
     check_plugins([p.settings for p in points])
     prepare_data((p.settings for p in points), sys.stderr)
-    failed = checked = skipped = 0
+    failed = checked = skipped = without = 0
     states: dict = {}  # data set → what it is (bench.measure.data.data_state)
     store = ResultStore(out)
     with store.exclusive():
@@ -188,6 +188,9 @@ def _cmd_check(args) -> int:
                 checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
                           for c in checks_for(point.settings)]
                 traceback.print_exc(file=sys.stderr)
+            if not checks:  # a model that declares no port: nothing of it to compare
+                without += 1
+                continue
             cfg = point.config()
             key = dataset_key(cfg)
             if key not in states:  # once per data set, not per point
@@ -200,15 +203,17 @@ def _cmd_check(args) -> int:
             run = {"sweep": plan.name, "run_id": new_run_id(), "point_id": point.point_id,
                    "group_id": point.group_id, "settings": point.settings}
             store.append([CheckRow(**run, component=c.component, reference_variant=c.reference_variant,
-                                   passed=c.passed, problems=list(c.problems), what=c.what, env=env)
+                                   passed=c.passed, problems=list(c.problems), what=c.what, env=env,
+                                   figures=c.figures)
                           for c in checks])
             for c in checks:
                 checked += 1
                 failed += not c.passed
-                verdict = "passed" if c.passed else "FAILED: " + "; ".join(c.problems[:3])
+                verdict = ("FAILED: " if not c.passed else "differs by design, as declared: " if c.problems
+                           else "passed") + "; ".join(c.problems[:3])
                 print(f"{point.label} | {c.component}: {verdict}")
-    print(f"{checked} check(s) of {len(points) - skipped} point(s) ({skipped} skipped: a variant that does not apply), "
-          f"{failed} failed; stored in {store.path}")
+    print(f"{checked} check(s) of {len(points) - skipped - without} point(s) ({skipped} skipped: a variant that does "
+          f"not apply), {failed} failed; stored in {store.path}")
     return 1 if failed else 0
 
 

@@ -49,16 +49,22 @@ DVS_GESTURE_LINES = (
 )
 
 
+def seed_config(context: ModelContext, **net) -> NetConfig:
+    """The seed network's config for a point: its preset from the `layer_type` setting, the data
+    set's frame shape and classes; `net` overrides fields (a library port's forward). The seed
+    network and its ports (snn.libraries) read it here, so they are built alike."""
+    return NetConfig(**{"layer_type": context.settings.layer_type, "num_steps": context.num_steps,
+                        "input_shape": tuple(context.sample_shape[1:]), "num_classes": context.num_classes,
+                        "forward": context.forward, **net})
+
+
 def seed_network(context: ModelContext) -> ModelSpec:
     """The user's network (snn.model.SeedNet), its preset from the `layer_type` setting."""
     context.refuse_unknown_options(())
-    cfg = NetConfig(layer_type=context.settings.layer_type, num_steps=context.num_steps,
-                    input_shape=tuple(context.sample_shape[1:]), num_classes=context.num_classes,
-                    forward=context.forward)
-    net = SeedNet(cfg)
+    net = SeedNet(seed_config(context))
     # fused and sparse run the neurons in snn.lif's kernel, which implements snn.Leaky with the
     # fast-sigmoid surrogate only (NetConfig refuses the others)
-    forwards = FORWARDS if cfg.surrogate == "fast_sigmoid" else tuple(f for f in FORWARDS if f not in FUSED_NEURONS)
+    forwards = FORWARDS if net.cfg.surrogate == "fast_sigmoid" else tuple(f for f in FORWARDS if f not in FUSED_NEURONS)
     return ModelSpec(module=net, layout="TBC", rewirable=[layer.weight for layer in net.weight_layers()],
                      neurons=net.workload_taps(), forwards=forwards, line_targets=SEED_FORWARD_LINES)
 

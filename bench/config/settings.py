@@ -44,6 +44,9 @@ from snn.names import (
 SYNTHETIC_DATA = "synthetic"  # the data_root value naming the bundled synthetic set
 SEED_MODEL = "snn.plugin:seed_network"  # the model and data set plug-ins a point uses by default
 SEED_DATASET = "snn.plugin:dvs_gesture"
+# The seed network's ports to other SNN libraries (snn.libraries): built from the same layers,
+# so the `layer_type` preset applies to them as to the seed network itself.
+LIBRARY_MODELS = "snn.libraries."
 CACHE_ENV = "SNN_BENCH_CACHE"  # overrides where the synthetic set is kept
 
 def _frame_size(value) -> str | None:
@@ -94,12 +97,11 @@ class Setting(Option):
     only_with: tuple[str, ...] = ()
     neutral: object = None
     # A setting of the built-in plug-in only (the seed network's layer_type): neutral when the
-    # plug-in setting named here is away from its default.
+    # plug-in setting named here names another's (is_builtin_model).
     builtin_of: str | None = None
 
     def applies(self, variant: Variant, settings: dict | None = None) -> bool:
-        if self.builtin_of is not None and settings is not None \
-                and settings[self.builtin_of] != BY_NAME[self.builtin_of].default:
+        if self.builtin_of is not None and settings is not None and not is_builtin_model(settings[self.builtin_of]):
             return False
         return not self.only_with or any(variant.uses(choice) for choice in self.only_with)
 
@@ -300,7 +302,7 @@ def canonical(settings: dict) -> dict:
 def _cross_problems(full: dict, variant: Variant) -> list[str]:
     """Checks that need several settings: what a DeepR variant requires of connectivity, and
     deepr:custom of a rule."""
-    if full["model"] == SEED_MODEL and full["layer_type"] is None:
+    if is_builtin_model(full["model"]) and full["layer_type"] is None:
         return [f"layer_type must name the seed network's preset ({', '.join(LAYER_TYPES)}); it is unset only "
                 "for another model"]
     deepr = variant.of("deepr")
@@ -397,10 +399,19 @@ _LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
 _NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
 
 
+def is_builtin_model(model: str) -> bool:
+    """The seed network or one of its library ports: the models `layer_type` shapes."""
+    return model == SEED_MODEL or model.startswith(LIBRARY_MODELS)
+
+
 def network_name(model: str, layer_type: str | None) -> str:
-    """What a reader calls a point's network: the seed network's preset ("conv2d"), or another
-    model's factory name ("plain_lif")."""
-    return layer_type if model == SEED_MODEL else model.rpartition(":")[2]
+    """What a reader calls a point's network: the seed network's preset ("conv2d"), a library
+    port's preset and library ("conv2d spikingjelly"), or another model's factory name ("plain_lif")."""
+    if model == SEED_MODEL:
+        return layer_type
+    if model.startswith(LIBRARY_MODELS):
+        return f"{layer_type} {model[len(LIBRARY_MODELS):].partition(':')[0]}"
+    return model.rpartition(":")[2]
 
 
 def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
@@ -432,7 +443,8 @@ def markdown_table() -> str:
     for s in SETTINGS:
         aliases = f"; was {', '.join(f'`{a}`' for a in s.aliases)}" if s.aliases else ""
         only = f" Only with {', '.join(s.only_with)}." if s.only_with else ""
-        only += f" Only with the default {s.builtin_of}." if s.builtin_of else ""
+        only += (f" Only with the default {s.builtin_of} or its library ports ({LIBRARY_MODELS}*)."
+                 if s.builtin_of else "")
         kind = "table" if s.kind is dict else s.kind.__name__
         rows.append(f"| `{s.name}` (`{s.flag}`{aliases}) | {kind} | {show_value(s.default)} "
                     f"| {s.component} | {s.help}.{only} |")

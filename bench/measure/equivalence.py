@@ -9,6 +9,14 @@ One check per component the point's variant changes, each on the point's own dat
              one batch: output spikes `torch.equal`, every weight gradient within [check].grad_rtol of the
              reference's (one convolution over T·B inputs sums in another order than T over B)
     framing  the variant's frames of the first samples against tonic's framing, bit for bit
+    agreement  a model that declares `agrees_with` (the seed network ported to another SNN
+             library, snn.libraries) against the model it ports, built at one seed (the same
+             weights), one batch: spikes differing per neuron layer, the output's and each weight
+             gradient's largest difference. It fails only a model that claims the same spikes (no
+             declared differences); one that differs by design is measured, and passes.
+
+The forward and agreement checks also record each side's peak tensor memory over one forward and
+backward (bench.measure.agreement.peak_step_memory), apart from any timing.
 
 `check_point(settings)` is importable for a user's own tests; `snn-bench check FILE` runs it on
 every point of a sweep file and stores the results, which the report sets beside the speed-ups.
@@ -16,15 +24,16 @@ every point of a sweep file and stores the results, which the report sets beside
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 
 from bench.config.check_options import DEFAULT_CHECK, CheckOptions
 from bench.config.point_config import point_config
-from bench.config.settings import Settings
+from bench.config.settings import SEED_MODEL, Settings
 from bench.config.variants import parse_variant
+from bench.measure.agreement import compare_steps, peak_step_memory, record_step
 from bench.measure.data import dataset_context, open_dataset
 from bench.measure.point import PointSession, apply_runtime, open_batches
 from bench.plugins.dataset import build_dataset
@@ -39,6 +48,7 @@ class Check:
     passed: bool
     problems: tuple[str, ...]
     what: str
+    figures: dict = field(default_factory=dict)  # what was measured, for the report (JSON-able)
 
 
 def checks_for(settings: Settings) -> list[str]:
@@ -46,7 +56,8 @@ def checks_for(settings: Settings) -> list[str]:
     variant = parse_variant(settings.variant)
     return ([c for c in ("deepr",) if variant.of("deepr") in ("exact", "custom")]
             + [c for c in ("forward",) if variant.of("forward") != "reference"]
-            + [c for c in ("framing",) if variant.of("framing") != "tonic"])
+            + [c for c in ("framing",) if variant.of("framing") != "tonic"]
+            + [c for c in ("agreement",) if settings.model != SEED_MODEL])  # if its spec declares agrees_with
 
 
 def check_point(settings: Settings, options: CheckOptions = DEFAULT_CHECK) -> list[Check]:
@@ -55,8 +66,10 @@ def check_point(settings: Settings, options: CheckOptions = DEFAULT_CHECK) -> li
     the point's model or data."""
     run = {"deepr": lambda: _rewiring(settings, options.updates),
            "forward": lambda: _forward(settings, options.grad_rtol),
-           "framing": lambda: _framing(settings, options.framed_samples)}
-    return [run[component]() for component in checks_for(settings)]
+           "framing": lambda: _framing(settings, options.framed_samples),
+           "agreement": lambda: _agreement(settings, options.grad_rtol)}
+    checks = [run[component]() for component in checks_for(settings)]
+    return [check for check in checks if check is not None]
 
 
 def _session(settings: Settings, data=None):
@@ -81,41 +94,65 @@ def _rewiring(settings: Settings, updates: int) -> Check:
                  "weights, K active, dormant weights zero")
 
 
-def _forward(settings: Settings, grad_rtol: float) -> Check:
-    variant = parse_variant(settings.variant)
-    reference = settings.changed(variant=variant.with_choice("forward", "reference").name)
-    cfg, fast, data = _session(settings)
-    _, slow, _ = _session(reference, data)  # one seed: the same weights and the same DeepR masks
+def _first_batch(cfg, data, device) -> tuple[torch.Tensor, torch.Tensor]:
     batches, _ = open_batches(cfg, data=data)
     try:
         frames, targets = next(batches)
     finally:
         batches.close()
-    frames = frames.to(fast.trainer.device).float()
-    targets = targets.to(fast.trainer.device)
-    outputs = []
-    for session in (fast, slow):
-        session.trainer.net.train()
-        session.trainer.optimiser.zero_grad(set_to_none=True)
-        if session.trainer.reset is not None:
-            session.trainer.reset(session.trainer.net)
-        spikes = session.trainer.net(frames)
-        session.trainer.loss_fn(spikes, targets).backward()
-        outputs.append(spikes.detach())
+    return frames.to(device).float(), targets.to(device)
+
+
+def _forward(settings: Settings, grad_rtol: float) -> Check:
+    variant = parse_variant(settings.variant)
+    reference = settings.changed(variant=variant.with_choice("forward", "reference").name)
+    cfg, fast, data = _session(settings)
+    _, slow, _ = _session(reference, data)  # one seed: the same weights and the same DeepR masks
+    frames, targets = _first_batch(cfg, data, fast.trainer.device)
+    step, ref = record_step(fast, frames, targets), record_step(slow, frames, targets)
+    found = compare_steps(step, ref)
     problems = []
-    if not torch.equal(outputs[0], outputs[1]):
-        differing = int((outputs[0] != outputs[1]).sum())
-        problems.append(f"{differing} of {outputs[0].numel()} output spikes differ from forward:reference's")
-    for i, (a, b) in enumerate(zip(fast.weights, slow.weights)):
-        if a.grad is None or b.grad is None:
-            problems.append(f"weight {i}: no gradient in {'the variant' if a.grad is None else 'the reference'}")
-            continue
-        scale = float(b.grad.abs().max()) or 1.0
-        error = float((a.grad - b.grad).abs().max()) / scale
-        if error > grad_rtol:
+    if not torch.equal(step.output, ref.output):
+        differing = int((step.output != ref.output).sum())
+        problems.append(f"{differing} of {step.output.numel()} output spikes differ from forward:reference's")
+    for i, (a, b, error) in enumerate(zip(step.grads, ref.grads, found.grad_max_rel)):
+        if a is None or b is None:
+            problems.append(f"weight {i}: no gradient in {'the variant' if a is None else 'the reference'}")
+        elif error > grad_rtol:
             problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry (tolerance {grad_rtol:g})")
+    figures = {**asdict(found), "peak_memory_bytes": peak_step_memory(fast, frames, targets),
+               "reference_peak_memory_bytes": peak_step_memory(slow, frames, targets)}
     return Check("forward", reference.variant, not problems, tuple(problems),
-                 f"one batch from one seed: output spikes equal, weight gradients within {grad_rtol:g} relative")
+                 f"one batch from one seed: output spikes equal, weight gradients within {grad_rtol:g} relative",
+                 figures)
+
+
+def _agreement(settings: Settings, grad_rtol: float) -> Check | None:
+    """The model against the one its spec says it ports (ModelSpec.agrees_with); None when it
+    declares none."""
+    cfg, port, data = _session(settings)
+    claim = port.spec.agrees_with
+    if claim is None:
+        return None
+    reference = settings.changed(**{**claim.settings, "model": claim.model,
+                                    "model_options": dict(claim.options) or None})
+    _, ref_session, _ = _session(reference, data)  # one seed: the same weights
+    frames, targets = _first_batch(cfg, data, port.trainer.device)
+    found = compare_steps(record_step(port, frames, targets), record_step(ref_session, frames, targets))
+    figures = {**asdict(found), "differences": list(claim.differences), "reference_model": claim.model,
+               "reference_options": dict(claim.options), "grad_rtol": grad_rtol,
+               "peak_memory_bytes": peak_step_memory(port, frames, targets),
+               "reference_peak_memory_bytes": peak_step_memory(ref_session, frames, targets)}
+    grads_close = all(e <= grad_rtol for e in found.grad_max_rel)
+    problems = [f"{name}: {n} of {found.spikes_total[name]} spikes differ"
+                for name, n in found.spikes_differing.items() if n]
+    problems += [f"weight {i}: gradient differs by {e:.2g} of its largest entry" for i, e in enumerate(found.grad_max_rel)
+                 if not e <= grad_rtol]
+    # A port that declares its differences is measured, not failed; one that claims none must agree.
+    passed = bool(claim.differences) or (found.spikes_equal and grads_close)
+    return Check("agreement", reference.variant, passed, tuple(problems),
+                 f"one batch from one seed against {claim.model}: spikes per neuron layer, output and weight "
+                 f"gradients; differs by design in: {'; '.join(claim.differences) or 'nothing declared'}", figures)
 
 
 def _framing(settings: Settings, framed_samples: int) -> Check:

@@ -46,6 +46,22 @@ class ModelContext(PluginOptions):
     num_classes: int
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """The model this one claims to compute, for `snn-bench check`'s agreement check: both built
+    at one seed, one batch, spikes compared layer by layer (their neuron taps, by name) and the
+    output and weight gradients by their largest differences."""
+
+    model: str  # a model reference, e.g. snn.plugin:seed_network
+    options: Mapping[str, object] = field(default_factory=dict)  # its model_options
+    # How this model's neurons differ from that one's by design, each in words; empty: it claims
+    # the same spikes, and any difference fails the check.
+    differences: tuple[str, ...] = ()
+    # Settings of the reference point other than this point's, e.g. {"layer_type": "linear"} for
+    # a port of one seed preset by a model that the layer_type setting does not reach.
+    settings: Mapping[str, object] = field(default_factory=dict)
+
+
 @dataclass
 class ModelSpec:
     """A model and what the harness needs to know of it; only `module` is required."""
@@ -64,6 +80,7 @@ class ModelSpec:
     # The escape hatch, for a model that must own its step (e-prop, truncated BPTT, a local
     # rule): step(batch, stage) → loss; see bench.plugins.own_step.
     step: Callable | None = None
+    agrees_with: Agreement | None = None  # the model it ports (snn.libraries), for `snn-bench check`
 
     def __post_init__(self) -> None:
         if not isinstance(self.module, nn.Module):
@@ -180,5 +197,5 @@ class CheckedLoss:
         return self.loss(output, targets)
 
 
-__all__ = ["LAYOUTS", "CheckedLoss", "ModelContext", "ModelSpec", "NotApplicable", "Tap", "build_model",
+__all__ = ["LAYOUTS", "Agreement", "CheckedLoss", "ModelContext", "ModelSpec", "NotApplicable", "Tap", "build_model",
            "nondeterminism", "output_problem"]

@@ -127,8 +127,14 @@ class PluginOptions:
 
         return torch.Generator().manual_seed(stream_seed(self.seed, stream or self.STREAM))
 
-    def option(self, name: str, default=None):
-        return self.options.get(name, default)
+    def option(self, name: str, default=None, choices=None):
+        """The option `name`, or `default` when unset; PluginError when `choices` are given and
+        it is none of them."""
+        value = self.options.get(name, default)
+        if choices is not None and value not in choices:
+            raise PluginError(f"{self.OPTIONS_SETTING} {name} = {value!r} is unknown to this {self.WHAT}: "
+                              f"choose one of {', '.join(map(repr, choices))}")
+        return value
 
     def refuse_unknown_options(self, known) -> None:
         """PluginError naming every option the factory does not read, and the ones it does."""

@@ -59,6 +59,7 @@ class Results:
     workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # NeuroBench metrics per point
     # DeepR points' forward/backward against the dense point beside them (report.workload)
     sparsity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    checks: list[CheckRow] = field(default_factory=list)  # the latest `snn-bench check` per point and component
 
     def label(self, settings: dict) -> str:
         """A point's label in this report: naming every setting that differs between its points."""
@@ -113,10 +114,15 @@ def _profiles(directory: Path) -> list[Profile]:
     return profiles
 
 
+def latest_checks(stored: list[Row]) -> list[CheckRow]:
+    """The latest check row of each point and component (rows are in the order they were stored)."""
+    return list({(r.point_id, r.component): r for r in stored if isinstance(r, CheckRow)}.values())
+
+
 def with_checks(ratios: pd.DataFrame, stored: list[Row]) -> pd.DataFrame:
     """Ratios with `check`: the verdict of the latest `snn-bench check` of the variant point's
     component ("passed", "FAILED: ..."), or "" where none was run."""
-    latest = {(r.point_id, r.component): r for r in stored if isinstance(r, CheckRow)}
+    latest = {(r.point_id, r.component): r for r in latest_checks(stored)}
     ratios = ratios.copy()
     if ratios.empty:
         return ratios.assign(check=pd.Series(dtype=str))
@@ -149,4 +155,5 @@ def load_results(directory: str | Path) -> Results:
         label_also=varying,
         profiles=_profiles(directory),
         workload=frame([r for r in rows if isinstance(r, WorkloadRow)], WorkloadRow, varying),
+        checks=latest_checks(store.rows()),
     )

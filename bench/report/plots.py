@@ -74,7 +74,8 @@ def workers(stages: pd.DataFrame, colours: dict[str, tuple], path: Path) -> Path
     steps = stages[stages["stage"] == STEP]
     devices = sorted(steps["device"].unique())
     fig, axes = plt.subplots(2, len(devices), figsize=(6.5 * len(devices), 7.5), squeeze=False)
-    markers = dict(zip(sorted(steps["layer_type"].unique()), "osD^v"))
+    shapes = "osD^vP*Xph<>"  # one per network, cycled: library ports add networks to a sweep
+    markers = {layer: shapes[i % len(shapes)] for i, layer in enumerate(sorted(steps["layer_type"].unique()))}
     sparse = sorted(c for c in steps["connectivity"].unique() if c < 1.0)
     dashes = {1.0: "-", **{c: style for c, style in zip(sparse, ["--", ":", "-.", (0, (5, 1))] * 8)}}
     for column, device in enumerate(devices):
@@ -212,4 +213,24 @@ def time_vs_sparsity(table: pd.DataFrame, path: Path) -> Path:
                                marker=marker, label=f"{layer_type} {stage}", alpha=0.8)
         ax.set_yscale("log")
         _finish_panel(ax, label, "median time per step (ms)", f"Time against {label.split(' (')[0]}")
+    return save_figure(fig, path)
+
+
+def library_steps(table: pd.DataFrame, path: Path) -> Path:
+    """One panel per layer type and device: each library configuration's median step with its 95%
+    CI, fastest at the top; green where its spikes agree with the notebook loop's."""
+    panels = list(table.groupby(["layer type", "device"], sort=True))
+    rows = max(len(part) for _, part in panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 1.4 + 0.38 * rows), squeeze=False)
+    for ax, ((layer, device), part) in zip(axes[0], panels):
+        part = part.sort_values("step (ms)", ascending=False)
+        labels = [f"{r['library']}: {r['configuration']}" for _, r in part.iterrows()]
+        errors = [(part["step (ms)"] - part["step CI low (ms)"]).clip(lower=0).fillna(0),
+                  (part["step CI high (ms)"] - part["step (ms)"]).clip(lower=0).fillna(0)]
+        colours = ["#2e7d32" if pd.notna(agrees) and bool(agrees) else "#9e9e9e" for agrees in part["spikes agree"]]
+        ax.barh(labels, part["step (ms)"], xerr=errors, color=colours, capsize=3)
+        ax.barh([], [], color="#2e7d32", label="spikes equal to the notebook loop's")
+        ax.barh([], [], color="#9e9e9e", label="spikes differ (or not checked)")
+        ax.tick_params(axis="y", labelsize=7)
+        _finish_panel(ax, "median training step (ms), 95% CI", "", f"{layer} on {device}")
     return save_figure(fig, path)

@@ -14,6 +14,7 @@ from bench.report import (
     compare,
     findings,
     html,
+    libraries,
     plots,
     pytest_benchmarks,
     workload,
@@ -343,6 +344,48 @@ def _workload(results: Results, out: Path) -> str:
     return body
 
 
+def _libraries(results: Results, out: Path) -> str | None:
+    """The seed network in each SNN library: speed, memory, agreement; None without a port."""
+    table = libraries.library_table(results.rows, results.checks)
+    missing = libraries.not_installed(results.rows)
+    if table.empty and not missing:
+        return None
+    body = html.paragraph("The seed network in each SNN library (snn.libraries, docs/libraries.md): the same "
+                          "layers and weights, each library's own neurons. Every configuration of a layer type "
+                          "took its turn step by step in one group run, so each ratio is paired, step against "
+                          "step. Agreement and memory come from `snn-bench check`: spikes of every neuron layer "
+                          "against snnTorch's notebook loop on one batch from one seed, and the peak tensor memory "
+                          "of one forward and backward, measured apart from the timing.", "note")
+    if missing:
+        body += html.bullets(missing, "libraries-missing")
+    if table.empty:
+        return body
+    body += html.bullets(libraries.sentences(table, results.rows), "libraries-findings")
+    plots.library_steps(table, out / "libraries.png")
+    body += html.image("libraries.png", "median training step per library configuration with 95% CI")
+    ms = lambda v: html.number(v, 0)  # noqa: E731
+    shown = table.drop(columns=["point_id", "step CI low (ms)", "step CI high (ms)", "differs by design"])
+    body += html.table(shown, "libraries", text_columns=("layer type", "device", "library", "configuration",
+                                                        "x notebook CI", "x fused CI"),
+                       formats={"step (ms)": ms, "forward (ms)": ms, "backward (ms)": ms,
+                                "x notebook step": lambda v: html.number(v, 3), "x fused step": lambda v: html.number(v, 3),
+                                "peak memory (MiB)": lambda v: html.number(v, 1),
+                                "spikes agree": lambda v: {None: "not checked", True: "yes", False: "no"}[libraries.agrees(v)],
+                                "spikes differing (%)": lambda v: html.number(v, 2),
+                                "max gradient difference (rel.)": lambda v: html.number(v, 3)})
+    matrix = libraries.agreement_matrix(results.checks)
+    if not matrix.empty:
+        body += html.heading("Agreement with snnTorch's notebook loop, per neuron layer")
+        body += html.table(matrix, "libraries-agreement", text_columns=("layer type", "library", "configuration"),
+                           formats={c: (lambda v: html.number(v, 2)) for c in matrix.columns if "%" in c})
+    designed = table[table["differs by design"] != ""].drop_duplicates(["library", "configuration"])
+    if not designed.empty:
+        body += html.heading("How each port's neuron differs from snn.Leaky by design")
+        body += html.bullets([f"{r['library']} ({r['configuration']}): {r['differs by design']}"
+                              for _, r in designed.iterrows()], "libraries-differences")
+    return body
+
+
 def _sweep_sections(results: Results, baseline: Results | None, threshold: float, out: Path) -> list[str]:
     stages = results.stages
     sections = [html.section("Answers", _answers(results, out), "answers-section"),
@@ -365,6 +408,8 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
             html.section("Variant speed-ups", _speedups(results), "speedups-section"),
             html.section("DeepR rewiring", _rewiring(results), "rewiring-section"),
         ]
+    if (library_section := _libraries(results, out)) is not None:
+        sections.append(html.section("Libraries", library_section, "libraries-section"))
     sections.append(html.section("Workload metrics and sparsity", _workload(results, out), "workload-section"))
     sections.append(html.section("Unstable measurements and errors", _problems(results), "problems-section"))
     if results.profiles:

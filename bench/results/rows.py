@@ -202,6 +202,9 @@ class CheckRow(Row):
     problems: list[str]
     what: str  # what was compared, in words
     env: dict
+    # What the check measured (bench.measure.equivalence): an agreement's spikes differing per
+    # layer and gradient differences, each side's peak memory of one step.
+    figures: dict = field(default_factory=dict)
 
 
 ROW_TYPES: dict[str, type[Row]] = {t.KIND: t for t in (StageRow, RatioRow, ErrorRow, SkippedRow,
@@ -250,7 +253,9 @@ def row_from_dict(data: dict, where: str = "a results file") -> Row:
     row_type = ROW_TYPES[kind]
     data = _nan_where_null(data, row_type)
     names = {f.name for f in dataclasses.fields(row_type)}
-    missing = names - set(data) - {"recorded_at"}
+    defaulted = {f.name for f in dataclasses.fields(row_type)
+                 if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+    missing = names - set(data) - defaulted
     if missing:
         raise SchemaVersionError(
             f"{where} holds a {kind} row without {', '.join(sorted(missing))}: it was written by "

@@ -206,3 +206,13 @@ def test_normalised_settings_are_read_as_attributes_and_stored_as_the_same_dict(
     assert isinstance(s, Settings) and s.connectivity == 0.1 and s.threads == 1
     assert Settings.from_dict(s.as_dict()) == s and normalise(s) == s
     assert s.changed(seed=3).seed == 3 and s.changed(seed=3).id != s.id
+
+
+def test_layer_type_shapes_the_seed_network_and_its_library_ports_only():
+    from bench.config.settings import network_name
+
+    port = normalise({"model": "snn.libraries.norse:network", "layer_type": "linear"})
+    assert port.layer_type == "linear" and network_name(port.model, port.layer_type) == "linear norse"
+    other = normalise({"model": "examples/plain_lif/plugin.py:plain_lif", "layer_type": "linear"})
+    assert other.layer_type is None and network_name(other.model, other.layer_type) == "plain_lif"
+    assert network_name(normalise({}).model, "conv2d") == "conv2d"

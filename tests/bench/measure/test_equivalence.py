@@ -66,3 +66,61 @@ def test_a_check_table_sets_the_tolerances_and_a_bad_one_is_refused_at_plan_time
         load_sweep(path)
     with pytest.raises(SettingError, match=r"grad_rtol must be above 0"):
         check_options({"grad_rtol": 0})
+
+
+PORT = '''
+from bench.plugins.model import Agreement, ModelSpec
+from snn.model import SeedNet
+from snn.plugin import seed_config
+
+
+def _linear(context, threshold, differences):
+    """The seed network's linear preset (a plug-in's own, so layer_type is its to choose), its
+    neurons' threshold set, claiming to port the seed network."""
+    net = SeedNet(seed_config(context, layer_type="linear"))
+    for neuron in net.neurons:
+        neuron.threshold.fill_(threshold)
+    return ModelSpec(net, rewirable=[layer.weight for layer in net.weight_layers()], neurons=net.workload_taps(),
+                     agrees_with=Agreement("snn.plugin:seed_network", differences=differences,
+                                               settings={"layer_type": "linear"}))
+
+
+def same(context):
+    return _linear(context, 1.0, ())
+
+
+def hotter(context):
+    return _linear(context, 0.8, ())
+
+
+def hotter_declared(context):
+    return _linear(context, 0.8, ("threshold: 0.8",))
+'''
+
+
+def test_the_agreement_check_fails_an_undeclared_difference_and_measures_a_declared_one(tiny_root, tmp_path):
+    plugin = tmp_path / "port.py"
+    plugin.write_text(PORT)
+    base = {"num_steps": 8, "batch_size": 8, "threads": 1, "data_root": str(tiny_root)}
+    reference = normalise({**base, "layer_type": "linear"})
+    verdicts = {}
+    for name in ("same", "hotter", "hotter_declared"):
+        settings = normalise({**base, "model": f"{plugin}:{name}"})
+        assert checks_for(settings) == ["agreement"]
+        (check,) = check_point(settings)
+        verdicts[name] = check
+    same, hotter, declared = verdicts["same"], verdicts["hotter"], verdicts["hotter_declared"]
+    assert same.passed and not same.problems and not any(same.figures["spikes_differing"].values())
+    assert set(same.figures["spikes_differing"]) == {f"neurons.{i}" for i in range(5)}
+    assert same.figures["grad_max_rel"] == [0.0] * 5 and same.figures["peak_memory_bytes"] > 0
+    assert not hotter.passed and any("spikes differ" in p for p in hotter.problems)
+    assert declared.passed and declared.problems == hotter.problems  # measured alike, judged by the claim
+    assert declared.figures["differences"] == ["threshold: 0.8"]
+    assert checks_for(reference) == []  # the seed network itself ports nothing
+
+
+def test_a_model_that_declares_no_port_gets_no_agreement_check(tiny_root):
+    example = Path(__file__).parents[3] / "examples" / "plain_lif" / "plugin.py"
+    settings = normalise({"model": f"{example}:plain_lif", "dataset": f"{example}:spike_patterns",
+                          "threads": 1, "batch_size": 4, "num_steps": 20})
+    assert checks_for(settings) == ["agreement"] and check_point(settings) == []
