@@ -21,7 +21,7 @@ from bench.report.findings import ci_text
 from bench.results.rows import CheckRow, SkippedRow, StageRow
 from bench.stats import holm, paired_ratio
 
-DISPLAY = {"spikingjelly": "SpikingJelly", "norse": "Norse", "sinabs": "Sinabs"}
+DISPLAY = {"spikingjelly": "SpikingJelly", "norse": "Norse", "sinabs": "Sinabs", "compiled": "plain torch"}
 SEED_FORWARDS = {"reference": "notebook loop (the reference)", "multistep": "multistep forward (ours)",
                  "fused": "fused forward (ours)", "sparse": "sparse forward (ours)"}
 
@@ -41,6 +41,8 @@ def configuration(settings) -> str:
     if settings.model == SEED_MODEL:
         return SEED_FORWARDS[parse_variant(settings.variant).of("forward")]
     options = dict(settings.model_options or {})
+    if library_of(settings.model) == DISPLAY["compiled"]:
+        return "snn.Leaky's scan, eager" if options.get("mode") == "eager" else "snn.Leaky's scan, torch.compile"
     words = []
     if "step_mode" in options or library_of(settings.model) == "SpikingJelly":
         words.append("single-step" if options.get("step_mode") == "s" else "multi-step")

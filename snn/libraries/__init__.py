@@ -4,6 +4,7 @@ own layers (the same weights, drawn from the point's seed), with that library's 
     snn.libraries.spikingjelly:network   SpikingJelly's LIFNode, multi-step or single-step
     snn.libraries.norse:network          Norse's LIFBoxCell, stepped through time
     snn.libraries.sinabs:network         Sinabs's LIF layer
+    snn.libraries.compiled:network       snn.Leaky's recurrence in plain torch, torch.compile'd
 
 snnTorch is the seed network itself (snn.plugin:seed_network), with its forward variants.
 Each library is an optional install (`make setup-libraries`, against the project's pinned torch);

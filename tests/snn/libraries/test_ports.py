@@ -12,12 +12,14 @@ from bench.plugins.model import ModelContext, build_model
 from bench.plugins.reference import NotApplicable, PluginError
 from snn.libraries.network import NeuronParams
 
-PORTS = ["spikingjelly", "norse", "sinabs"]
+PORTS = ["spikingjelly", "norse", "sinabs", "compiled"]
+IMPORTS = {"compiled": "torch"}  # the module each port needs
 EXACT = NeuronParams(beta=0.5, threshold=1.0, slope=25.0)
 
 
 def _needs(library: str):
-    return pytest.importorskip(library, reason=f"{library} is not installed: make setup-libraries")
+    module = IMPORTS.get(library, library)
+    return pytest.importorskip(module, reason=f"{module} is not installed: make setup-libraries")
 
 
 def _context(model: str, layer_type: str = "conv2d", **options) -> ModelContext:
@@ -89,6 +91,26 @@ def test_each_ports_neurons_compute_the_lif_it_declares(library, layer, aligned,
     assert spikes[1, 0, 0] == (tie if comparison == "ge" else 0)  # the declared threshold comparison
 
 
+@pytest.mark.parametrize("mode", ["eager", "compiled"])
+def test_the_plain_torch_port_computes_snn_leakys_spikes_and_gradients_exactly(mode):
+    import snntorch as snn
+    from snntorch import surrogate
+
+    from snn.libraries.compiled import TorchLIF
+
+    current = _currents().requires_grad_()
+    leaky, out = snn.Leaky(beta=EXACT.beta, spike_grad=surrogate.fast_sigmoid(slope=EXACT.slope)), []
+    mem = leaky.init_leaky()
+    for current_t in current.unbind(0):
+        spk, mem = leaky(current_t, mem)
+        out.append(spk)
+    reference = torch.stack(out)
+    (reference_grad,) = torch.autograd.grad((reference * torch.arange(reference.numel()).view_as(reference)).sum(), current)
+    spikes = TorchLIF(EXACT, compiled=mode == "compiled")(current)
+    (grad,) = torch.autograd.grad((spikes * torch.arange(spikes.numel()).view_as(spikes)).sum(), current)
+    assert torch.equal(spikes, reference) and torch.equal(grad, reference_grad)
+
+
 def test_the_notebook_neuron_is_not_the_ports_neuron():
     """Why no port can agree with snn.Leaky: it subtracts θ one step late, undecayed."""
     import snntorch as snn
@@ -109,8 +131,9 @@ def test_a_port_refuses_an_unknown_option_and_value(library):
     reference = f"snn.libraries.{library}:network"
     with pytest.raises(PluginError, match="hidden is unknown to this model"):
         build_model(reference, _context(reference, hidden=3))
-    with pytest.raises(PluginError, match="align = 'yes' is unknown to this model: choose one of True, False"):
-        build_model(reference, _context(reference, align="yes"))
+    option, choices = ("mode", "'compiled', 'eager'") if library == "compiled" else ("align", "True, False")
+    with pytest.raises(PluginError, match=f"{option} = 'yes' is unknown to this model: choose one of {choices}"):
+        build_model(reference, _context(reference, **{option: "yes"}))
 
 
 def test_a_missing_library_is_skipped_with_the_recorded_reason(monkeypatch, tmp_path):
