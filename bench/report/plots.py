@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: never look for a display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from bench.measure.stages import STEP  # noqa: E402
@@ -229,8 +230,8 @@ def library_steps(table: pd.DataFrame, path: Path) -> Path:
                   (part["step CI high (ms)"] - part["step (ms)"]).clip(lower=0).fillna(0)]
         colours = ["#2e7d32" if pd.notna(agrees) and bool(agrees) else "#9e9e9e" for agrees in part["spikes agree"]]
         ax.barh(labels, part["step (ms)"], xerr=errors, color=colours, capsize=3)
-        ax.barh([], [], color="#2e7d32", label="spikes equal to the notebook loop's")
-        ax.barh([], [], color="#9e9e9e", label="spikes differ (or not checked)")
         ax.tick_params(axis="y", labelsize=7)
         _finish_panel(ax, "median training step (ms), 95% CI", "", f"{layer} on {device}")
+        ax.legend(handles=[Patch(color="#2e7d32", label="spikes equal to the notebook loop's"),
+                           Patch(color="#9e9e9e", label="spikes differ (or not checked)")], fontsize=7)
     return save_figure(fig, path)
