@@ -178,6 +178,20 @@ def ratio_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, seed:
                  ci_low=low, ci_high=high, p_value=p_value)
 
 
+def selected_ratio(a_samples, b_samples, candidates: int, confidence: float = CONFIDENCE, seed: int = 0) -> Ratio:
+    """`ratio_of_medians` for an A that was picked as the fastest of `candidates` points by the
+    same samples: the interval is simultaneous over all of them (Bonferroni: each at confidence
+    1 − (1 − confidence)/candidates) and the p-value multiplied by their number, so the
+    interval and the test hold for whichever one was picked. Picking the best of K on the data
+    that then tests it would otherwise report differences the points do not have."""
+    if candidates < 1:
+        raise ValueError(f"a pick needs at least one candidate, got {candidates}")
+    alpha = (1 - confidence) / candidates
+    r = ratio_of_medians(a_samples, b_samples, 1 - alpha, seed)
+    return Ratio(n=r.n, median=r.median, ci_low=r.ci_low, ci_high=r.ci_high,
+                 p_value=min(1.0, r.p_value * candidates))
+
+
 @dataclass(frozen=True)
 class Difference:
     """median(A) − median(B) with a CI: below 0, A takes less time."""

@@ -119,7 +119,8 @@ def _forward(settings: Settings, grad_rtol: float) -> Check:
         if a is None or b is None:
             problems.append(f"weight {i}: no gradient in {'the variant' if a is None else 'the reference'}")
         elif error > grad_rtol:
-            problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry (tolerance {grad_rtol:g})")
+            problems.append(f"weight {i}: gradient differs by {error:.2g} of its largest entry "
+                            f"(tolerance {grad_rtol:g})")
     figures = {**asdict(found), "peak_memory_bytes": peak_step_memory(fast, frames, targets),
                "reference_peak_memory_bytes": peak_step_memory(slow, frames, targets)}
     return Check("forward", reference.variant, not problems, tuple(problems),
@@ -146,8 +147,8 @@ def _agreement(settings: Settings, grad_rtol: float) -> Check | None:
     grads_close = all(e <= grad_rtol for e in found.grad_max_rel)
     problems = [f"{name}: {n} of {found.spikes_total[name]} spikes differ"
                 for name, n in found.spikes_differing.items() if n]
-    problems += [f"weight {i}: gradient differs by {e:.2g} of its largest entry" for i, e in enumerate(found.grad_max_rel)
-                 if not e <= grad_rtol]
+    problems += [f"weight {i}: gradient differs by {e:.2g} of its largest entry"
+                 for i, e in enumerate(found.grad_max_rel) if not e <= grad_rtol]
     # A port that declares its differences is measured, not failed; one that claims none must agree.
     passed = bool(claim.differences) or (found.spikes_equal and grads_close)
     return Check("agreement", reference.variant, passed, tuple(problems),

@@ -17,7 +17,7 @@ from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
 from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.stats import CI_TOO_FEW, Ratio, difference_of_medians, ratio_of_medians
+from bench.stats import CI_TOO_FEW, Ratio, difference_of_medians, selected_ratio
 from snn.names import STAGES
 
 MS = 1e3
@@ -54,11 +54,13 @@ class Answer:
     device: str
     user: Timed | None  # pipeline:notebook, when the run timed it
     fastest: Timed
-    speedup: Ratio | None  # fastest step over the user's, unpaired (a ratio of medians): below 1, faster
+    speedup: Ratio | None  # fastest step over the user's, unpaired (a ratio of medians): below 1, faster;
+    # its interval simultaneous over the `candidates` it was picked from (bench.stats.selected_ratio)
     best_change: str | None  # the largest corrected-significant step gain of one component
     remaining_stage: str
     remaining_share: float
     caveats: list[str] = field(default_factory=list)
+    candidates: int = 1  # the points the fastest was picked from (same layer type, device, connectivity)
 
 
 def _timed(step: pd.Series) -> Timed:
@@ -194,12 +196,13 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ())
         # connectivity); a dense point skips rewiring and trains another network.
         same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
         fastest = same_work.sort_values("median_s").iloc[0]
-        speedup = (ratio_of_medians(fastest["samples_s"], user["samples_s"])
+        # Picked as the fastest of len(same_work) by these very steps: its test accounts for the pick.
+        speedup = (selected_ratio(fastest["samples_s"], user["samples_s"], len(same_work))
                    if user is not None and user["point_id"] != fastest["point_id"] else None)
         result.append(Answer(
             layer_type=layer_type, device=device,
             user=_timed(user) if user is not None else None, fastest=_timed(fastest),
-            speedup=speedup,
+            speedup=speedup, candidates=len(same_work),
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
@@ -223,7 +226,8 @@ def sentences(answer: Answer) -> list[str]:
         verdict = (f"{s.speedup:.2f}x faster than yours" if s.significant and s.median < 1
                    else f"{1 / s.speedup:.2f}x slower than yours" if s.significant
                    else "no difference from yours shown")
-        fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)})")
+        fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)}, simultaneous over "
+                    f"the {answer.candidates} points it was picked from)")
     lines.append(fastest + f"; its biggest stage is {answer.remaining_stage}, "
                  f"{100 * answer.remaining_share:.0f}% of its step.")
     lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else

@@ -276,7 +276,8 @@ def _speedup_card(answer) -> dict:
     ci = (f"95% CI {1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×" if s.ci_low > 0 and s.ci_high > 0
           else findings.CI_TOO_FEW)
     return {"key": "speedup", "css": "faster" if faster else "", "label": "Speed-up, fastest over yours",
-            "value": value, "ci": f"{ci}; unpaired" + ("" if s.significant else "; no difference shown"),
+            "value": value, "ci": f"{ci}; unpaired; simultaneous over the {answer.candidates} points the fastest was "
+                                  "picked from" + ("" if s.significant else "; no difference shown"),
             "short": "", "full": ""}
 
 
@@ -368,9 +369,11 @@ def _libraries(results: Results, out: Path) -> str | None:
     body += html.table(shown, "libraries", text_columns=("layer type", "device", "library", "configuration",
                                                         "x notebook CI", "x fused CI"),
                        formats={"step (ms)": ms, "forward (ms)": ms, "backward (ms)": ms,
-                                "x notebook step": lambda v: html.number(v, 3), "x fused step": lambda v: html.number(v, 3),
+                                "x notebook step": lambda v: html.number(v, 3),
+                                "x fused step": lambda v: html.number(v, 3),
                                 "peak memory (MiB)": lambda v: html.number(v, 1),
-                                "spikes agree": lambda v: {None: "not checked", True: "yes", False: "no"}[libraries.agrees(v)],
+                                "spikes agree": lambda v: {None: "not checked", True: "yes",
+                                                           False: "no"}[libraries.agrees(v)],
                                 "spikes differing (%)": lambda v: html.number(v, 2),
                                 "max gradient difference (rel.)": lambda v: html.number(v, 3)})
     matrix = libraries.agreement_matrix(results.checks)
