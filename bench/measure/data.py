@@ -73,14 +73,15 @@ def _collate(spec: DatasetSpec):
     return None if spec.events is not None else stack_batch  # None: the loader config's (tonic's padding)
 
 
-def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None):
-    """(a DataLoader over the training split, the seconds the frame cache took to fill or None)."""
+def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None, copies: int = 1):
+    """(a DataLoader over the training split, the seconds the frame cache took to fill or None);
+    `copies` > 1: each batch read that many times in a row (snn.data.loader.RepeatedBatches)."""
     dataset = spec.train
     build_s = None
     if uses_frame_cache(spec, cfg):  # filled here, before any timing, and timed on its own
         dataset = cached_split(spec, True, cfg)
         build_s = dataset.fill(CountProgress("frame cache", "sample"))
-    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec))
+    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec), copies=copies)
     return loader, build_s
 
 

@@ -7,18 +7,22 @@ neither point always runs first.
 
 One DataLoader feeds every point of a group: each session's `data_wait` is then what a training
 run would see (its workers had one step's compute to prefetch), and no idle session's workers
-refill a queue while another session is being timed.
+refill a queue while another session is being timed. It reads each batch once per point, in a
+row (snn.data.loader.RepeatedBatches): in every round each point loads its own copy of the same
+samples, so paired points train on identical batches and each still pays its own loading. A
+point that fails keeps its turn: its copy is read and dropped, so the others stay aligned.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback as tb
 
 import torch
 
 from bench.config.point_config import PointConfig, loader_key
-from bench.measure.data import data_state, open_test_loader
+from bench.measure.data import data_state, open_dataset, open_test_loader
 from bench.measure.environment import capture_environment, load_average
 from bench.measure.point import (
     PointFailure,
@@ -62,15 +66,10 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
     outcomes: dict[int, Outcome] = {}
     try:
         device = apply_runtime(first)
-        batches, data = open_batches(first)
+        data = open_dataset(first)
         env.update(capture_environment(device, first.flush_denormal, data_state(data),
                                        [p for c in configs for p in c.plugins()]))
         env["skipped_samples"] = len(data.skipped)  # bad_samples = "skip"
-        env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
-        # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
-        # warm-up or measured step.
-        env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward in FUSED_NEURONS for c in configs)
-                                    else None)
     except NotApplicable as why:  # the data cannot take the group's framing or cache
         return [PointSkipped(c, str(why), env) for c in configs]
     except Exception as error:  # the whole group shares this set-up, so it shares the failure
@@ -84,11 +83,29 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
             outcomes[i] = PointSkipped(cfg, str(why), env)
         except Exception as error:
             outcomes[i] = _failure(cfg, error, env)
+    if not sessions:
+        return [outcomes[i] for i in range(len(configs))]
+    try:
+        # one copy of each batch per session that takes turns: the same samples at each one's i-th step
+        batches, _ = open_batches(first, data=data, copies=len(sessions))
+        env["frame_cache_build_s"] = batches.cache_build_s  # cache:frames; never in a step's time
+        # forward:fused: its kernels compile (or load from numba's disk cache) here, never in a
+        # warm-up or measured step.
+        env["forward_compile_s"] = (warm_up_kernels() if any(c.net.forward in FUSED_NEURONS for c in configs)
+                                    else None)
+    except NotApplicable as why:  # the data cannot take the group's framing or cache
+        return [PointSkipped(c, str(why), env) for c in configs]
+    except Exception as error:
+        return [outcomes.get(i) or _failure(c, error, env) for i, c in enumerate(configs)]
+    turns = list(sessions)  # every session's turn, kept by one that fails: its copy is dropped
 
     def take_turns(rounds: int, act) -> None:
         for r in range(rounds):
-            order = list(sessions) if r % 2 == 0 else list(reversed(sessions))
-            for i in order:
+            for i in turns if r % 2 == 0 else reversed(turns):
+                if i not in sessions:  # failed earlier: read its copy so the others stay aligned
+                    with contextlib.suppress(Exception):  # a copy that fails to load fails the next reader too
+                        next(batches)
+                    continue
                 try:
                     act(i, sessions[i])
                 except Exception as error:

@@ -86,12 +86,14 @@ def apply_runtime(cfg: PointConfig) -> torch.device:
     return device
 
 
-def open_batches(cfg: PointConfig, worker_init_fn=None, data: DatasetSpec | None = None) -> tuple[Batches, DatasetSpec]:
+def open_batches(cfg: PointConfig, worker_init_fn=None, data: DatasetSpec | None = None,
+                 copies: int = 1) -> tuple[Batches, DatasetSpec]:
     """A fresh DataLoader over the training split, as the point's loading takes batches from
     it (one iterator cycled across epochs, or a new one every step); and the data set's spec
-    (`data`, or the point's data set plug-in's)."""
+    (`data`, or the point's data set plug-in's). `copies`: each batch that many times in a row,
+    one for each point of a group taking turns (bench.measure.group)."""
     data = data or open_dataset(cfg)
-    loader, build_s = open_loader(data, cfg, worker_init_fn=worker_init_fn)
+    loader, build_s = open_loader(data, cfg, worker_init_fn=worker_init_fn, copies=copies)
     batches = (NotebookBatches if cfg.loader.loading == "next_iter" else EpochCycler)(loader)
     batches.cache_build_s = build_s
     return batches, data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from tonic.collation import PadTensors
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
 
 from snn.config import LoaderConfig
 from snn.errors import UserError
@@ -22,13 +22,49 @@ def stack_batch(batch):
     return torch.stack(frames), torch.tensor(targets, dtype=torch.int64)
 
 
-def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, collate_fn=None) -> DataLoader:
+class RepeatedBatches(Sampler):
+    """Each batch of `batches` `copies` times in a row: the order a group of `copies` points
+    taking turns reads, so that every point's i-th step trains on the same samples while each
+    loads its own copy (its data_wait stays its own).
+
+    A persistent iterator repeats each batch within itself. The notebook's loading takes only the
+    first batch of a new iterator at every step, so there `copies` consecutive iterators replay
+    one state of the sampler's generator and start with the same batch."""
+
+    def __init__(self, batches: BatchSampler, copies: int, generator: torch.Generator, per_iterator: bool):
+        super().__init__()
+        if copies < 1:
+            raise ValueError(f"copies must be at least 1, got {copies}")
+        self.batches, self.copies, self.generator, self.per_iterator = batches, copies, generator, per_iterator
+        self._iterators = 0
+        self._state = None
+
+    def __len__(self) -> int:
+        return len(self.batches) * (1 if self.per_iterator else self.copies)
+
+    def __iter__(self):
+        if self.per_iterator:
+            if self._iterators % self.copies == 0:
+                self._state = self.generator.get_state()  # the first of `copies` iterators draws
+            else:
+                self.generator.set_state(self._state)  # the others replay its draw
+            self._iterators += 1
+            yield from self.batches
+            return
+        for batch in self.batches:
+            for _ in range(self.copies):
+                yield batch
+
+
+def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, collate_fn=None,
+                 copies: int = 1) -> DataLoader:
     """A DataLoader yielding (frames (B, T, P, H, W) float32, targets (B,) int64).
 
     Iterate it once per epoch (`for batch in loader`): the notebook's `next(iter(loader))` per
     step starts and tears down every worker each time. `worker_init_fn` runs in each worker
     process as it starts (the profiler hooks its line profiler in there). `collate_fn`: None
-    takes the config's (tonic's padding, or stacking).
+    takes the config's (tonic's padding, or stacking). `copies` > 1: each batch read that many
+    times in a row (RepeatedBatches), for the points of a group that take turns.
     """
     if len(dataset) < cfg.batch_size and cfg.drop_last:
         raise BatchLargerThanDataError(
@@ -41,15 +77,21 @@ def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, colla
         # num_samples beyond len(dataset) without replacement: permutation after permutation
         extra = {"sampler": RandomSampler(dataset, num_samples=ENDLESS_SAMPLES, generator=generator),
                  "generator": generator}
+    if copies > 1:  # the same sampler DataLoader would build, its batches repeated
+        sampler = extra.get("sampler") or (RandomSampler(dataset, generator=generator) if cfg.shuffle
+                                           else torch.utils.data.SequentialSampler(dataset))
+        batches = BatchSampler(sampler, cfg.batch_size, cfg.drop_last)
+        extra = {"batch_sampler": RepeatedBatches(batches, copies, generator, per_iterator=cfg.loading == "next_iter"),
+                 "generator": generator}
     if cfg.num_workers > 0:
         extra.update(persistent_workers=cfg.persistent_workers,
                      prefetch_factor=cfg.prefetch_factor or 2)
+    if "batch_sampler" not in extra:
+        extra.update(batch_size=cfg.batch_size, drop_last=cfg.drop_last)
     return DataLoader(
         dataset,
-        batch_size=cfg.batch_size,
         num_workers=cfg.num_workers,
         pin_memory=cfg.pin_memory,
-        drop_last=cfg.drop_last,
         collate_fn=collate_fn or (PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch),
         worker_init_fn=worker_init_fn,
         **extra,

@@ -142,3 +142,67 @@ def test_the_fused_forwards_kernels_compile_before_timing_and_the_time_is_record
     assert results[1].environment["forward_compile_s"] >= 0  # loaded from numba's cache: ~0
     (alone,) = run_group([reference])
     assert alone.environment["forward_compile_s"] is None  # no fused point, nothing compiled
+
+
+RECORDING = '''
+from torch import nn
+
+from bench.plugins.model import ModelSpec
+from snn.model import SeedNet
+from snn.plugin import seed_config
+
+SEEN = {}  # tag -> every batch the point's network was given, in order
+FAIL_AT = {}  # tag -> the forward call that raises (a point failing mid-run)
+
+
+class Recording(nn.Module):
+    def __init__(self, net, tag):
+        super().__init__()
+        self.net, self.tag = net, tag
+
+    def forward(self, x):
+        seen = SEEN.setdefault(self.tag, [])
+        seen.append(x.detach().clone())
+        if FAIL_AT.get(self.tag) == len(seen):
+            raise RuntimeError("this point fails here")
+        return self.net(x)
+
+
+def recording(context):
+    net = SeedNet(seed_config(context, layer_type="linear"))
+    return ModelSpec(Recording(net, context.options["tag"]), neurons=net.workload_taps())
+'''
+
+
+def _recording(tmp_path):
+    from bench.plugins.reference import load
+
+    path = tmp_path / "recording.py"
+    path.write_text(RECORDING)
+    return f"{path}:recording", load(f"{path}:SEEN", "model")[0], load(f"{path}:FAIL_AT", "model")[0]
+
+
+@pytest.mark.parametrize("num_workers, loading", [(0, "persistent"), (1, "persistent"), (0, "next_iter"),
+                                                  (1, "next_iter")])
+def test_paired_points_train_on_identical_batches_each_loading_its_own(tiny_root, tmp_path, num_workers, loading):
+    model, seen, _ = _recording(tmp_path)
+    configs = [_config(tiny_root, model=model, model_options={"tag": tag}, num_workers=num_workers,
+                       variant=f"loading:{loading}", measured_steps=6) for tag in "abc"]
+    results = run_group(configs)
+    assert all(isinstance(r, PointResult) for r in results)
+    a, b, c = seen["a"], seen["b"], seen["c"]
+    assert len(a) == len(b) == len(c) == 7  # 1 warm-up and 6 measured steps
+    assert all(torch.equal(x, y) and torch.equal(x, z) for x, y, z in zip(a, b, c))
+    assert not all(torch.equal(a[0], x) for x in a[1:])  # the steps themselves see different batches
+    assert all(min(r.stage_samples["data_wait"]) > 0 for r in results)  # each read its own copy
+
+
+def test_a_point_failing_mid_run_leaves_the_others_on_identical_batches(tiny_root, tmp_path):
+    model, seen, fail_at = _recording(tmp_path)
+    fail_at["b"] = 3  # b raises at its third forward pass; a and c go on
+    configs = [_config(tiny_root, model=model, model_options={"tag": tag}, measured_steps=6) for tag in "abc"]
+    a, b, c = run_group(configs)
+    assert isinstance(b, PointFailure) and "this point fails here" in b.error
+    assert isinstance(a, PointResult) and isinstance(c, PointResult)
+    assert len(seen["a"]) == len(seen["c"]) == 7
+    assert all(torch.equal(x, y) for x, y in zip(seen["a"], seen["c"]))

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from snn.data.dvsgesture import open_split
-from snn.data.loader import LoaderConfig, build_loader
+from snn.data.loader import LoaderConfig, build_loader, stack_batch
 from snn.data.transforms import FrameConfig, build_transform
 
 
@@ -77,3 +77,28 @@ def test_an_endless_loader_never_ends_an_epoch_and_still_visits_every_sample(tin
 def test_endless_sampling_needs_shuffling():
     with pytest.raises(ValueError, match="endless sampling draws shuffled permutations"):
         LoaderConfig(endless=True, shuffle=False)
+
+
+def test_repeated_batches_read_each_batch_copies_times_in_a_row_in_the_unrepeated_order():
+    from dataclasses import replace
+
+    data = [(torch.tensor([float(i)]), i % 3) for i in range(12)]
+    cfg = LoaderConfig(batch_size=2, seed=5)
+    plain = [targets.tolist() for _, targets in build_loader(data, cfg, collate_fn=stack_batch)]
+    tripled = [targets.tolist() for _, targets in build_loader(data, cfg, collate_fn=stack_batch, copies=3)]
+    assert tripled == [batch for batch in plain for _ in range(3)]
+    endless = build_loader(data, replace(cfg, endless=True), collate_fn=stack_batch, copies=2)
+    first = [targets.tolist() for _, (_, targets) in zip(range(16), endless)]
+    assert first[0::2] == first[1::2] and len({tuple(t) for t in first}) > 1  # across permutations too
+
+
+def test_with_the_notebooks_loading_copies_consecutive_iterators_start_alike():
+    from dataclasses import replace
+
+    data = [(torch.tensor([float(i)]), i) for i in range(40)]
+    cfg = replace(LoaderConfig(batch_size=4, seed=1), loading="next_iter")
+    loader = build_loader(data, cfg, collate_fn=stack_batch, copies=3)
+    firsts = [next(iter(loader))[1].tolist() for _ in range(9)]
+    assert firsts[0] == firsts[1] == firsts[2] and firsts[3] == firsts[4] == firsts[5] != firsts[0]
+    alone = build_loader(data, cfg, collate_fn=stack_batch)
+    assert [next(iter(alone))[1].tolist() for _ in range(3)] == firsts[0::3]  # the order one point alone reads
