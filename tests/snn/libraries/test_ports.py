@@ -93,18 +93,12 @@ def test_each_ports_neurons_compute_the_lif_it_declares(library, layer, aligned,
 
 @pytest.mark.parametrize("mode", ["eager", "compiled"])
 def test_the_plain_torch_port_computes_snn_leakys_spikes_and_gradients_exactly(mode):
-    import snntorch as snn
     from snntorch import surrogate
 
     from snn.libraries.compiled import TorchLIF
 
     current = _currents().requires_grad_()
-    leaky, out = snn.Leaky(beta=EXACT.beta, spike_grad=surrogate.fast_sigmoid(slope=EXACT.slope)), []
-    mem = leaky.init_leaky()
-    for current_t in current.unbind(0):
-        spk, mem = leaky(current_t, mem)
-        out.append(spk)
-    reference = torch.stack(out)
+    reference = _leaky(current, spike_grad=surrogate.fast_sigmoid(slope=EXACT.slope))
     weights = torch.arange(reference.numel(), dtype=torch.float32).view_as(reference)  # a loss that sees every spike
     (reference_grad,) = torch.autograd.grad((reference * weights).sum(), current)
     spikes = TorchLIF(EXACT, compiled=mode == "compiled")(current)
@@ -112,18 +106,27 @@ def test_the_plain_torch_port_computes_snn_leakys_spikes_and_gradients_exactly(m
     assert torch.equal(spikes, reference) and torch.equal(grad, reference_grad)
 
 
-def test_the_notebook_neuron_is_not_the_ports_neuron():
-    """Why no port can agree with snn.Leaky: it subtracts θ one step late, undecayed."""
+def _leaky(current: torch.Tensor, **options) -> torch.Tensor:
     import snntorch as snn
 
-    current = _currents()
-    leaky, mem, out = snn.Leaky(beta=EXACT.beta), None, []
+    leaky, out = snn.Leaky(beta=EXACT.beta, **options), []
     mem = leaky.init_leaky()
-    for current_t in current:
+    for current_t in current.unbind(0):
         spk, mem = leaky(current_t, mem)
         out.append(spk)
+    return torch.stack(out)
+
+
+def test_the_notebook_neuron_is_not_the_ports_neuron_and_reset_delay_false_is_neither():
+    """Why no port can agree with snn.Leaky: it subtracts θ one step late, undecayed. Its
+    reset_delay=False is a third neuron: a membrane still above θ after its reset (2.5 → 1.5)
+    has the subtraction undone at the next step, where the ports fire (0.75 + 0.5 > θ)."""
+    current = _currents()
     immediate = _lif(current, lambda v: v > EXACT.threshold, "subtract")
-    assert not torch.equal(torch.stack(out), immediate)
+    assert not torch.equal(_leaky(current), immediate)
+    above = torch.tensor([2.5, 0.5, 0.0]).view(3, 1)
+    assert _lif(above, lambda v: v > EXACT.threshold, "subtract").flatten().tolist() == [1.0, 1.0, 0.0]
+    assert _leaky(above, reset_delay=False).flatten().tolist() == [1.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("library", PORTS)
