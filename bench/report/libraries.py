@@ -87,6 +87,11 @@ def _ratio(a: StageRow, b: StageRow | None):
         return None
 
 
+def _largest(values) -> float:
+    """The largest of a check's per-weight figures, leaving out those it could not measure."""
+    return max((v for v in values if v is not None and not math.isnan(v)), default=math.nan)
+
+
 def _agreement(point_id: str, settings, checks) -> tuple[bool | None, float, float, list[str]]:
     """(spikes agree with the notebook loop's, share of spikes differing, largest relative
     gradient difference, declared differences); None where no check ran."""
@@ -97,12 +102,11 @@ def _agreement(point_id: str, settings, checks) -> tuple[bool | None, float, flo
         f = mine["agreement"].figures
         total = sum(f.get("spikes_total", {}).values())
         differing = sum(f.get("spikes_differing", {}).values())
-        grads = [g for g in f.get("grad_max_rel", []) if g is not None and not math.isnan(g)]
-        return differing == 0, differing / total if total else math.nan, max(grads, default=math.nan), \
-            list(f.get("differences", []))
+        return (differing == 0, differing / total if total else math.nan, _largest(f.get("grad_max_rel", [])),
+                list(f.get("differences", [])))
     if "forward" in mine:  # our forward variants: output spikes equal and gradients within grad_rtol, or not
-        grads = [g for g in mine["forward"].figures.get("grad_max_rel", []) if g is not None and not math.isnan(g)]
-        return mine["forward"].passed, (0.0 if mine["forward"].passed else math.nan), max(grads, default=math.nan), []
+        passed = mine["forward"].passed
+        return passed, 0.0 if passed else math.nan, _largest(mine["forward"].figures.get("grad_max_rel", [])), []
     return None, math.nan, math.nan, []
 
 
@@ -179,8 +183,7 @@ def agreement_matrix(check_rows: list[CheckRow]) -> pd.DataFrame:
         for name, n in f.get("spikes_differing", {}).items():
             entry[f"{name} (% differing)"] = 100 * n / max(1, f["spikes_total"][name])
         entry["output max |diff|"] = f.get("output_max_abs", math.nan)
-        grads = [g for g in f.get("grad_max_rel", []) if g is not None]
-        entry["weight grad max rel. diff"] = max(grads, default=math.nan)
+        entry["weight grad max rel. diff"] = _largest(f.get("grad_max_rel", []))
         table.append(entry)
     return pd.DataFrame(table)
 
