@@ -91,10 +91,6 @@ class StepAgreement:
     grad_max_abs: list[float]  # per rewirable weight: largest |difference| of its gradient
     grad_max_rel: list[float]  # the same over the reference gradient's largest |entry|
 
-    @property
-    def spikes_equal(self) -> bool:
-        return not any(self.spikes_differing.values())
-
 
 def compare_steps(step: StepRecord, reference: StepRecord) -> StepAgreement:
     """`step` against `reference`, layer by layer (taps of the same name) and weight by weight."""
