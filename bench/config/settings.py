@@ -399,9 +399,15 @@ _LABELLED = ("layer_type", "variant", "connectivity", "num_workers", "device")
 _NOT_LABELLED = ("data_root", "threads")  # resolved per machine: a default says nothing
 
 
+def ported_library(model: str) -> str | None:
+    """The library a port of the seed network runs in ("norse" for snn.libraries.norse:network),
+    or None for any other model."""
+    return model[len(LIBRARY_MODELS):].partition(":")[0] if model.startswith(LIBRARY_MODELS) else None
+
+
 def is_builtin_model(model: str) -> bool:
     """The seed network or one of its library ports: the models `layer_type` shapes."""
-    return model == SEED_MODEL or model.startswith(LIBRARY_MODELS)
+    return model == SEED_MODEL or ported_library(model) is not None
 
 
 def network_name(model: str, layer_type: str | None) -> str:
@@ -409,8 +415,8 @@ def network_name(model: str, layer_type: str | None) -> str:
     port's preset and library ("conv2d spikingjelly"), or another model's factory name ("plain_lif")."""
     if model == SEED_MODEL:
         return layer_type
-    if model.startswith(LIBRARY_MODELS):
-        return f"{layer_type} {model[len(LIBRARY_MODELS):].partition(':')[0]}"
+    if (library := ported_library(model)) is not None:
+        return f"{layer_type} {library}"
     return model.rpartition(":")[2]
 
 

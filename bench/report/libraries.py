@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.config.settings import LIBRARY_MODELS, SEED_MODEL
+from bench.config.settings import SEED_MODEL, ported_library
 from bench.config.variants import parse_variant
 from bench.measure.stages import STEP
 from bench.report.findings import ci_text
@@ -30,8 +30,7 @@ def library_of(model: str) -> str | None:
     """snnTorch for the seed network, the library's name for a port, None for any other model."""
     if model == SEED_MODEL:
         return "snnTorch"
-    if model.startswith(LIBRARY_MODELS):
-        module = model[len(LIBRARY_MODELS):].partition(":")[0]
+    if (module := ported_library(model)) is not None:
         return DISPLAY.get(module, module)
     return None
 
@@ -129,7 +128,7 @@ def library_table(rows, check_rows: list[CheckRow]) -> pd.DataFrame:
     paired step ratio against the notebook loop and against our fused forward (same group run),
     peak memory, and agreement with the notebook loop."""
     timed = _timed(rows)
-    if not any(t.row.settings.model.startswith(LIBRARY_MODELS) for t in timed.values()):
+    if not any(ported_library(t.row.settings.model) for t in timed.values()):
         return pd.DataFrame()
     checks = _checks(check_rows)
     by_group: dict[tuple[str, str], list[_Timed]] = {}
@@ -192,7 +191,7 @@ def not_installed(rows) -> list[str]:
     """One sentence per library port skipped because its library is missing."""
     seen = {}
     for row in rows:
-        if isinstance(row, SkippedRow) and row.cause == "variant" and row.settings.model.startswith(LIBRARY_MODELS):
+        if isinstance(row, SkippedRow) and row.cause == "variant" and ported_library(row.settings.model):
             seen.setdefault(library_of(row.settings.model), row.reason)
     return [f"{library}: skipped, {reason}" for library, reason in seen.items()]
 
