@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.config.options import Option, check_table, number, whole
-from bench.errors import SettingError
+from bench.config.options import Option, number, table_values, whole
 
 CHECK_OPTIONS: tuple[Option, ...] = (
     Option("updates", int, 3, whole(1),
@@ -28,12 +27,7 @@ class CheckOptions:
 def check_options(table: dict, where: str = "[check]") -> CheckOptions:
     """CheckOptions from CHECK_OPTIONS' keys, the defaults where not given; SettingError listing
     every problem."""
-    problems: list[str] = []
-    values = check_table(where, table, CHECK_OPTIONS, problems)
-    if problems:
-        raise SettingError("; ".join(problems))
-    return CheckOptions(updates=values["updates"], grad_rtol=float(values["grad_rtol"]),
-                        framed_samples=values["framed_samples"])
+    return CheckOptions(**table_values(where, table, CHECK_OPTIONS))
 
 
 DEFAULT_CHECK = check_options({})

@@ -15,6 +15,8 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bench.errors import SettingError
+
 Check = Callable[[object], "str | None"]  # a value → what is wrong with it, or None
 
 
@@ -113,6 +115,16 @@ def check_table(where: str, table, options: Iterable[Option], problems: list[str
         else:
             values[key] = tuple(value) if option.kind is tuple else (
                 float(value) if option.kind is float and value is not None else value)
+    return values
+
+
+def table_values(where: str, table, options: Iterable[Option]) -> dict:
+    """`check_table` for a table read on its own: its values, or one SettingError listing every
+    problem."""
+    problems: list[str] = []
+    values = check_table(where, table, options, problems)
+    if problems:
+        raise SettingError("; ".join(problems))
     return values
 
 

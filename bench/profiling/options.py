@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.config.options import Option, check_table, whole
-from bench.errors import SettingError
+from bench.config.options import Option, table_values, whole
 
 PROFILE_OPTIONS: tuple[Option, ...] = (
     Option("line_steps", int, 3, whole(1),
@@ -39,10 +38,7 @@ class ProfileOptions:
 def profile_options(table: dict, where: str = "profile options") -> ProfileOptions:
     """ProfileOptions from PROFILE_OPTIONS' keys (a [profile] table, or the CLI's flags), the
     table's defaults where not given; SettingError listing every problem."""
-    problems: list[str] = []
-    values = check_table(where, table, PROFILE_OPTIONS, problems)
-    if problems:
-        raise SettingError("; ".join(problems))
+    values = table_values(where, table, PROFILE_OPTIONS)
     return ProfileOptions(line_steps=values["line_steps"], plain_steps=values["plain_steps"],
                           trace=TraceSchedule(wait=values["trace_wait"], warmup=values["trace_warmup"],
                                               active=values["trace_active"]))
