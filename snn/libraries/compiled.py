@@ -21,7 +21,9 @@ from snn.libraries.network import NeuronParams, build_port
 
 
 class _Spike(torch.autograd.Function):
-    """Heaviside forward; snnTorch's fast-sigmoid derivative backward, written as snnTorch does."""
+    """Heaviside forward; snnTorch's fast-sigmoid derivative backward, written as snnTorch does.
+    Not snnTorch's FastSigmoid itself: its backward clones the incoming gradient first, a full
+    copy per step that compiled code keeps (see the git history of this file for the run)."""
 
     @staticmethod
     def forward(ctx, shifted: torch.Tensor, slope: float) -> torch.Tensor:
