@@ -68,7 +68,8 @@ def _cmd_run(args) -> int:
     print(f"{point_label(settings)}: batch {cfg.loader.batch_size}, {cfg.net.num_steps} time steps, "
           f"threads {env['threads']}, torch {env['torch']}, "
           f"{'synthetic' if env['synthetic_data'] else 'real'} data at {env['data_root']}")
-    print(f"{cfg.warmup_steps} warm-up + {cfg.measured_steps} measured steps; "
+    print(f"{cfg.warmup_steps} warm-up + {cfg.measured_steps} measured steps in one run, here "
+          f"(a sweep times each point in `runs` fresh runs and takes its intervals across them); "
           f"epochs started while measuring: {result.epoch_restarts}")
     print(stage_table(result.stage_samples, result.step_samples))
     if args.json:  # written whole at the end: a failed run leaves no empty or partial file
@@ -114,11 +115,14 @@ def _cmd_sweep(args) -> int:
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
     if args.address and args.executor != "ray":
         raise SettingError("--address names a Ray cluster: pass it with --executor ray")
-    executor = None
     if args.executor == "ray":
         from bench.run.ray_executor import RayExecutor
 
         executor = RayExecutor(address=args.address)
+    else:
+        from bench.run.executors import FreshProcessExecutor, InProcessExecutor
+
+        executor = FreshProcessExecutor() if args.executor == "fresh-process" else InProcessExecutor()
     summary = run_sweep(plan, out, executor=executor)
     print(f"{summary.timed} point(s) timed, {summary.already_done} already done, "
           f"{summary.failed} failed, {summary.skipped} skipped (device absent, or a variant that does not apply)")
@@ -240,7 +244,7 @@ def _cmd_report(args) -> int:
 def _cmd_list(args) -> int:
     from bench.config.devices import installed_device_absence
     from bench.config.plan import load_sweep
-    from bench.results.store import ResultStore
+    from bench.results.store import ResultStore, completed_points, completed_runs
     from bench.run.progress import (
         estimate_group_seconds,
         estimate_profile_seconds,
@@ -249,7 +253,8 @@ def _cmd_list(args) -> int:
 
     plan = load_sweep(args.config, data_override=args.data_root, max_points=args.max_points,
                       judge=installed_device_absence)  # listing never loads torch
-    done = ResultStore(args.out).completed_ids() if args.out else set()
+    stored = ResultStore(args.out).rows() if args.out else []
+    done = completed_points(stored)
     print(f"sweep {plan.name!r} from {plan.source}: {len(plan.points)} points in "
           f"{len(plan.groups)} group(s) timed side by side"
           + (f"; {plan.duplicates} duplicate(s) dropped" if plan.duplicates else ""))
@@ -267,7 +272,7 @@ def _cmd_list(args) -> int:
         _point_table(plan.points, varying, done)
     for reason in dict.fromkeys(p.skip_reason for p in plan.points if p.skip_reason):
         print(f"skipped: {reason}")
-    groups = plan.pending(done)
+    groups = plan.pending(completed_runs(stored))  # each group run still to time
     eta = sum(estimate_group_seconds([p.settings for p in g]) for g in groups)
     profiled = plan.profiled_points()
     if profiled:
@@ -275,7 +280,7 @@ def _cmd_list(args) -> int:
         steps = options.plain_steps + options.line_steps + options.trace.steps
         eta += sum(estimate_profile_seconds(p.settings, steps) for p in profiled)
         print(f"{len(profiled)} point(s) profiled after timing ([profile])")
-    print(f"{sum(map(len, groups))} point(s) to run; rough ETA {format_duration(eta)} "
+    print(f"{sum(map(len, groups))} point run(s) to time; rough ETA {format_duration(eta)} "
           "(calibrated on a 2-core CPU; the sweep rescales it as it goes)")
     return 0
 
@@ -362,8 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="time every point of a sweep file (resumable)")
     _add_plan_arguments(sweep, "sweep", "points")
-    sweep.add_argument("--executor", choices=("in-process", "ray"), default="in-process",
-                       help="where timing groups run: one after another here (default), or as "
+    sweep.add_argument("--executor", choices=("fresh-process", "in-process", "ray"), default="fresh-process",
+                       help="where timing groups run: one after another here, each of the sweep's "
+                            "runs in a fresh process (default) or all in this one (in-process: "
+                            "runs then share a process, so they are less independent), or as "
                             "Ray tasks, each holding its threads + workers in CPUs (pip install "
                             "'snn-bench[ray]')")
     sweep.add_argument("--address", help="the Ray cluster (--executor ray); default $RAY_ADDRESS, "

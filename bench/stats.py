@@ -10,6 +10,14 @@ nominal at the 10–25 samples a point takes (a two-identical-variants simulatio
 "significant" at a nominal 5%). Below 6 samples no interval reaches 95%, and the bounds are NaN
 (`CI_TOO_FEW`) rather than a narrower interval. The same interval serves the median of paired
 ratios, whose test is the exact sign test (`Ratio.p_value`).
+
+Steps of one run understate how far a rerun lands: runs of the same code differ by more than
+their steps do (a process's memory layout, its loader's start, the machine's load that minute).
+With several independent runs (`runs`), a figure's interval is taken across runs, the run being
+the unit (`combine_runs`): each run gives one estimate (its median, or its median ratio), and the
+interval is Student's t on their logarithms, its centre the geometric mean. A run's estimate
+already carries its steps' noise, so the spread across runs accounts for both levels; with 3 runs
+t has 2 degrees of freedom and the interval is wide, as it should be from 3 runs.
 """
 
 from __future__ import annotations
@@ -22,6 +30,12 @@ from scipy import stats as scipy_stats
 
 # What a report prints where the bounds are NaN.
 CI_TOO_FEW = "too few samples for a 95% CI"
+# How an interval was made: what a row records beside it, and the report prints.
+INTERVAL_STEPS = "steps of one run"
+
+
+def interval_across(runs: int) -> str:
+    return f"t across {runs} runs"
 
 UNSTABLE_IQR_RATIO = 0.1  # IQR/median above this marks a measurement as unstable
 CONFIDENCE = 0.95
@@ -110,6 +124,8 @@ class Ratio:
     ci_low: float  # nan: too few samples for the confidence
     ci_high: float
     p_value: float = 1.0  # of "A and B take the same time" (sign test, or Mann-Whitney unpaired)
+    runs: tuple[float, ...] = ()  # each run's own estimate, when combined across runs
+    interval: str = ""  # how the interval was made (INTERVAL_*), in words a report prints
 
     @property
     def speedup(self) -> float:
@@ -207,3 +223,102 @@ def difference_of_medians(a_samples, b_samples, confidence: float = CONFIDENCE, 
     a, b, a_medians, b_medians = _bootstrap_medians(a_samples, b_samples, "a difference", seed)
     low, high = _percentile_interval(a_medians - b_medians, confidence, min(a.size, b.size))
     return Difference(median=float(np.median(a) - np.median(b)), ci_low=low, ci_high=high)
+
+
+def _log_t(logs: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
+    """(mean, low, high, p) of Student's t on `logs` (at least 2): the interval of their mean
+    and the two-sided p-value of "the mean is 0". Zero spread: a point interval, p 0 or 1."""
+    r = logs.size
+    mean = float(logs.mean())
+    se = float(logs.std(ddof=1)) / math.sqrt(r)
+    if se == 0.0:
+        return mean, mean, mean, 1.0 if mean == 0.0 else 0.0
+    half = float(scipy_stats.t.ppf(1 - (1 - confidence) / 2, r - 1)) * se
+    p = float(2 * scipy_stats.t.sf(abs(mean) / se, r - 1))
+    return mean, mean - half, mean + half, p
+
+
+def combine_runs(per_run: list[Ratio], confidence: float = CONFIDENCE, candidates: int = 1) -> Ratio:
+    """One ratio from each independent run's (module docstring): the geometric mean of the runs'
+    ratios, with Student's t interval across runs on their logarithms and its test. One run
+    gives its own ratio back (its interval is over its steps). `candidates` > 1: the ratio of a
+    point picked as the fastest of that many by these runs; the interval is simultaneous over
+    them (Bonferroni) and the p-value multiplied by their number (as `selected_ratio`)."""
+    if not per_run:
+        raise ValueError("combining runs needs at least one run")
+    if candidates < 1:
+        raise ValueError(f"a pick needs at least one candidate, got {candidates}")
+    medians = tuple(r.median for r in per_run)
+    if len(per_run) == 1:
+        if candidates > 1:
+            raise ValueError("one run cannot be corrected for a pick here: use selected_ratio on its steps")
+        only = per_run[0]
+        return Ratio(n=only.n, median=only.median, ci_low=only.ci_low, ci_high=only.ci_high,
+                     p_value=only.p_value, runs=medians, interval=INTERVAL_STEPS)
+    if any(not m > 0 for m in medians):
+        raise ValueError(f"ratios combined across runs must be positive, got {list(medians)}")
+    mean, low, high, p = _log_t(np.log(medians), 1 - (1 - confidence) / candidates)
+    return Ratio(n=sum(r.n for r in per_run), median=math.exp(mean), ci_low=math.exp(low),
+                 ci_high=math.exp(high), p_value=min(1.0, p * candidates), runs=medians,
+                 interval=interval_across(len(per_run)))
+
+
+def combine_run_times(per_run_medians, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(centre, low, high) of a stage's time from each run's median (at least 2): the geometric
+    mean and Student's t interval across runs on the logarithms, as `combine_runs`."""
+    medians = np.asarray(per_run_medians, dtype=float)
+    if medians.size < 2 or np.any(medians <= 0):
+        raise ValueError(f"need at least 2 positive run medians, got {medians.tolist()}")
+    mean, low, high, _ = _log_t(np.log(medians), confidence)
+    return math.exp(mean), math.exp(low), math.exp(high)
+
+
+def ratio_across_runs(a_run_medians, b_run_medians, confidence: float = CONFIDENCE) -> Ratio:
+    """A's time over B's where each side is several independent runs and the two were NOT run
+    side by side (two results directories): the ratio of geometric means of the runs' medians,
+    with Welch's t interval on the logarithms (each side's spread across its own runs). At
+    least 2 runs a side."""
+    a = np.log(np.asarray(a_run_medians, dtype=float))
+    b = np.log(np.asarray(b_run_medians, dtype=float))
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"an across-run ratio needs at least 2 runs a side, got {a.size} and {b.size}")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff = float(a.mean() - b.mean())
+    se = math.sqrt(va + vb)
+    runs = tuple(np.exp(a).tolist())
+    if se == 0.0:
+        return Ratio(n=int(a.size + b.size), median=math.exp(diff), ci_low=math.exp(diff),
+                     ci_high=math.exp(diff), p_value=1.0 if diff == 0 else 0.0, runs=runs,
+                     interval=f"Welch t across {a.size} and {b.size} runs")
+    df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))  # Welch–Satterthwaite
+    half = float(scipy_stats.t.ppf(1 - (1 - confidence) / 2, df)) * se
+    p = float(2 * scipy_stats.t.sf(abs(diff) / se, df))
+    return Ratio(n=int(a.size + b.size), median=math.exp(diff), ci_low=math.exp(diff - half),
+                 ci_high=math.exp(diff + half), p_value=p, runs=runs,
+                 interval=f"Welch t across {a.size} and {b.size} runs")
+
+
+def run_interval(ratio: Ratio, a_samples, b_samples, paired: bool) -> Ratio:
+    """One run's ratio with the interval `runs_disagree` reads: its own CI where its steps gave
+    one, else the range its steps span (paired: the per-step ratios' min and max; unpaired: the
+    widest cross ratios, min(A)/max(B) to max(A)/min(B)). A range is the widest order-statistic
+    interval (coverage 1 − 2^(1−n): 87.5% at 4 steps), so a disagreement between ranges is one
+    the steps cannot explain."""
+    if math.isfinite(ratio.ci_low) and math.isfinite(ratio.ci_high):
+        return ratio
+    a, b = np.asarray(a_samples, dtype=float), np.asarray(b_samples, dtype=float)
+    if a.size == 0 or b.size == 0 or np.any(b <= 0):
+        return ratio
+    if paired and a.size == b.size:
+        low, high = float(np.min(a / b)), float(np.max(a / b))
+    else:
+        low, high = float(a.min() / b.max()), float(a.max() / b.min())
+    return Ratio(n=ratio.n, median=ratio.median, ci_low=low, ci_high=high, p_value=ratio.p_value,
+                 runs=ratio.runs, interval="range of one run's steps")
+
+
+def runs_disagree(per_run: list[Ratio]) -> bool:
+    """Two runs whose own intervals do not overlap: the runs differ by more than their steps
+    explain. Runs without an interval (too few steps) cannot show it: False."""
+    bounded = [r for r in per_run if math.isfinite(r.ci_low) and math.isfinite(r.ci_high)]
+    return len(bounded) >= 2 and max(r.ci_low for r in bounded) > min(r.ci_high for r in bounded)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +41,7 @@ class PlannedPoint:
     point_id: str  # hash of the settings: the key completed points are resumed by
     group_id: str  # hash of what the points timed side by side share (bench.config.point_config.loader_key)
     skip_reason: str | None = None  # set when the device is not on this machine
+    run_index: int = 0  # which of its `runs` a unit times it in (SweepPlan.pending)
 
     @property
     def label(self) -> str:
@@ -67,10 +69,25 @@ class SweepPlan:
             return []
         return [p for p in self.points if p.skip_reason is None and self.profile.selects(p.settings)]
 
-    def pending(self, done: set[str]) -> list[list[PlannedPoint]]:
-        """The groups still to time: each group's points that are neither in `done` nor skipped."""
-        groups = [[p for p in g if p.point_id not in done and p.skip_reason is None] for g in self.groups]
-        return [g for g in groups if g]
+    def pending(self, done: set[tuple[str, int]]) -> list[list[PlannedPoint]]:
+        """The group runs still to time, run by run: for run r of `runs`, each group's points
+        whose (point id, r) is not in `done` and that are not skipped, each marked with r.
+
+        Runs are the unit of repetition (bench.stats.combine_runs): every group's run 0, then
+        every group's run 1, ..., so a group's runs are minutes apart, not back to back. Each
+        run shuffles the groups' order and each group's point order (seeded by the run and the
+        group, so a resumed sweep keeps them): no point always steps first, no group always
+        follows the same neighbour."""
+        units = []
+        for r in range(max((p.settings.runs for p in self.points), default=0)):
+            groups = [list(g) for g in self.groups]  # shuffled whole, then filtered: a resume keeps the order
+            random.Random(f"runs:{r}").shuffle(groups)
+            for group in groups:
+                random.Random(f"{group[0].group_id}:{r}").shuffle(group)
+                group[:] = [replace(p, run_index=r) for p in group
+                            if r < p.settings.runs and (p.point_id, r) not in done and p.skip_reason is None]
+            units += [g for g in groups if g]
+        return units
 
     def judged_by(self, device_absence) -> SweepPlan:
         """This plan with each point's skip reason from `device_absence(device)`: the devices an

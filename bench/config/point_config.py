@@ -43,6 +43,7 @@ class PointConfig:
     optimiser: str = "adam"  # snn.names.OPTIMISERS
     warmup_steps: int = 2
     measured_steps: int = 10
+    runs: int = 1  # independent runs of the point's group (bench.run.sweep); a group run is one of them
     seed: int = 0
     workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
     # deepr:custom: the rule's factory (bench.plugins.rewiring) and its options, as sorted items
@@ -159,6 +160,7 @@ def point_config(settings: Settings | dict) -> PointConfig:
         dataset=s.dataset,
         dataset_options=_items(s.dataset_options),
         measured_steps=s.measured_steps,
+        runs=s.runs,
         seed=s.seed,
         settings=s,
     )

@@ -111,6 +111,7 @@ _DEEPR = ("deepr:notebook", "deepr:exact", "deepr:custom")
 # lr / connectivity at c = 0.1 makes that 10; more threads or workers than this is a typo.
 MAX_LR = 10.0
 MAX_THREADS = 1024
+MAX_RUNS = 100
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_root", str, None, or_none(_data_root),
             f'DVS Gesture data root, or "{SYNTHETIC_DATA}" for the bundled synthetic set '
@@ -187,6 +188,10 @@ SETTINGS: tuple[Setting, ...] = (
             aliases=("warmup",)),
     Setting("measured_steps", int, 10, whole(1), "timed training steps", "timing",
             aliases=("steps",)),
+    Setting("runs", int, 3, whole(1, MAX_RUNS),
+            "independent runs of each timing group, each in a fresh process with a fresh loader and "
+            "warm-up, its points in a shuffled order; intervals are taken across runs (1: across "
+            "the steps of one run, which a rerun can land outside)", "timing"),
     Setting("workload_batches", int, 0, whole(0),
             "after timing, count NeuroBench's workload metrics (synaptic operations, activation and "
             "connection sparsity, footprint) over this many test batches, and the counting's cost; "
@@ -233,6 +238,7 @@ class Settings:
     seed: int
     warmup_steps: int
     measured_steps: int
+    runs: int
     workload_batches: int
 
     def as_dict(self) -> dict:

@@ -29,6 +29,17 @@ def load_average() -> float | None:
         return None
 
 
+def cpu_mhz() -> float | None:
+    """The cores' mean clock now, from /proc/cpuinfo (Linux; None elsewhere): a run that ran
+    slower at a lower clock says so."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            clocks = [float(line.split(":")[1]) for line in info if line.startswith("cpu MHz")]
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(sum(clocks) / len(clocks), 1) if clocks else None
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -100,6 +111,8 @@ def capture_environment(device: torch.device, flush_denormal: bool, data: dict |
         "numba_jit": not numba.config.DISABLE_JIT,
         "flush_denormal": flush_denormal,
         "load_avg_1m": load_average(),
+        "cpu_mhz": cpu_mhz(),
+        "process_id": os.getpid(),
         **(data or NO_DATA),
         # the source each plug-in came from (bench.plugins.reference): a resume into a store
         # whose digest differs is warned about, since the same id now names other code

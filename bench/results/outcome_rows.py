@@ -27,7 +27,8 @@ from bench.stats import Ratio, paired_ratio, ratio_of_medians, summarise
 
 def _head(point, run: dict) -> dict:
     return {"sweep": run["sweep"], "run_id": run["run_id"], "point_id": point.point_id,
-            "group_id": point.group_id, "settings": point.settings}
+            "group_id": point.group_id, "settings": point.settings,
+            "run_index": getattr(point, "run_index", 0)}
 
 
 def _by_stage(result: PointResult) -> dict[str, list[float]]:
@@ -114,12 +115,13 @@ class _Timed:
     settings: Settings
     run_id: str
     samples: dict[str, list[float]]
+    run_index: int = 0
 
 
 def paired_ratio_rows(group: list, results: list[PointResult], references: dict[str, str],
                       run: dict) -> list[RatioRow]:
     """Each point against the references timed in the same group run, step for step."""
-    timed = [_Timed(p.point_id, p.group_id, p.settings, run["run_id"], _by_stage(r))
+    timed = [_Timed(p.point_id, p.group_id, p.settings, run["run_id"], _by_stage(r), p.run_index)
              for p, r in zip(group, results)]
     by_id = {t.settings.id: t for t in timed}
     rows = []
@@ -155,18 +157,19 @@ def group_rows(group: list, outcomes: list[PointResult | PointFailure | PointSki
 
 
 def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], sweep: str) -> list[RatioRow]:
-    """Ratios of medians for each pipeline-component variant against its reference, from the
+    """Ratios of medians for each pipeline-component variant against its reference, run by run
+    (a point's run r against its reference's run r: the same round of the sweep), from the
     current stage rows; only pairs of runs not already compared (`current` ratio rows) are new."""
-    points: dict[str, _Timed] = {}
+    points: dict[tuple[str, int], _Timed] = {}
     done = set()
     for row in current:
         if isinstance(row, StageRow):
-            t = points.setdefault(row.point_id, _Timed(row.point_id, row.group_id, row.settings,
-                                                       row.run_id, {}))
+            t = points.setdefault((row.point_id, row.run_index),
+                                  _Timed(row.point_id, row.group_id, row.settings, row.run_id, {}, row.run_index))
             t.samples[row.stage] = row.samples_s
         elif isinstance(row, RatioRow) and not row.paired:
             done.add((row.run_id, row.reference_run_id, row.component))
-    by_id = {t.settings.id: t for t in points.values()}
+    by_id = {(t.settings.id, t.run_index): t for t in points.values()}
     rows = []
     for t in points.values():
         wanted_of = {component: reference_settings(t.settings, component, references[component])
@@ -174,7 +177,7 @@ def unpaired_ratio_rows(current: Iterable[Row], references: dict[str, str], swee
         if pipeline_name(t.settings.variant) == "pipeline:fastest":  # the whole step's question
             wanted_of["pipeline"] = t.settings.changed(variant=pipeline_variant("notebook").name)
         for component, wanted in wanted_of.items():
-            ref = by_id.get(wanted.id) if wanted is not None else None
+            ref = by_id.get((wanted.id, t.run_index)) if wanted is not None else None
             if ref is None or (t.run_id, ref.run_id, component) in done:
                 continue
             head = _head(t, {"sweep": sweep, "run_id": t.run_id})  # the row of t's own run

@@ -1,7 +1,7 @@
 """The names of everything written into a results directory, defined once.
 
     DIR/results.jsonl            the store: typed rows, append-only (bench.results.store)
-    DIR/results.csv, ratios.csv  flat exports of the store's current rows
+    DIR/results.csv, ratios.csv  flat exports of the store's current rows, and the figures across runs
     DIR/sweep.toml               a copy of the sweep (or study) file that was run
     DIR/study.json               a study's options as they ran (file and flags), and its runs' ids
     DIR/.lock                    held by the one sweep writing into DIR

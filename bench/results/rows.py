@@ -34,7 +34,9 @@ from bench.errors import UserError
 # 5: the workload_batches setting (every point's id changes: a store of version 4 resumed would
 # time every point again beside its old self), workload and study_run rows, forward:sparse, and
 # the environment's group start and finish times and Ray node.
-SCHEMA_VERSION = 5
+# 6: independent runs (the `runs` setting: every point's and group's id changes), rows of one
+# run marked with `run_index`; figures across runs (bench.results.combine) are derived, not stored.
+SCHEMA_VERSION = 6
 
 # The environment every timed row records, in the order reports show it (bench.measure.environment captures it).
 ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_driver", "cuda",
@@ -42,12 +44,13 @@ ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_dr
               "numba_threads", "numba_jit", "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
               "data_root", "synthetic_data", "data_fingerprint", "plugin_digests", "skipped_samples",
               "frame_cache_build_s", "forward_compile_s", "group_started_unix", "group_finished_unix",
-              "ray_node", "pipeline_resolved", "git_commit", "git_dirty")
+              "ray_node", "process_id", "cpu_mhz", "pipeline_resolved", "git_commit", "git_dirty")
 # Measured per sweep group rather than describing the machine or software: two groups that
 # differ only in these ran in the same environment (the report counts environments without them).
 PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "frame_cache_build_s",
                     "forward_compile_s", "group_started_unix", "group_finished_unix",
                     "ray_node",  # a node id is new at each cluster start: "host" names the machine
+                    "process_id", "cpu_mhz",  # each run is a fresh process; the clock moves
                     "plugin_digests",  # the code a group's plug-ins ran, not the machine
                     "pipeline_resolved")  # what pipeline:fastest ran for one point
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
@@ -73,6 +76,9 @@ class Row:
     group_id: str
     settings: Settings  # stored as a dict (Settings.as_dict); read back as Settings
     recorded_at: str = field(default_factory=now)
+    # Which of the point's independent runs (its `runs` setting) this row is of, from 0; None: a
+    # figure combined across them (bench.results.combine), never stored.
+    run_index: int | None = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", Settings.from_dict(self.settings))
@@ -109,6 +115,10 @@ class StageRow(Row):
     revivals_per_update: list[float]
     active_after_updates: list[list[int]]
     env: dict
+    # A figure across runs (run_index None): each run's median, and how the CI was made
+    # (bench.stats: "t across 3 runs", or "steps of one run").
+    run_medians_s: list[float] = field(default_factory=list)
+    interval: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +142,12 @@ class RatioRow(Row):
     ratio_ci_high: float
     speedup: float
     significant: bool  # this comparison's CI excludes 1, uncorrected: the report corrects
-    p_value: float  # sign test (paired) or Mann-Whitney U (unpaired), for that correction
+    p_value: float  # sign test (paired) or Mann-Whitney U (unpaired), for that correction; t across runs
+    # A figure across runs (run_index None): each run's ratio, how the CI was made, and
+    # "unstable across runs: ..." when the runs' own intervals do not overlap (with a likely cause).
+    run_ratios: list[float] = field(default_factory=list)
+    interval: str = ""
+    unstable_runs: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from bench.errors import UserError
 from bench.measure.stages import ROW_STAGES
+from bench.results.combine import combined_rows
 from bench.results.paths import LOCK, RATIOS_CSV, RESULTS, RESULTS_CSV
 from bench.results.rows import (
     ErrorRow,
@@ -57,11 +58,20 @@ def write_csv(rows: Iterable[Row], path: Path, samples: bool = True) -> Path:
     return path
 
 
-def completed_points(rows: list[Row]) -> set[str]:
-    """The point ids these rows hold every stage row of, in some run (ResultStore._complete_runs),
-    and those whose variant was found not to apply to their model or data (a final skip)."""
-    final = {r.point_id for r in rows if isinstance(r, SkippedRow) and r.cause == "variant"}
+def completed_runs(rows: list[Row]) -> set[tuple[str, int]]:
+    """(point id, run index) of every run of a point these rows hold every stage row of
+    (ResultStore._complete_runs), and every run of a point whose variant was found not to apply
+    to its model or data (a final skip): the group runs a resumed sweep leaves out."""
+    final = {(r.point_id, i) for r in rows if isinstance(r, SkippedRow) and r.cause == "variant"
+             for i in range(r.settings.runs)}
     return set(ResultStore._complete_runs(rows)) | final
+
+
+def completed_points(rows: list[Row]) -> set[str]:
+    """The point ids whose every run (its `runs` setting) is complete, or finally skipped."""
+    runs = completed_runs(rows)
+    settings = {r.point_id: r.settings for r in rows}
+    return {pid for pid, s in settings.items() if all((pid, i) in runs for i in range(s.runs))}
 
 
 class ResultStore:
@@ -167,43 +177,48 @@ class ResultStore:
         return rows
 
     @staticmethod
-    def _complete_runs(rows: list[Row]) -> dict[str, str]:
-        """point id → the last run that stored every stage row of it (a run missing any row,
-        say to a damaged line, does not count: the point is timed again)."""
-        stages: dict[tuple[str, str], set[str]] = {}
+    def _complete_runs(rows: list[Row]) -> dict[tuple[str, int], str]:
+        """(point id, run index) → the last group run that stored every stage row of that run
+        of the point (a run missing any row, say to a damaged line, does not count: that run of
+        the point is timed again)."""
+        stages: dict[tuple[str, int, str], set[str]] = {}
         for r in rows:
             if isinstance(r, StageRow):
-                stages.setdefault((r.point_id, r.run_id), set()).add(r.stage)
-        last: dict[str, str] = {}
-        for (point_id, run_id), seen in stages.items():  # dicts keep insertion order: oldest first
+                stages.setdefault((r.point_id, r.run_index, r.run_id), set()).add(r.stage)
+        last: dict[tuple[str, int], str] = {}
+        for (point_id, run_index, run_id), seen in stages.items():  # dicts keep insertion order: oldest first
             if seen >= set(ROW_STAGES):
-                last[point_id] = run_id
+                last[point_id, run_index] = run_id
         return last
 
     def completed_ids(self) -> set[str]:
         return completed_points(self.rows())
 
     def current_rows(self) -> list[Row]:
-        """The latest word on each point: rows of its last run that timed it, and ratios between
-        two such runs; else its last error or skip. (Resuming retries errors, so the history
-        keeps older rows.)"""
+        """The latest word on each run of each point: the rows of the last group run that timed
+        it, and ratios between two such runs; else its last error; a point with no run timed,
+        its last skip. (Resuming retries errors, so the history keeps older rows.) Per run, as
+        stored: bench.results.combine adds the figures across runs."""
         rows = self.rows()
         last_ok = self._complete_runs(rows)
-        last_other: dict[str, Row] = {}
+        timed = {pid for pid, _ in last_ok}
+        last_other: dict[tuple[str, int], Row] = {}
         for row in rows:
             if isinstance(row, (ErrorRow, SkippedRow)):
-                last_other[row.point_id] = row
+                last_other[row.point_id, row.run_index] = row
         current: list[Row] = [
             r for r in rows
-            if (isinstance(r, (StageRow, WorkloadRow)) and last_ok.get(r.point_id) == r.run_id)
-            or (isinstance(r, RatioRow) and last_ok.get(r.point_id) == r.run_id
-                and last_ok.get(r.reference_point_id) == r.reference_run_id)]
-        current += [r for pid, r in last_other.items() if pid not in last_ok]
+            if (isinstance(r, (StageRow, WorkloadRow)) and last_ok.get((r.point_id, r.run_index)) == r.run_id)
+            or (isinstance(r, RatioRow) and last_ok.get((r.point_id, r.run_index)) == r.run_id
+                and last_ok.get((r.reference_point_id, r.run_index)) == r.reference_run_id)]
+        current += [r for key, r in last_other.items() if key not in last_ok
+                    and (isinstance(r, ErrorRow) or r.point_id not in timed)]
         return current
 
     def export_csv(self) -> tuple[Path, Path]:
-        """results.csv (stage, error and skip rows) and ratios.csv, written atomically."""
-        current = self.current_rows()
+        """results.csv (stage, error and skip rows) and ratios.csv, written atomically: each
+        point's figures across its runs (run_index empty), then each run's (0, 1, ...)."""
+        current = combined_rows(rows := self.current_rows()) + rows
         results = [r for r in current if not isinstance(r, (RatioRow, WorkloadRow))]
         ratios = [r for r in current if isinstance(r, RatioRow)]
         return (write_csv(results, self.directory / RESULTS_CSV),

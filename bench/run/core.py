@@ -40,7 +40,8 @@ class RunKind:
     """What sets a sweep and a study apart, in words and in what marks a point done."""
 
     name: str  # "sweep", "study": the headline's first word
-    unit: str  # what the progress bar counts: "points", "runs"
+    unit: str  # what the progress bar counts: "point runs", "runs"
+    planned_unit: str  # what the plan lists: "points" (each timed in `runs` runs), "runs"
     verb: str  # what is done to a point: "time", "train"
     completed: Callable[[list[Row]], set[str]]  # point ids the stored rows mark as done
     foreign: type  # a row of the other kind: its directory is not this kind's to write into
@@ -69,14 +70,14 @@ def _skipped_once(stored: list[Row], plan: SweepPlan, points: list[PlannedPoint]
 
 
 def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
-             units: Callable[[set[str]], list[list[PlannedPoint]]],
+             units: Callable[[list[Row]], list[list[PlannedPoint]]],
              estimate: Callable[[list[PlannedPoint]], float],
              prepare: Callable[[list[PlannedPoint]], None],
              execute: Callable[[list[list[PlannedPoint]]], Iterable[UnitResult]],
              stream: TextIO, after: Callable[[ResultStore], None] | None = None,
              on_exit: Callable[[ResultStore], None] | None = None) -> RunTally:
-    """Run `plan` into `out_dir` (see the module's docstring). `units(done)` splits the points
-    still to do into units; `prepare` sees every point about to run (data, devices) before the
+    """Run `plan` into `out_dir` (see the module's docstring). `units(stored)` splits what the
+    stored rows leave to do into units; `prepare` sees every point about to run (data, devices) before the
     first; `execute` runs the units, yielding each one's rows as it finishes; `after` runs once
     the last unit is stored (not after Ctrl-C); `on_exit` after that or after Ctrl-C, before
     the lock is released."""
@@ -96,7 +97,7 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
         store.append(_skipped_once(stored, plan, skipped))
         for reason, count in Counter(p.skip_reason for p in skipped).items():
             print(f"skipping {count} point(s): {reason}", file=stream)
-        todo = units(done)
+        todo = units(stored)
         for warning in changed_plugins(stored, [p.settings for p in plan.points]):
             print(f"warning: {warning}", file=stream)
         if todo:
@@ -104,9 +105,9 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
             prepare([p for unit in todo for p in unit])
         estimates = [estimate(unit) for unit in todo]
         count = sum(map(len, todo))
-        print(f"{kind.name} {plan.name!r}: {len(plan.points)} {kind.unit} planned, {already} already "
-              f"done, {len(skipped)} skipped, {count} to {kind.verb}"
-              + (f" in {len(todo)} group(s)" if count != len(todo) else "") + f" -> {store.path}",
+        print(f"{kind.name} {plan.name!r}: {len(plan.points)} {kind.planned_unit} planned, {already} already "
+              f"done, {len(skipped)} skipped; {count} {kind.unit} to {kind.verb}"
+              + (f" in {len(todo)} group run(s)" if count != len(todo) else "") + f" -> {store.path}",
               file=stream)
         progress = Progress(count, sum(estimates), stream=stream, unit=kind.unit)  # drawn at once
         tally = RunTally(planned=len(plan.points), already_done=already, done=0, failed=0,

@@ -23,7 +23,7 @@ from bench.measure.point import PointSkipped
 from bench.results.outcome_rows import group_rows, unpaired_ratio_rows
 from bench.results.paths import PROFILE_ERROR, PROFILE_SUMMARY, profile_dir
 from bench.results.rows import StudyRunRow
-from bench.results.store import ResultStore, completed_points
+from bench.results.store import ResultStore, completed_points, completed_runs
 from bench.run.core import RunKind, new_run_id, run_plan
 from bench.run.executors import Executor, InProcessExecutor
 from bench.run.progress import estimate_group_seconds
@@ -43,7 +43,7 @@ class SweepSummary:
     profile_failed: int = 0
 
 
-SWEEP = RunKind(name="sweep", unit="points", verb="time", completed=completed_points,
+SWEEP = RunKind(name="sweep", unit="point runs", planned_unit="points", verb="time", completed=completed_points,
                 foreign=StudyRunRow)
 
 
@@ -77,7 +77,8 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
         store.append(unpaired_ratio_rows(store.current_rows(), plan.references, plan.name))
         profiles[:] = profile_selected(plan, store.directory, stream, executor)
 
-    tally = run_plan(plan, out_dir, SWEEP, units=plan.pending, prepare=prepare, execute=execute,
+    tally = run_plan(plan, out_dir, SWEEP, units=lambda stored: plan.pending(completed_runs(stored)),
+                     prepare=prepare, execute=execute,
                      estimate=lambda group: estimate_group_seconds([p.settings for p in group]),
                      stream=stream, after=after, on_exit=lambda store: csvs.extend(store.export_csv()))
     return SweepSummary(planned=tally.planned, already_done=tally.already_done, timed=tally.done,

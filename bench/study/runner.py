@@ -39,11 +39,11 @@ class StudySummary:
     interrupted: bool
 
 
-def completed_runs(rows: list[Row]) -> set[str]:
+def trained_points(rows: list[Row]) -> set[str]:
     return {r.point_id for r in rows if isinstance(r, StudyRunRow)}
 
 
-STUDY = RunKind(name="study", unit="runs", verb="train", completed=completed_runs, foreign=StageRow)
+STUDY = RunKind(name="study", unit="runs", planned_unit="runs", verb="train", completed=trained_points, foreign=StageRow)
 
 
 def run_study(study: Study, out_dir: str | Path, stream: TextIO | None = None) -> StudySummary:
@@ -60,11 +60,14 @@ def run_study(study: Study, out_dir: str | Path, stream: TextIO | None = None) -
                            traceback="".join(traceback.format_exception(error)), env={})
             return [row], row.error
 
+    def untrained(stored: list[Row]) -> list[list[PlannedPoint]]:
+        done = trained_points(stored)
+        return [[p] for p in plan.points if p.point_id not in done and p.skip_reason is None]
+
     write_record(study, out_dir)  # what the report judges by: the options, and only these runs
     guess = study.options.iterations * SECONDS_PER_ITERATION_GUESS
     tally = run_plan(plan, out_dir, STUDY,
-                     units=lambda done: [[p] for p in plan.points
-                                         if p.point_id not in done and p.skip_reason is None],
+                     units=untrained,
                      estimate=lambda run: guess,
                      prepare=lambda runs: prepare_data((p.settings for p in runs), stream),
                      execute=lambda units: one_at_a_time(units, train_one), stream=stream)

@@ -72,7 +72,7 @@ def test_a_harness_bug_keeps_its_traceback_rather_than_reading_as_bad_input(monk
 def _sweep_file(tmp_path, root, grid='variant = ["none", "exact"]\nconnectivity = [0.2]'):
     path = tmp_path / "s.toml"
     path.write_text(f'name = "cli"\n[settings]\ndata_root = "{root}"\nnum_steps = 8\nbatch_size = 8\n'
-                    f'threads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n[grid]\n{grid}\n')
+                    f'threads = 1\nwarmup_steps = 1\nmeasured_steps = 2\nruns = 1\n[grid]\n{grid}\n')
     return path
 
 

@@ -12,7 +12,7 @@ from bench.results.rows import ErrorRow, SkippedRow
 from bench.results.store import ResultStore
 from tests.bench.make_rows import error_row, settings, skipped_row, timed_rows
 
-TINY = "num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n"
+TINY = "num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\nruns = 1\n"
 
 
 def _sweep(tmp_path, data_root, grid='seed = [0, 1]'):

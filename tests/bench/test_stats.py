@@ -1,12 +1,19 @@
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from bench.stats import (
+    INTERVAL_STEPS,
+    Ratio,
+    combine_run_times,
+    combine_runs,
     holm,
     median_ci,
     order_statistic_ranks,
     paired_ratio,
+    ratio_across_runs,
     ratio_of_medians,
+    runs_disagree,
     selected_ratio,
     sign_test,
     summarise,
@@ -200,3 +207,92 @@ def test_a_pick_from_one_candidate_is_the_plain_ratio_and_more_candidates_widen_
     assert many.p_value == min(1.0, 10 * plain.p_value)
     with pytest.raises(ValueError, match="at least one candidate"):
         selected_ratio(a, b, 0)
+
+
+# -- runs as the unit of repetition (bench.stats.combine_runs) ---------------------------------
+
+def _run_effect_draws(rng, runs: int, steps: int, run_sd: float, step_sd: float, true: float = 0.5):
+    """Per-step ratios of `runs` runs: each run's true ratio moves by a run effect (what a rerun
+    changes: a process, its memory layout, the machine's minute), each step by step noise."""
+    return [true * np.exp(rng.normal(0, run_sd) + rng.normal(0, step_sd, steps)) for _ in range(runs)]
+
+
+def test_combining_runs_takes_the_geometric_mean_with_a_t_interval_on_the_logs():
+    per_run = [Ratio(n=6, median=m, ci_low=m * 0.9, ci_high=m * 1.1) for m in (0.5, 0.55, 0.6)]
+    r = combine_runs(per_run)
+    logs = np.log([0.5, 0.55, 0.6])
+    half = scipy_stats.t.ppf(0.975, 2) * logs.std(ddof=1) / np.sqrt(3)
+    assert r.median == pytest.approx(np.exp(logs.mean()))
+    assert (r.ci_low, r.ci_high) == pytest.approx((np.exp(logs.mean() - half), np.exp(logs.mean() + half)))
+    assert r.runs == (0.5, 0.55, 0.6) and r.interval == "t across 3 runs" and r.n == 18
+    assert r.significant and r.p_value == pytest.approx(2 * scipy_stats.t.sf(abs(logs.mean()) / (half / scipy_stats.t.ppf(0.975, 2)), 2))
+
+
+def test_one_run_gives_its_own_interval_over_steps_back():
+    only = Ratio(n=15, median=0.4, ci_low=0.38, ci_high=0.42, p_value=0.001)
+    r = combine_runs([only])
+    assert (r.median, r.ci_low, r.ci_high, r.p_value) == (0.4, 0.38, 0.42, 0.001)
+    assert r.interval == INTERVAL_STEPS
+    with pytest.raises(ValueError, match="selected_ratio"):
+        combine_runs([only], candidates=3)
+
+
+def test_an_interval_across_runs_holds_where_the_steps_of_one_run_do_not():
+    """The issue's own observation, simulated: with a run effect twice the step noise, the
+    order-statistic interval over one run's steps covers the true ratio in far fewer than 95% of
+    reruns, and the t interval across 3 runs at least nominally."""
+    rng = np.random.default_rng(5)
+    true, trials = 0.5, 400
+    across = within = 0
+    for _ in range(trials):
+        runs = _run_effect_draws(rng, runs=3, steps=6, run_sd=0.06, step_sd=0.03, true=true)
+        r = combine_runs([Ratio(n=6, median=float(np.median(x)), ci_low=np.nan, ci_high=np.nan) for x in runs])
+        across += r.ci_low <= true <= r.ci_high
+        one = median_ci(runs[0])
+        within += one[0] <= true <= one[1]
+    assert across / trials >= 0.93
+    assert within / trials < 0.7
+
+
+def test_identical_points_across_runs_are_called_different_at_most_at_the_nominal_rate():
+    rng = np.random.default_rng(11)
+    trials = 400
+    called = sum(combine_runs([Ratio(n=6, median=float(np.median(x)), ci_low=np.nan, ci_high=np.nan)
+                               for x in _run_effect_draws(rng, 3, 6, 0.05, 0.03, true=1.0)]).significant
+                 for _ in range(trials))
+    assert called / trials <= 0.07
+
+
+def test_a_pick_across_runs_widens_its_interval_by_the_candidates():
+    per_run = [Ratio(n=6, median=m, ci_low=np.nan, ci_high=np.nan) for m in (0.5, 0.52, 0.55)]
+    one, picked = combine_runs(per_run), combine_runs(per_run, candidates=6)
+    assert picked.median == one.median
+    assert picked.ci_low < one.ci_low and picked.ci_high > one.ci_high
+    assert picked.p_value == pytest.approx(min(1.0, one.p_value * 6))
+
+
+def test_runs_disagree_only_where_two_runs_intervals_do_not_overlap():
+    a, b = Ratio(6, 0.5, 0.48, 0.52), Ratio(6, 0.51, 0.49, 0.53)
+    far = Ratio(6, 0.6, 0.58, 0.62)
+    unbounded = Ratio(4, 0.9, np.nan, np.nan)
+    assert not runs_disagree([a, b])
+    assert runs_disagree([a, b, far])
+    assert not runs_disagree([a, unbounded])  # too few steps to tell
+
+
+def test_run_times_combine_as_ratios_do():
+    centre, low, high = combine_run_times([0.10, 0.11, 0.12])
+    assert centre == pytest.approx(np.exp(np.log([0.10, 0.11, 0.12]).mean()))
+    assert low < 0.10 < 0.12 < high
+    with pytest.raises(ValueError, match="at least 2"):
+        combine_run_times([0.1])
+
+
+def test_two_directories_compare_by_welch_t_across_their_runs():
+    slower = ratio_across_runs([0.22, 0.21, 0.23], [0.10, 0.11, 0.10])
+    assert slower.median == pytest.approx(np.exp(np.log([0.22, 0.21, 0.23]).mean() - np.log([0.10, 0.11, 0.10]).mean()))
+    assert slower.ci_low > 1 and slower.significant and "Welch" in slower.interval
+    same = ratio_across_runs([0.10, 0.12, 0.11], [0.11, 0.10, 0.12])
+    assert same.ci_low < 1 < same.ci_high and not same.significant
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        ratio_across_runs([0.1], [0.1, 0.2])

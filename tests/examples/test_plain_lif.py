@@ -21,7 +21,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "plain_lif"
 def _short_sweep(folder: Path) -> Path:
     """The example's sweep file as shipped, timed for 3 steps on one thread."""
     text = (EXAMPLE / "sweep.toml").read_text().replace('"plugin.py:', f'"{EXAMPLE}/plugin.py:')
-    text = text.replace("warmup_steps = 2", "warmup_steps = 1\nthreads = 1").replace("measured_steps = 10", "measured_steps = 3")
+    text = text.replace("warmup_steps = 2", "warmup_steps = 1\nthreads = 1").replace("measured_steps = 10", "measured_steps = 3\nruns = 1")
     (folder / "sweep.toml").write_text(text)
     return folder / "sweep.toml"
 
@@ -99,7 +99,7 @@ def test_pipeline_fastest_runs_the_fastest_forward_the_model_has_and_says_which(
     sweep.write_text(f'name = "fast"\n[settings]\nmodel = "{EXAMPLE}/plugin.py:plain_lif"\n'
                      f'dataset = "{EXAMPLE}/plugin.py:spike_patterns"\nnum_steps = 20\nbatch_size = 16\n'
                      'connectivity = 0.2\nvariant = "pipeline:fastest"\nthreads = 1\nwarmup_steps = 1\n'
-                     'measured_steps = 2\n')
+                     'measured_steps = 2\nruns = 1\n')
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == 0
     (step,) = [r for r in ResultStore(tmp_path / "out").rows() if isinstance(r, StageRow) and r.stage == "step"]
     assert step.env["pipeline_resolved"] == "deepr:exact"  # no fused neurons, no events to frame or cache

@@ -155,16 +155,17 @@ def test_l1_and_temperature_are_sweep_axes_of_exact_deepr():
         (0.0, 0.0), (1e-4, 0.0), (0.0, 1e-6), (1e-4, 1e-6)}
 
 
-# (point id, group id) of default.toml's points, computed by the code before bench/ was regrouped
-# (dbc8a9c), on 2 cores with the cache at /pinned/cache: a refactor must not change them, or every
-# stored result would be timed again as if new.
+# (point id, group id) of default.toml's points, on 2 cores with the cache at /pinned/cache:
+# a refactor must not change them, or every stored result would be timed again as if new.
+# Re-pinned when the `runs` setting joined the point (schema 6) and default.toml's timing became
+# 3 runs of 1 + 4 steps: both are part of what a point is.
 PINNED_IDS = {
-    "conv2d | deepr:none | 0 workers | cpu": ("91be2530e71c2c88", "8ecd97eb50eaff81"),
-    "conv2d | deepr:notebook+loading:next_iter c=0.1 | 0 workers | cpu": ("910e110ecb318641", "47d6a0fe3ac0fea4"),
+    "conv2d | deepr:none | 0 workers | cpu": ("4fd02c322a575019", "2ec65c3a0e82600e"),
+    "conv2d | deepr:notebook+loading:next_iter c=0.1 | 0 workers | cpu": ("6e2a9b27afd4d491", "463dd992ec85331c"),
     "conv2d | deepr:exact+forward:fused+framing:compiled+cache:frames c=0.1 | 0 workers | cpu":
-        ("04498ffc181f8d3f", "d8470b0fa1c4008f"),
-    "conv2d | deepr:exact c=0.1 | 0 workers | cpu": ("b086c45d45d0389b", "8ecd97eb50eaff81"),
-    "linear | deepr:none | 2 workers | cpu": ("94bbee9f09603937", "599dc73746dde87f"),
+        ("b0ff7ff1b3e404a9", "23e1b34bcd4ac49a"),
+    "conv2d | deepr:exact c=0.1 | 0 workers | cpu": ("2ce92d3301b29f5b", "2ec65c3a0e82600e"),
+    "linear | deepr:none | 2 workers | cpu": ("58c1bf2bda3d0628", "8460a18b5331fcb8"),
 }
 
 
@@ -172,5 +173,34 @@ def test_the_default_sweep_keeps_its_point_and_group_ids(monkeypatch):
     monkeypatch.setenv("SNN_BENCH_CACHE", "/pinned/cache")
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     plan = load_sweep(Path(__file__).parents[3] / "bench" / "configs" / "default.toml", data_override="synthetic")
-    ids = {p.label.split(" | measured_steps")[0]: (p.point_id, p.group_id) for p in plan.points}
+    ids = {" | ".join(p.label.split(" | ")[:4]): (p.point_id, p.group_id) for p in plan.points}
     assert {label: ids[label] for label in PINNED_IDS} == PINNED_IDS
+
+
+def test_runs_are_timed_run_by_run_each_group_once_per_run():
+    plan = plan_sweep({**GRID, "settings": {"threads": 1, "runs": 3}})
+    units = plan.pending(set())
+    assert len(units) == 3 * len(plan.groups)
+    assert [u[0].run_index for u in units] == sorted(u[0].run_index for u in units)  # run 0, then 1, then 2
+    for r in range(3):
+        mine = [u for u in units if u[0].run_index == r]
+        assert sorted(p.point_id for u in mine for p in u) == sorted(p.point_id for p in plan.points)
+        assert all(p.run_index == r for u in mine for p in u)
+
+
+def test_each_run_shuffles_the_order_of_groups_and_of_points_reproducibly():
+    plan = plan_sweep({**GRID, "settings": {"threads": 1, "runs": 3}})
+    units = plan.pending(set())
+    orders = [[p.point_id for u in units if u[0].run_index == r for p in u] for r in range(3)]
+    assert len({tuple(order) for order in orders}) == 3  # no two runs in the same order
+    assert [[p.point_id for p in u] for u in plan.pending(set())] == [[p.point_id for p in u] for u in units]
+
+
+def test_a_resume_times_only_the_runs_still_missing_in_the_order_it_had():
+    plan = plan_sweep({**GRID, "settings": {"threads": 1, "runs": 2}})
+    units = plan.pending(set())
+    first = units[0]
+    done = {(p.point_id, p.run_index) for p in first[:2]}
+    resumed = plan.pending(done)
+    assert [p.point_id for p in resumed[0]] == [p.point_id for p in first[2:]]
+    assert sum(map(len, resumed)) == sum(map(len, units)) - 2

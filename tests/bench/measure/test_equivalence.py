@@ -28,7 +28,7 @@ def test_the_fast_variants_compute_what_their_references_compute(tiny_root):
 
 def _sweep(path, root, rule):
     path.write_text(f'name = "chk"\n[settings]\ndata_root = "{root}"\nlayer_type = "linear"\nnum_steps = 8\n'
-                    'batch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 6\nconnectivity = 0.1\n'
+                    'batch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 6\nruns = 1\nconnectivity = 0.1\n'
                     f'rewiring_rule = "{RULES}:{rule}"\n[grid]\nvariant = ["deepr:exact", "deepr:custom"]\n'
                     '[references]\ndeepr = "exact"\n')
     return path

@@ -12,7 +12,7 @@ from bench.results.rows import StageRow, WorkloadRow
 from bench.results.store import ResultStore
 from bench.run.sweep import run_sweep
 
-TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 4}
+TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 4, "runs": 1}
 
 
 @pytest.fixture(scope="module")

@@ -138,6 +138,7 @@ batch_size = 8
 threads = 1
 warmup_steps = 1
 measured_steps = 6
+runs = 1
 connectivity = 0.1
 rewiring_rule = "{RULES}:SET"
 rewiring_options = {{ drop_fraction = 0.05 }}
@@ -179,7 +180,7 @@ def test_a_rule_edited_between_two_runs_into_one_store_is_warned_about(tiny_root
     rules.write_text(RULES.read_text())
     sweep = tmp_path / "mine.toml"
     sweep.write_text(f'name = "mine"\n[settings]\ndata_root = "{tiny_root}"\nlayer_type = "linear"\n'
-                     'num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\n'
+                     'num_steps = 8\nbatch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 2\nruns = 1\n'
                      'connectivity = 0.1\nvariant = "deepr:custom"\nrewiring_rule = "my_rules.py:SET"\n')
     out = tmp_path / "out"
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0

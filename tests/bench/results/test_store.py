@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pandas as pd
@@ -5,12 +6,14 @@ import pytest
 
 from bench.measure.stages import ROW_STAGES
 from bench.results.rows import SCHEMA_VERSION, SchemaVersionError, StageRow
-from bench.results.store import ResultStore, StoreBusyError, StoreWriteError
-from tests.bench.make_rows import SPREAD, error_row, ratio_row, skipped_row, stage_row
+from bench.results.store import ResultStore, StoreBusyError, StoreWriteError, completed_runs
+from tests.bench.make_rows import SPREAD, error_row, ratio_row, settings, skipped_row, stage_row
+
+ONE_RUN = settings(runs=1)  # a point timed in one run: complete once that run is stored
 
 
 def _timed(point_id, run_id, stages=ROW_STAGES):
-    return [stage_row(point_id, run_id, stage) for stage in stages]
+    return [stage_row(point_id, run_id, stage, point_settings=ONE_RUN) for stage in stages]
 
 
 def test_appended_rows_read_back_in_order_as_the_same_types(tmp_path):
@@ -68,7 +71,9 @@ def test_csv_export_flattens_settings_and_environment(tmp_path):
     frame = pd.read_csv(results)
     assert set(frame["env.host"]) == {"h"} and json.loads(frame["samples_s"][0]) == pytest.approx([0.1 * f for f in SPREAD])
     assert {"layer_type", "variant", "connectivity", "config", "kind"} <= set(frame)
-    assert list(pd.read_csv(ratios)["ratio_median"]) == [0.5]
+    # the figure across runs first (run_index empty; one run: its own), then each run's
+    exported = pd.read_csv(ratios)
+    assert list(exported["ratio_median"]) == [0.5, 0.5] and list(exported["run_index"].isna()) == [True, False]
 
 
 def test_a_store_of_another_schema_version_is_refused_naming_both(tmp_path):
@@ -140,3 +145,36 @@ def test_an_unwritable_results_folder_is_a_user_error_before_anything_is_timed(t
     with pytest.raises(StoreWriteError, match="pass a writable --out"):
         with ResultStore(tmp_path / "new").exclusive():
             pass
+
+
+def _run(point_id, run_id, run_index, runs=3):
+    return [dataclasses.replace(r, run_index=run_index) for r in
+            [stage_row(point_id, run_id, stage, point_settings=settings(runs=runs)) for stage in ROW_STAGES]]
+
+
+def test_a_point_is_done_when_every_one_of_its_runs_is(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(_run("a", "g0", 0) + _run("a", "g1", 1))
+    assert store.completed_ids() == set()
+    assert completed_runs(store.rows()) == {("a", 0), ("a", 1)}  # a resume times run 2 alone
+    store.append(_run("a", "g2", 2))
+    assert store.completed_ids() == {"a"}
+
+
+def test_current_rows_keep_every_run_and_a_failed_runs_error(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(_run("a", "g0", 0) + _run("a", "g1", 1))
+    store.append([dataclasses.replace(error_row("a", "g2", point_settings=_run("a", "g2", 2)[0].settings), run_index=2)])
+    current = store.current_rows()
+    assert {(r.run_index, r.KIND) for r in current} == {(0, "stage"), (1, "stage"), (2, "error")}
+    store.append(_run("a", "g3", 2))  # the resume timed run 2: its error is history
+    assert {(r.run_index, r.run_id) for r in store.current_rows()} == {(0, "g0"), (1, "g1"), (2, "g3")}
+
+
+def test_csv_export_holds_the_figures_across_runs_and_each_runs(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(_run("a", "g0", 0) + _run("a", "g1", 1) + _run("a", "g2", 2))
+    results, _ = store.export_csv()
+    steps = pd.read_csv(results).query("stage == 'step'")
+    assert sorted(steps["run_index"].fillna(-1)) == [-1, 0, 1, 2]  # empty: across runs
+    assert steps[steps["run_index"].isna()]["interval"].item() == "t across 3 runs"

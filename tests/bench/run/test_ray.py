@@ -31,7 +31,7 @@ pytestmark = pytest.mark.ray
 
 RAY_BIN = Path(sys.executable).with_name("ray")
 RAY_ENV = dict(os.environ)
-TINY = {"num_steps": 8, "batch_size": 8, "threads": 2, "warmup_steps": 1, "measured_steps": 3}
+TINY = {"num_steps": 8, "batch_size": 8, "threads": 2, "warmup_steps": 1, "measured_steps": 3, "runs": 1}
 GRID = {"layer_type": ["conv2d", "linear"], "variant": ["none", "exact"], "connectivity": [0.2]}
 
 

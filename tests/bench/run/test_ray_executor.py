@@ -60,7 +60,7 @@ def test_ray_is_kept_on_loopback_only_for_a_local_or_loopback_cluster(monkeypatc
 
 def test_the_cli_refuses_ray_without_ray_and_an_address_without_ray(tiny_root, tmp_path, monkeypatch, capsys):
     sweep = tmp_path / "s.toml"
-    sweep.write_text(f'name = "s"\n[settings]\ndata_root = "{tiny_root}"\nmeasured_steps = 2\n')
+    sweep.write_text(f'name = "s"\n[settings]\ndata_root = "{tiny_root}"\nmeasured_steps = 2\nruns = 1\n')
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "o"), "--executor", "ray"]) == 2
     assert "pip install 'snn-bench[ray]'" in capsys.readouterr().err

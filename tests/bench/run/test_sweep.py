@@ -19,7 +19,7 @@ from bench.run.executors import InProcessExecutor
 from bench.run.sweep import run_sweep
 from tests.bench.processes import start_and_wait_for_first_rows
 
-TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3}
+TINY = {"num_steps": 8, "batch_size": 8, "threads": 1, "warmup_steps": 1, "measured_steps": 3, "runs": 1}
 
 
 def _plan(root, grid=None, **extra):
@@ -45,11 +45,13 @@ def test_a_sweep_stores_one_row_per_point_and_stage_with_ratios(tiny_root, tmp_p
     assert math.isnan(step.ci_low_s)  # 3 steps are too few for a 95% interval: none, not a narrow one
     assert step.env["threads"] == 1 and step.env["git_commit"] and "load_avg_1m_after" in step.env
     frame = pd.read_csv(summary.results_csv)
-    assert len(frame) == len(rows) and {"env.cpu_model", "variant", "connectivity"} <= set(frame)
+    # each point's figures across its runs (run_index empty), then each run's
+    assert len(frame) == 2 * len(rows) and {"env.cpu_model", "variant", "connectivity"} <= set(frame)
+    assert frame["run_index"].isna().sum() == len(rows)
     ratios = pd.read_csv(summary.ratios_csv)
     assert set(ratios["variant"]) == {"deepr:exact"} and set(ratios["reference_variant"]) == {"deepr:notebook"}
     assert set(ratios["component"]) == {"deepr"} and ratios["paired"].all()
-    assert len(ratios) == 2 * 8  # two exact points x (7 stages + step)
+    assert len(ratios) == 2 * 2 * 8  # (across runs + run 0) x two exact points x (7 stages + step)
 
 
 def test_rerunning_a_finished_sweep_times_nothing_and_duplicates_nothing(tiny_root, tmp_path):

@@ -122,7 +122,7 @@ def test_a_study_judges_only_the_runs_its_current_file_asks_for(tiny_root, tmp_p
     assert main(["study", str(study_file), "--out", str(out)]) == 0
     _write_study(study_file, tiny_root, [0.005])  # one lr removed from the grid
     assert main(["study", str(study_file), "--out", str(out)]) == 0
-    assert "0 to train" in capsys.readouterr().err
+    assert "0 runs to train" in capsys.readouterr().err
     page = (out / "report" / "study.html").read_text()
     assert "1 runs trained" in page and "1 stored run(s) left out" in page
     assert main(["report", str(out)]) == 0  # the report command judges the same runs
@@ -134,7 +134,7 @@ def test_runs_trained_under_other_iterations_are_trained_again_not_reused(tiny_r
     _write_study(study_file, tiny_root, [0.005], iterations=4)
     assert main(["study", str(study_file), "--out", str(out)]) == 0
     assert main(["study", str(study_file), "--out", str(out), "--iterations", "6"]) == 0
-    assert "1 to train" in capsys.readouterr().err.split("study 'tiny'")[-1]
+    assert "1 runs to train" in capsys.readouterr().err.split("study 'tiny'")[-1]
     runs = [r for r in ResultStore(out).rows() if isinstance(r, StudyRunRow)]
     assert sorted(r.iterations for r in runs) == [4, 6] and len({r.point_id for r in runs}) == 2
     page = (out / "report" / "study.html").read_text()
