@@ -179,7 +179,9 @@ class RayExecutor:
 
     def run(self, groups: list[list[PlannedPoint]]) -> Iterator[tuple[int, list[Outcome]]]:
         ray = self.ray
-        task = ray.remote(self.group_task)
+        # max_calls=1: a worker process times one group run and exits, so a group's runs are
+        # independent processes here too (bench.run.executors.FreshProcessExecutor)
+        task = ray.remote(max_calls=1)(self.group_task)
         pending = {task.options(**self._options(points[0].settings)).remote(points): index
                    for index, points in enumerate(groups)}
         try:
