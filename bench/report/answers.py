@@ -17,7 +17,19 @@ from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
 from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.stats import CI_TOO_FEW, Ratio, difference_of_medians, selected_ratio
+from bench.results.combine import likely_cause
+from bench.results.rows import ENV_FIELDS
+from bench.stats import (
+    CI_TOO_FEW,
+    INTERVAL_STEPS,
+    Ratio,
+    combine_runs,
+    difference_of_medians,
+    ratio_of_medians,
+    run_interval,
+    runs_disagree,
+    selected_ratio,
+)
 from snn.names import STAGES
 
 MS = 1e3
@@ -61,6 +73,7 @@ class Answer:
     remaining_share: float
     caveats: list[str] = field(default_factory=list)
     candidates: int = 1  # the points the fastest was picked from (same layer type, device, connectivity)
+    unstable: str = ""  # "unstable across runs: ..." when the speed-up's runs disagree beyond their own intervals
 
 
 def _timed(step: pd.Series) -> Timed:
@@ -180,12 +193,45 @@ def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> 
     return caveats
 
 
-def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ()) -> list[Answer]:
+def _run_steps(runs: pd.DataFrame, point_id: str) -> dict[int, pd.Series]:
+    """run index → that run's step row of one point."""
+    if runs.empty:
+        return {}
+    mine = runs[(runs["point_id"] == point_id) & (runs["stage"] == STEP)]
+    return {int(row["run_index"]): row for _, row in mine.iterrows()}
+
+
+def _env(row: pd.Series) -> dict:
+    return {name: row.get(f"env.{name}") for name in ENV_FIELDS}
+
+
+def headline_ratio(fastest: pd.Series, user: pd.Series, runs: pd.DataFrame, candidates: int) -> tuple[Ratio, str]:
+    """The fastest step over the user's, picked from `candidates` points, and "unstable across
+    runs: ..." or "". Over the runs both were timed in (the same round of the sweep): each run's
+    ratio of medians, combined across runs (bench.stats.combine_runs, simultaneous over the
+    candidates); from one run, over its steps (bench.stats.selected_ratio)."""
+    mine, theirs = _run_steps(runs, fastest["point_id"]), _run_steps(runs, user["point_id"])
+    shared = sorted(set(mine) & set(theirs))
+    if len(shared) < 2:
+        r = selected_ratio(fastest["samples_s"], user["samples_s"], candidates)
+        return dataclasses.replace(r, runs=(r.median,), interval=INTERVAL_STEPS), ""
+    per_run = [ratio_of_medians(mine[i]["samples_s"], theirs[i]["samples_s"]) for i in shared]
+    spans = [run_interval(r, mine[i]["samples_s"], theirs[i]["samples_s"], paired=False)
+             for r, i in zip(per_run, shared)]
+    unstable = (f"unstable across runs: the runs' own intervals do not overlap; "
+                f"{likely_cause([_env(mine[i]) for i in shared])}" if runs_disagree(spans) else "")
+    return combine_runs(per_run, candidates=candidates), unstable
+
+
+def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
+            runs: pd.DataFrame | None = None) -> list[Answer]:
     """One Answer per layer type × device that has timed points; the fastest is taken among the
     points at the user's connectivity when the user's pipeline was timed. `skipped`: one sentence
-    per reason points were skipped (an absent device), repeated in every answer's caveats."""
+    per reason points were skipped (an absent device), repeated in every answer's caveats;
+    `runs`: each run's stage rows, which the speed-up is taken across."""
     if stages.empty:
         return []
+    runs = pd.DataFrame() if runs is None else runs
     steps = stages[stages["stage"] == STEP]
     biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
@@ -196,19 +242,26 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = ())
         # connectivity); a dense point skips rewiring and trains another network.
         same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
         fastest = same_work.sort_values("median_s").iloc[0]
-        # Picked as the fastest of len(same_work) by these very steps: its test accounts for the pick.
-        speedup = (selected_ratio(fastest["samples_s"], user["samples_s"], len(same_work))
-                   if user is not None and user["point_id"] != fastest["point_id"] else None)
+        # Picked as the fastest of len(same_work) by these very runs: its test accounts for the pick.
+        speedup, unstable = (headline_ratio(fastest, user, runs, len(same_work))
+                             if user is not None and user["point_id"] != fastest["point_id"] else (None, ""))
         result.append(Answer(
             layer_type=layer_type, device=device,
             user=_timed(user) if user is not None else None, fastest=_timed(fastest),
-            speedup=speedup, candidates=len(same_work),
+            speedup=speedup, candidates=len(same_work), unstable=unstable,
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
             remaining_share=float(biggest.loc[fastest["point_id"], "share_of_step"]),
             caveats=_caveats(fastest, user, list(skipped))))
     return result
+
+
+def runs_text(r: Ratio) -> str:
+    """How a ratio's interval was made and each run's ratio: "t across 3 runs; runs 0.251, 0.262, 0.255"."""
+    if len(r.runs) < 2:
+        return r.interval or INTERVAL_STEPS
+    return f"{r.interval}; each run: {', '.join(f'{x:.3f}' for x in r.runs)}"
 
 
 def sentences(answer: Answer) -> list[str]:
@@ -227,7 +280,9 @@ def sentences(answer: Answer) -> list[str]:
                    else f"{1 / s.speedup:.2f}x slower than yours" if s.significant
                    else "no difference from yours shown")
         fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)}, simultaneous over "
-                    f"the {answer.candidates} points it was picked from)")
+                    f"the {answer.candidates} points it was picked from; {runs_text(s)})")
+        if answer.unstable:
+            fastest += f"; {answer.unstable}"
     lines.append(fastest + f"; its biggest stage is {answer.remaining_stage}, "
                  f"{100 * answer.remaining_share:.0f}% of its step.")
     lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else

@@ -1,9 +1,14 @@
-"""A run against a baseline run: the same configurations matched, ratios of step times, flags.
+"""A results directory against a baseline one: the same configurations matched, ratios of step
+times, flags.
 
-The two runs were not interleaved, so each ratio is a ratio of medians with an unpaired
-bootstrap CI: wider than the paired ratios inside one run. A change is flagged only when it
-exceeds the threshold and its CI excludes 1, and a different machine is warned about, since
-then the ratio measures the machine as much as the change.
+The two were not interleaved, so nothing pairs their steps. Each side's spread is taken across
+its own independent runs (the `runs` setting): the ratio of the geometric means of the runs'
+medians, with Welch's t interval on their logarithms (bench.stats.ratio_across_runs), so the
+interval holds across reruns, not only across the steps of one run. A side timed in one run
+falls back to a ratio of medians over steps, with an unpaired bootstrap CI, and says so: that
+interval understates how far a rerun lands. A change is flagged only when it exceeds the
+threshold and its CI excludes 1, and a different machine is warned about, since then the ratio
+measures the machine as much as the change.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from bench.regression import REGRESSION_THRESHOLD
 from bench.report.load import Results
 from bench.results.ids import config_hash
 from bench.results.rows import MACHINE_FIELDS
-from bench.stats import ratio_of_medians
+from bench.stats import INTERVAL_STEPS, Ratio, ratio_across_runs, ratio_of_medians
 
 # The data root's path differs between clones of the same data; every other setting must match.
 MATCH_IGNORES = ("data_root",)
@@ -38,11 +43,22 @@ def match_key(row) -> str:
 DIFFERENT_DATA = "different data"  # the flag of a pair timed on different data: no verdict
 
 
+def step_ratio(now: pd.Series, before: pd.Series) -> Ratio:
+    """One configuration's step, now over the baseline's (module docstring)."""
+    if len(now["run_medians_s"]) >= 2 and len(before["run_medians_s"]) >= 2:
+        return ratio_across_runs(now["run_medians_s"], before["run_medians_s"])
+    r = ratio_of_medians(now["samples_s"], before["samples_s"])
+    return Ratio(n=r.n, median=r.median, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+                 interval=INTERVAL_STEPS + " a side (a rerun may land outside it)")
+
+
 def compare(current: Results, baseline: Results, threshold: float = REGRESSION_THRESHOLD) -> pd.DataFrame:
-    """One row per configuration timed in both runs: ratio current/baseline, CI, flag. A pair
-    whose data differ (env.data_fingerprint) is flagged "different data", never a regression or
-    an improvement: the ratio then measures the data as much as the code."""
-    columns = ["configuration", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag"]
+    """One row per configuration timed in both: ratio current/baseline, CI across runs, each
+    side's run medians, flag. A pair whose data differ (env.data_fingerprint) is flagged
+    "different data", never a regression or an improvement: the ratio then measures the data as
+    much as the code."""
+    columns = ["configuration", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag",
+               "current_runs_ms", "baseline_runs_ms", "interval"]
     if current.stages.empty or baseline.stages.empty:
         return pd.DataFrame(columns=columns)
     now = current.stages[current.stages["stage"] == STEP]
@@ -53,12 +69,15 @@ def compare(current: Results, baseline: Results, threshold: float = REGRESSION_T
         old = before_by_key.get(match_key(row))
         if old is None:
             continue
-        r = ratio_of_medians(row["samples_s"], old["samples_s"])
+        r = step_ratio(row, old)
         same_data = row.get("env.data_fingerprint") == old.get("env.data_fingerprint")
         flag = change_flag(r.median, r.significant, threshold) if same_data else DIFFERENT_DATA
         rows.append({"configuration": row["config"], "current_ms": row["median_s"] * 1e3,
                      "baseline_ms": old["median_s"] * 1e3, "ratio": r.median, "ci_low": r.ci_low,
-                     "ci_high": r.ci_high, "flag": flag})
+                     "ci_high": r.ci_high, "flag": flag,
+                     "current_runs_ms": ", ".join(f"{m * 1e3:.0f}" for m in row["run_medians_s"]),
+                     "baseline_runs_ms": ", ".join(f"{m * 1e3:.0f}" for m in old["run_medians_s"]),
+                     "interval": r.interval})
     return pd.DataFrame(rows, columns=columns)
 
 

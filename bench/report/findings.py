@@ -158,9 +158,12 @@ def speedup_table(ratios: pd.DataFrame, relevant_only: bool = False) -> pd.DataF
     if relevant_only:
         ratios = ratios[ratios["tested"]]
     columns = ["config", "stage", "component", "reference_variant", "paired", "speedup",
-               "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant_holm"]
+               "ratio_median", "ratio_ci_low", "ratio_ci_high", "significant_holm", "interval", "each_run",
+               "unstable_runs"]
     if "check" in ratios and (ratios["check"] != "").any():  # snn-bench check was run
         columns.append("check")
+    ratios = ratios.assign(each_run=[", ".join(f"{x:.3f}" for x in runs) if len(runs) > 1 else ""
+                                     for runs in ratios["run_ratios"]])
     table = ratios[columns].copy()
     return table.sort_values(["component", "stage", "speedup"],
                              ascending=[True, True, False]).reset_index(drop=True)

@@ -2,7 +2,8 @@
 side by side, checked against snnTorch's notebook loop, with its memory.
 
 A library's step ratio is paired: every point of a group run takes its turn step by step, so the
-i-th step of each is timed moments apart (bench.stats.paired_ratio). Agreement and memory come
+i-th step of each is timed moments apart (bench.stats.paired_ratio), and across the sweep's
+independent runs the runs' ratios are combined (bench.stats.combine_runs). Agreement and memory come
 from `snn-bench check` (bench.measure.equivalence): the agreement check for a port, the forward
 check for our own forward variants (spikes equal to the reference's or not).
 """
@@ -19,7 +20,7 @@ from bench.config.variants import parse_variant
 from bench.measure.stages import STEP
 from bench.report.findings import ci_text
 from bench.results.rows import CheckRow, SkippedRow, StageRow
-from bench.stats import holm, paired_ratio
+from bench.stats import combine_runs, holm, paired_ratio
 
 DISPLAY = {"spikingjelly": "SpikingJelly", "norse": "Norse", "sinabs": "Sinabs", "compiled": "plain torch"}
 SEED_FORWARDS = {"reference": "notebook loop (the reference)", "multistep": "multistep forward (ours)",
@@ -55,18 +56,24 @@ def _is_reference(settings, forward: str) -> bool:
 
 @dataclass
 class _Timed:
-    row: StageRow  # the step row
-    stages: dict[str, StageRow]
+    row: StageRow  # the step row across runs
+    stages: dict[str, StageRow]  # across runs
+    runs: dict[int, StageRow]  # each run's step row, by run index
 
 
 def _timed(rows) -> dict[str, _Timed]:
-    """point id → its step row and stage rows, for points of a library (its latest run: rows are
-    in the order they were stored)."""
-    runs: dict[tuple[str, str], dict[str, StageRow]] = {}
+    """point id → its step and stage rows across runs and each run's step row, for points of a
+    library (rows: the store's current rows with the figures across runs)."""
+    combined: dict[str, dict[str, StageRow]] = {}
+    runs: dict[str, dict[int, StageRow]] = {}
     for row in rows:
         if isinstance(row, StageRow) and library_of(row.settings.model) is not None:
-            runs.setdefault((row.point_id, row.run_id), {})[row.stage] = row
-    return {point_id: _Timed(stages[STEP], stages) for (point_id, _), stages in runs.items() if STEP in stages}
+            if row.run_index is None:
+                combined.setdefault(row.point_id, {})[row.stage] = row
+            elif row.stage == STEP:
+                runs.setdefault(row.point_id, {})[row.run_index] = row
+    return {point_id: _Timed(stages[STEP], stages, runs.get(point_id, {}))
+            for point_id, stages in combined.items() if STEP in stages}
 
 
 def _checks(checks: list[CheckRow]) -> dict[str, dict[str, CheckRow]]:
@@ -77,11 +84,13 @@ def _checks(checks: list[CheckRow]) -> dict[str, dict[str, CheckRow]]:
     return found
 
 
-def _ratio(a: StageRow, b: StageRow | None):
-    if b is None or a.run_id != b.run_id:
+def _ratio(a: _Timed, b: _Timed | None):
+    """A's step over B's: paired within each run they shared (one group run), across runs."""
+    if b is None:
         return None
+    shared = [i for i in sorted(a.runs) if i in b.runs and a.runs[i].run_id == b.runs[i].run_id]
     try:
-        return paired_ratio(a.samples_s, b.samples_s)
+        return combine_runs([paired_ratio(a.runs[i].samples_s, b.runs[i].samples_s) for i in shared]) if shared else None
     except ValueError:
         return None
 
@@ -133,19 +142,19 @@ def library_table(rows, check_rows: list[CheckRow]) -> pd.DataFrame:
     checks = _checks(check_rows)
     by_group: dict[tuple[str, str], list[_Timed]] = {}
     for t in timed.values():
-        by_group.setdefault((t.row.group_id, t.row.run_id), []).append(t)
+        by_group.setdefault((t.row.group_id, t.row.run_id), []).append(t)  # run_id: the group runs, joined
     group_checks: dict[str, list[CheckRow]] = {}
     for point_checks in checks.values():
         for row in point_checks.values():
             group_checks.setdefault(row.group_id, []).append(row)
     table = []
     for (group_id, _), members in by_group.items():
-        ref = next((m.row for m in members if _is_reference(m.row.settings, "reference")), None)
-        fused = next((m.row for m in members if _is_reference(m.row.settings, "fused")), None)
+        ref = next((m for m in members if _is_reference(m.row.settings, "reference")), None)
+        fused = next((m for m in members if _is_reference(m.row.settings, "fused")), None)
         for m in members:
             s, step = m.row.settings, m.row
             agrees, differing, grad_rel, differences = _agreement(step.point_id, s, checks)
-            vs_ref, vs_fused = _ratio(step, ref), _ratio(step, fused)
+            vs_ref, vs_fused = _ratio(m, ref), _ratio(m, fused)
             table.append({
                 "layer type": s.layer_type, "device": s.device, "library": library_of(s.model),
                 "configuration": configuration(s), "point_id": step.point_id,
@@ -202,7 +211,7 @@ def sentences(table: pd.DataFrame, rows) -> list[str]:
     difference is stated only where the paired comparison rejects no change after Holm's
     correction over every comparison these sentences make (a family of their own: they are not
     ratio rows, so the page's family does not hold them)."""
-    by_id = {t.row.point_id: t.row for t in _timed(rows).values()}
+    by_id = _timed(rows)
     name = lambda r: f"{r['library']} ({r['configuration']})"  # noqa: E731
     plans = []  # (layer, device, best, [(prefix, row)]) and the comparisons they need
     comparisons = []

@@ -17,6 +17,7 @@ from bench.config.variants import parse_variant
 from bench.errors import UserError
 from bench.report.findings import correct_page_family
 from bench.report.workload import sparsity_against_dense
+from bench.results.combine import with_combined
 from bench.results.paths import LINES_CSV, OPS_CSV, PROFILE_SUMMARY, PROFILES, RESULTS
 from bench.results.rows import (
     ENV_FIELDS,
@@ -51,15 +52,17 @@ class Profile:
 @dataclass
 class Results:
     directory: Path
-    rows: list[Row]  # the store's current rows
-    stages: pd.DataFrame  # one row per point and stage (timed points only), flattened
-    ratios: pd.DataFrame  # variants against references, paired and unpaired
+    rows: list[Row]  # the store's current rows (each run's), and the figures across runs
+    stages: pd.DataFrame  # one row per point and stage across its runs (timed points only), flattened
+    ratios: pd.DataFrame  # variants against references across runs, paired and unpaired
     profiles: list[Profile] = field(default_factory=list)
     label_also: list[str] = field(default_factory=list)  # settings that differ between points
     workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # NeuroBench metrics per point
     # DeepR points' forward/backward against the dense point beside them (report.workload)
     sparsity: pd.DataFrame = field(default_factory=pd.DataFrame)
     checks: list[CheckRow] = field(default_factory=list)  # the latest `snn-bench check` per point and component
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # each run's stage rows (run_index 0, 1, ...)
+    run_ratios: pd.DataFrame = field(default_factory=pd.DataFrame)  # each run's ratio rows
 
     def label(self, settings: dict) -> str:
         """A point's label in this report: naming every setting that differs between its points."""
@@ -70,7 +73,7 @@ class Results:
         """The distinct machines/software the timed rows came from (ENV_FIELDS)."""
         seen, envs = set(), []
         for row in self.rows:
-            if isinstance(row, StageRow):
+            if isinstance(row, StageRow) and row.run_index is not None:
                 env = {k: row.env.get(k) for k in ENV_FIELDS if k not in PER_GROUP_FIELDS}
                 key = json.dumps(env, sort_keys=True, default=str)
                 if key not in seen:
@@ -139,12 +142,14 @@ def load_results(directory: str | Path) -> Results:
         raise NoResultsError(f"no results in {directory} (no {RESULTS}): run `snn-bench sweep FILE "
                              f"--out {directory}` first, or pass the directory a sweep wrote")
     store = ResultStore(directory)
-    rows = store.current_rows()
+    rows = with_combined(store.current_rows())
     varying = varying_settings(rows)
-    stages = frame([r for r in rows if isinstance(r, StageRow)], StageRow, varying)
+    across = [r for r in rows if r.run_index is None]  # the figures across runs: what the page states
+    each = [r for r in rows if r.run_index is not None]
+    stages = frame([r for r in across if isinstance(r, StageRow)], StageRow, varying)
     # significant_holm: every comparison the page shows corrected once, here, as one family, so
     # every table and sentence agrees
-    ratios, sparsity = correct_page_family(frame([r for r in rows if isinstance(r, RatioRow)],
+    ratios, sparsity = correct_page_family(frame([r for r in across if isinstance(r, RatioRow)],
                                                  RatioRow, varying), sparsity_against_dense(stages))
     return Results(
         directory=directory,
@@ -156,4 +161,6 @@ def load_results(directory: str | Path) -> Results:
         profiles=_profiles(directory),
         workload=frame([r for r in rows if isinstance(r, WorkloadRow)], WorkloadRow, varying),
         checks=latest_checks(store.rows()),
+        runs=frame([r for r in each if isinstance(r, StageRow)], StageRow, varying),
+        run_ratios=frame([r for r in each if isinstance(r, RatioRow)], RatioRow, varying),
     )

@@ -82,9 +82,13 @@ def _speedups(results: Results) -> str:
                           "own): a ratio of medians whose bootstrap CI resamples each side "
                           "separately, so it is wider. Shown: the stages each component is meant "
                           "to change, and the whole step; ratios.csv in the results directory "
-                          "holds every stage. significant_holm: the CI excludes 1 and the test "
-                          "(sign test paired, Mann-Whitney unpaired) rejects after Holm's "
-                          "correction across every comparison shown.", "note")
+                          "holds every stage. With several independent runs (the runs setting), "
+                          "the ratio is the geometric mean of the runs' ratios (each_run) and its "
+                          "CI Student's t across runs (interval); unstable_runs flags runs whose own "
+                          "intervals do not overlap, with the likely cause the runs recorded. "
+                          "significant_holm: the CI excludes 1 and the test (t across runs; from "
+                          "one run, the sign test paired, Mann-Whitney unpaired) rejects after "
+                          "Holm's correction across every comparison shown.", "note")
     if "check" in table and table["check"].str.startswith("FAILED").any():
         note += html.paragraph("A variant whose equivalence check failed (the check column, from "
                                "`snn-bench check`) does not compute what its reference computes: its "
@@ -95,7 +99,8 @@ def _speedups(results: Results) -> str:
     return note + html.table(table, "speedups", formats,
                              lambda r: "improvement" if r["significant_holm"] and r["speedup"] > 1
                              else "regression" if r["significant_holm"] else "",
-                             text_columns=("config", "stage", "component", "reference_variant", "check"))
+                             text_columns=("config", "stage", "component", "reference_variant", "check",
+                                           "interval", "each_run", "unstable_runs"))
 
 
 def _rewiring(results: Results) -> str:
@@ -189,11 +194,15 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
     plots.baseline_ratios(table, threshold, out / "baseline.png")
     body += html.paragraph(f"{len(table)} configurations matched; {sum(table['flag'] == 'regression')} "
                            f"regression(s) and {sum(table['flag'] == 'improvement')} improvement(s) "
-                           f"beyond ±{100 * threshold:.0f}% with a CI that excludes 1.", "")
+                           f"beyond ±{100 * threshold:.0f}% with a CI that excludes 1. Each CI is taken "
+                           "across the two directories' independent runs (Welch's t on the logarithms of "
+                           "the runs' medians; the interval column says how each was made): it holds "
+                           "across reruns. A side timed in one run falls back to its steps, and says so.", "")
     formats = {"current_ms": _one_decimal, "baseline_ms": _one_decimal,
                **{c: _three_decimals for c in ("ratio", "ci_low", "ci_high")}}
     return body + html.image("baseline.png", "current over baseline step time") + html.table(
-        table, "baseline", formats, lambda r: r["flag"].replace(" ", "-"), text_columns=("configuration", "flag"))
+        table, "baseline", formats, lambda r: r["flag"].replace(" ", "-"),
+        text_columns=("configuration", "flag", "current_runs_ms", "baseline_runs_ms", "interval"))
 
 
 def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:
@@ -234,7 +243,7 @@ def _answers(results: Results, out: Path) -> str:
     """The first screen: per layer type and device, my step, the fastest and the speed-up as large
     numbers, then the changes that get there and how to apply each; the same answers in words in
     summary.md beside the page."""
-    found = answers.answers(results.stages, results.ratios, _skipped(results))
+    found = answers.answers(results.stages, results.ratios, _skipped(results), results.runs)
     (out / SUMMARY_MD).write_text(answers.markdown(found))
     if not found:
         return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
@@ -277,7 +286,8 @@ def _speedup_card(answer) -> dict:
           else findings.CI_TOO_FEW)
     return {"key": "speedup", "css": "faster" if faster else "", "label": "Speed-up, fastest over yours",
             "value": value, "ci": f"{ci}; unpaired; simultaneous over the {answer.candidates} points the fastest was "
-                                  "picked from" + ("" if s.significant else "; no difference shown"),
+                                  f"picked from; {answers.runs_text(s)}" + ("" if s.significant else "; no difference shown")
+                                  + (f"; {answer.unstable}" if answer.unstable else ""),
             "short": "", "full": ""}
 
 

@@ -1,10 +1,13 @@
 """bench.report.answers: the first screen says my step, the fastest step and the next change."""
 
+import dataclasses
+
 import pytest
 
 from bench.report import answers
 from bench.report.findings import with_corrected_significance
 from bench.report.load import frame
+from bench.results.combine import combined_rows
 from tests.bench.make_rows import ratio_row, settings, stage_row
 
 USER = answers.USER_PIPELINE
@@ -141,3 +144,35 @@ def test_a_short_label_names_only_the_settings_that_differ_and_apply():
     assert answers.short_label(settings(variant=FASTEST, connectivity=0.1), mine) == "pipeline:fastest"
     dense = settings(variant="deepr:none+forward:fused", num_workers=2)
     assert answers.short_label(dense, mine) == "deepr:none+forward:fused, num_workers = 2"  # no neutral connectivity
+
+
+def _runs_of(i: int, variant: str, step_medians: list[float], clock=None) -> list:
+    """Point i's step rows, one per run (run_index r), as the store keeps them."""
+    point = settings(variant=variant, connectivity=0.1, runs=len(step_medians))
+    return [dataclasses.replace(stage_row(f"p{i}", f"g{r}", stage, m * share, m, point_settings=point,
+                                          env={"host": "h", "cpu_mhz": (clock or [2600] * 9)[r]}),
+                                run_index=r)
+            for r, m in enumerate(step_medians) for stage, share in (("forward", 0.6), ("step", 1.0))]
+
+
+def _answer_across(user_runs, fastest_runs, clock=None):
+    per_run = _runs_of(0, USER, user_runs) + _runs_of(1, FASTEST, fastest_runs, clock)
+    stages = frame([r for r in combined_rows(per_run)])
+    (answer,) = answers.answers(stages, _ratios(), runs=frame(per_run))
+    return answer
+
+
+def test_the_headline_speedup_is_taken_across_runs_with_each_runs_ratio_beside_it():
+    answer = _answer_across([1.0, 1.1, 0.9], [0.30, 0.33, 0.27])
+    assert answer.speedup.runs == (0.30, 0.30, 0.30) and answer.speedup.interval == "t across 3 runs"
+    assert answer.unstable == ""
+    (_, fastest, *_) = answers.sentences(answer)
+    assert "t across 3 runs; each run: 0.300, 0.300, 0.300" in fastest
+
+
+def test_runs_that_disagree_beyond_their_own_intervals_make_the_headline_unstable_naming_the_clock():
+    answer = _answer_across([1.0, 1.0, 1.0], [0.30, 0.45, 0.30], clock=[2600, 2000, 2600])
+    assert answer.unstable.startswith("unstable across runs")
+    assert "CPU clock ranged 2000-2600 MHz" in answer.unstable
+    (_, fastest, *_) = answers.sentences(answer)
+    assert "unstable across runs" in fastest

@@ -22,6 +22,7 @@ batch_size = 8
 threads = 1
 warmup_steps = 1
 measured_steps = 6
+runs = 1
 variant = "cache:frames"
 [[points]]
 [[points]]

@@ -27,7 +27,7 @@ def test_the_error_row_is_listed_with_its_message(report):
 def test_the_tidy_csv_holds_every_timed_stage_with_its_environment(report):
     frame = pd.read_csv(report.parent / "report.csv")
     assert {"stage", "median_s", "config", "env.cpu_model", "env.git_commit"} <= set(frame.columns)
-    assert "samples_s" not in frame and len(frame["point_id"].unique()) == 2 * 6 + 1  # + the user's pipeline
+    assert "samples_s" not in frame and len(frame["point_id"].unique()) == 2 * 6 + 2  # + the user's pipeline and the multistep one
 
 
 def test_the_baseline_matches_configurations_timed_in_both_runs(report):
