@@ -42,7 +42,8 @@ def checked(tiny_root, tmp_path_factory):
     out = folder / "out"
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(sys.modules, "sinabs", None)  # not installed, as far as the ports can tell
-        assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+        # in this process: a forked group run would not see the patched sys.modules
+        assert main(["sweep", str(sweep), "--out", str(out), "--executor", "in-process"]) == 0
         assert main(["check", str(sweep), "--out", str(out)]) == 0
     assert main(["report", str(out)]) == 0
     return out
