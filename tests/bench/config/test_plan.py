@@ -158,14 +158,14 @@ def test_l1_and_temperature_are_sweep_axes_of_exact_deepr():
 # (point id, group id) of default.toml's points, on 2 cores with the cache at /pinned/cache:
 # a refactor must not change them, or every stored result would be timed again as if new.
 # Re-pinned when the `runs` setting joined the point (schema 6) and default.toml's timing became
-# 3 runs of 1 + 4 steps: both are part of what a point is.
+# 3 runs of 1 + 3 steps: both are part of what a point is.
 PINNED_IDS = {
-    "conv2d | deepr:none | 0 workers | cpu": ("4fd02c322a575019", "2ec65c3a0e82600e"),
-    "conv2d | deepr:notebook+loading:next_iter c=0.1 | 0 workers | cpu": ("6e2a9b27afd4d491", "463dd992ec85331c"),
+    "conv2d | deepr:none | 0 workers | cpu": ("c2286ef9f03e34ee", "bf57a6901ef92959"),
+    "conv2d | deepr:notebook+loading:next_iter c=0.1 | 0 workers | cpu": ("877614e13cc8b590", "e348270c9b243443"),
     "conv2d | deepr:exact+forward:fused+framing:compiled+cache:frames c=0.1 | 0 workers | cpu":
-        ("b0ff7ff1b3e404a9", "23e1b34bcd4ac49a"),
-    "conv2d | deepr:exact c=0.1 | 0 workers | cpu": ("2ce92d3301b29f5b", "2ec65c3a0e82600e"),
-    "linear | deepr:none | 2 workers | cpu": ("58c1bf2bda3d0628", "8460a18b5331fcb8"),
+        ("540bc7793887bd66", "4fea0e169e423b45"),
+    "conv2d | deepr:exact c=0.1 | 0 workers | cpu": ("eb8c9b046042c5e6", "bf57a6901ef92959"),
+    "linear | deepr:none | 2 workers | cpu": ("556a90b5d027810a", "80208d586f7f30e3"),
 }
 
 
