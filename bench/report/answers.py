@@ -17,7 +17,7 @@ from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
 from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.results.combine import likely_cause
+from bench.results.combine import unstable_runs
 from bench.results.rows import ENV_FIELDS
 from bench.stats import (
     CI_TOO_FEW,
@@ -27,7 +27,6 @@ from bench.stats import (
     difference_of_medians,
     ratio_of_medians,
     run_interval,
-    runs_disagree,
     selected_ratio,
 )
 from snn.names import STAGES
@@ -218,8 +217,7 @@ def headline_ratio(fastest: pd.Series, user: pd.Series, runs: pd.DataFrame, cand
     per_run = [ratio_of_medians(mine[i]["samples_s"], theirs[i]["samples_s"]) for i in shared]
     spans = [run_interval(r, mine[i]["samples_s"], theirs[i]["samples_s"], paired=False)
              for r, i in zip(per_run, shared)]
-    unstable = (f"unstable across runs: the runs' own intervals do not overlap; "
-                f"{likely_cause([_env(mine[i]) for i in shared])}" if runs_disagree(spans) else "")
+    unstable = unstable_runs(spans, [_env(mine[i]) for i in shared])
     return combine_runs(per_run, candidates=candidates), unstable
 
 

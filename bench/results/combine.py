@@ -54,6 +54,14 @@ def likely_cause(envs: list[dict]) -> str:
     return "; ".join(causes) or "no cause recorded (host, load and CPU clock were alike across runs)"
 
 
+def unstable_runs(spans: list[Ratio], envs: list[dict]) -> str:
+    """"unstable across runs: ..." with the likely cause when the runs' own intervals (`spans`,
+    bench.stats.run_interval) do not overlap, else ""; `envs`: the runs' environments."""
+    if not runs_disagree(spans):
+        return ""
+    return f"unstable across runs: the runs' own intervals do not overlap; {likely_cause(envs)}"
+
+
 def _by_run(rows: list) -> list:
     return sorted(rows, key=lambda r: r.run_index)
 
@@ -100,8 +108,7 @@ def combine_ratio(runs: list[RatioRow], run_id: str, reference_run_id: str, envs
                           samples.get((r.reference_point_id, r.run_index, r.stage), []), r.paired)
              for ratio, r in zip(per_run, runs)]
     r = combine_runs(per_run)
-    unstable = (f"unstable across runs: the runs' own intervals do not overlap; {likely_cause(envs)}"
-                if runs_disagree(spans) else "")
+    unstable = unstable_runs(spans, envs)
     return dataclasses.replace(
         runs[0], run_id=run_id, reference_run_id=reference_run_id, run_index=None, n=r.n,
         ratio_median=r.median, ratio_ci_low=r.ci_low, ratio_ci_high=r.ci_high, speedup=r.speedup,
