@@ -124,6 +124,8 @@ def _time_group_in_child(points: list[PlannedPoint], parent: ParentState, connec
             if isinstance(outcome, PointFailure):
                 outcome.exception = None
         connection.send(outcomes)
+    except BrokenPipeError:  # the parent stopped (Ctrl-C) and closed its end: no one to tell
+        pass
     finally:
         connection.close()
 
@@ -154,18 +156,23 @@ class FreshProcessExecutor(InProcessExecutor):
         # not a daemon: a daemonic process may not start the DataLoader's worker processes
         process = self._context.Process(target=_time_group_in_child, args=(points, ParentState.now(), sender),
                                         name=f"snn-bench group run {points[0].run_index}")
-        process.start()
-        sender.close()  # the child holds the only sending end: its exit ends recv() with EOFError
         outcomes = None
+        # start() sits inside the try: a Ctrl-C that lands between start() and recv() must
+        # also end the child, or it times its whole group for a parent that has stopped
         try:
+            process.start()
+            sender.close()  # the child holds the only sending end: its exit ends recv() with EOFError
             outcomes = receiver.recv()
         except EOFError:  # it died before sending
             pass
         except BaseException:  # Ctrl-C, or the consumer stopped: no orphan keeps timing
-            process.terminate()
+            if process.pid is not None:
+                process.terminate()
             raise
         finally:
-            process.join()
+            if process.pid is not None:
+                process.join()
+            sender.close()
             receiver.close()
         if outcomes is not None:
             return outcomes

@@ -1,7 +1,11 @@
 """bench.run.executors: each group run in a fresh process, and what a dying process leaves."""
 
+import multiprocessing.process
 import os
+import signal
 from pathlib import Path
+
+import pytest
 
 from bench.config.plan import plan_sweep
 from bench.results.combine import combined_rows
@@ -99,3 +103,23 @@ def test_a_group_runs_process_sees_the_environment_and_directory_of_now_not_of_t
         monkeypatch.chdir(tmp_path / mark)
         assert run_sweep(plan, tmp_path / f"out-{mark}", executor=FreshProcessExecutor()).timed == 1
         assert (folder / "seen").read_text() == f"{mark}|{tmp_path / mark}"
+
+
+def test_a_ctrl_c_landing_just_after_the_child_started_ends_the_child_too(tmp_path, monkeypatch):
+    """The window between start() and recv(): a stopped parent must leave no child timing a group
+    whose outcomes no one will read (CI once caught one, its BrokenPipeError in the sweep's stderr)."""
+    plan = plan_sweep({"name": "interrupted", "settings": {**PLAIN, "runs": 1}})
+    executor = FreshProcessExecutor()
+    process_class = executor._context.Process
+    started = []
+
+    def start_then_interrupted(process):
+        multiprocessing.process.BaseProcess.start(process)
+        started.append(process)
+        raise KeyboardInterrupt  # what a Ctrl-C raises in the parent at that instant
+
+    monkeypatch.setattr(process_class, "start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        list(executor.run([plan.points]))
+    (child,) = started
+    assert not child.is_alive() and child.exitcode == -signal.SIGTERM  # ended, not left to finish
