@@ -320,12 +320,10 @@ def _cross_problems(full: dict, variant: Variant) -> list[str]:
     c = full["connectivity"]
     if c is None:
         return [f"variant {variant.name} needs a connectivity: set connectivity to the fraction of "
-                "connections DeepR keeps, below 1 (e.g. connectivity = 0.1 in the sweep file, or "
+                "connections DeepR keeps, at most 1 (e.g. connectivity = 0.1 in the sweep file, or "
                 "--connectivity 0.1)"]
-    if c >= 1.0:
-        return [f"variant {variant.name} at connectivity {c:g} keeps every connection, so DeepR would "
-                "rewire nothing and time a no-op: use a connectivity below 1, or variant deepr:none "
-                "for the dense network"]
+    # c = 1.0 is a real DeepR configuration, as in the user's notebook: every connection starts
+    # active, and one whose weight crosses zero is removed and another drawn (sign-constrained)
     return []
 
 

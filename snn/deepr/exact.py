@@ -80,9 +80,9 @@ class ExactDeepR:
             torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, stream))
             for stream in ("deepr_mask", "deepr_reactivation", "deepr_noise"))
         self.step_count = 0
-        # Layers at connectivity 1.0 with no schedule are dense: rewiring skips them entirely.
-        dense = [c == 1.0 and cfg.schedule_start is None for c in self.connectivity]
-        self.rewired = [i for i, d in enumerate(dense) if not d]
+        # Every layer is rewired, at connectivity 1.0 too: there DeepR is sign-constrained, as the
+        # notebook's is (a weight that crosses zero is removed and a dormant one drawn in its place).
+        self.rewired = list(range(len(self.weights)))
         self.active: list[torch.Tensor | None] = [None] * len(self.weights)
         self.sign: list[torch.Tensor | None] = [None] * len(self.weights)
         if not self.rewired:

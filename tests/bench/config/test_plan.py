@@ -134,9 +134,9 @@ def test_a_deepr_point_without_a_connectivity_is_refused_with_the_fix():
     assert "connectivity = 0.1" in str(caught.value)
 
 
-def test_a_deepr_point_at_full_connectivity_is_refused_as_a_no_op():
-    with pytest.raises(SweepConfigError, match="keeps every connection"):
-        plan_sweep({"grid": {"variant": ["notebook", "exact"], "connectivity": [1.0]}})
+def test_a_deepr_point_at_full_connectivity_is_planned_as_sign_constrained_deepr():
+    plan = plan_sweep({"grid": {"variant": ["notebook", "exact"], "connectivity": [1.0]}})
+    assert {p.settings.connectivity for p in plan.points} == {1.0} and len(plan.points) == 2
 
 
 def test_old_key_spellings_are_the_same_setting_and_the_same_point(tmp_path):

@@ -90,9 +90,8 @@ def test_a_deepr_point_without_a_connectivity_is_refused_with_the_fix():
 
 
 @pytest.mark.parametrize("variant", ["deepr:exact", "deepr:notebook"])
-def test_a_deepr_point_at_full_connectivity_is_refused_as_a_no_op(variant):
-    with pytest.raises(SettingError, match="keeps every connection.*deepr:none"):
-        normalise({"variant": variant, "connectivity": 1.0})
+def test_a_deepr_point_at_full_connectivity_is_a_real_configuration(variant):
+    assert normalise({"variant": variant, "connectivity": 1.0}).connectivity == 1.0
 
 
 def test_a_dense_point_keeps_every_connection_whatever_connectivity_was_asked():

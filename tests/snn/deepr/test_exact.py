@@ -2,7 +2,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
@@ -20,6 +20,8 @@ shapes = st.lists(st.integers(1, 6), min_size=2, max_size=5).map(tuple)
 
 
 @settings(max_examples=80, deadline=None)
+@example(shape=(4, 5), connectivity=1.0, fraction=0.3, seed=1, sync_free=False, device="cpu", path="compiled")
+@example(shape=(4, 5), connectivity=1.0, fraction=0.3, seed=1, sync_free=False, device="cpu", path="torch")
 @given(shape=shapes, connectivity=st.floats(0.001, 1.0), fraction=st.floats(0.0, 1.0),
        seed=st.integers(0, 2**16), sync_free=st.booleans(), device=st.sampled_from(DEVICES),
        path=st.sampled_from(sorted(PATHS)))
@@ -29,9 +31,6 @@ def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, 
     rewiring = ExactDeepR([layer], DeepRConfig(connectivity=connectivity, seed=seed,
                                                sync_free=sync_free), compiled=PATHS[path])
     k = round(connectivity * layer.weight.numel())
-    if connectivity == 1.0:
-        assert rewiring.active[0] is None  # dense: short-circuited
-        return
     assert rewiring.active_counts() == [k]
     for step in range(3):
         kill(rewiring, fraction, seed + step)
@@ -48,6 +47,23 @@ def test_update_keeps_the_deepr_invariants(shape, connectivity, fraction, seed, 
         assert int(reactivated.sum()) == died, "the number reactivated equals the deficit"
         assert (active[survivors]).all(), "no surviving connection is dropped"
         assert rewiring.active[0].dtype == torch.bool and rewiring.sign[0].dtype == torch.int8
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_at_full_connectivity_deepr_is_sign_constrained_a_flipped_weight_is_redrawn_in_place(path):
+    """c = 1.0 is the notebook's sign-constrained DeepR, not a no-op: every connection stays active,
+    and exactly the connections whose weight crossed zero are removed and drawn again."""
+    layer = Weight((8, 9), "cpu", 3)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=1.0, seed=3), compiled=PATHS[path])
+    assert rewiring.active_counts() == [72]
+    kill(rewiring, 0.25, 3)
+    crossed = (layer.weight.detach() * rewiring.sign[0]) < 0
+    assert crossed.any()
+    untouched = layer.weight.detach()[~crossed].clone()
+    rewiring.step()
+    assert rewiring.active_counts() == [72], "every connection is active again after the update"
+    assert (layer.weight.detach() * rewiring.sign[0] >= 0).all(), "each weight keeps its (new) sign"
+    assert torch.equal(layer.weight.detach()[~crossed], untouched), "a weight that did not cross is left alone"
 
 
 @pytest.mark.parametrize("device", DEVICES)
