@@ -90,8 +90,9 @@ class SeedNet(nn.Module):
         spike_grad = SURROGATES[cfg.surrogate](cfg.surrogate_scale)
         self.layers = nn.ModuleList(layers)
         with torch.no_grad():
-            for layer in self.weight_layers():
-                layer.weight.mul_(cfg.init_gain)
+            for i, layer in enumerate(self.weight_layers()):
+                # the first layer reads event counts, the others spikes (NetConfig.input_gain)
+                layer.weight.mul_(cfg.init_gain * (cfg.input_gain if i == 0 else 1.0))
                 if cfg.forward == "sparse":
                     sparsify(layer)  # built and initialised as dense: the same weights
         self.neurons = nn.ModuleList(

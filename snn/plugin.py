@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bench.plugins.dataset import DatasetContext, DatasetSpec, EventInfo
 from bench.plugins.model import ModelContext, ModelSpec
+from bench.plugins.reference import PluginError
 from bench.plugins.rewiring import Rewired
 from snn.config import NetConfig
 from snn.data.dvsgesture import data_fingerprint, open_split, resolve_data_root
@@ -59,9 +60,14 @@ def seed_config(context: ModelContext, **net) -> NetConfig:
 
 
 def seed_network(context: ModelContext) -> ModelSpec:
-    """The user's network (snn.model.SeedNet), its preset from the `layer_type` setting."""
-    context.refuse_unknown_options(())
-    net = SeedNet(seed_config(context))
+    """The user's network (snn.model.SeedNet), its preset from the `layer_type` setting; the model
+    option input_gain scales its first layer's init (snn.config.NetConfig.input_gain)."""
+    context.refuse_unknown_options(("input_gain",))
+    gain = context.option("input_gain", 1.0)
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not gain > 0:
+        raise PluginError(f"model_options input_gain = {gain!r} must be a positive number (the first "
+                          "layer's init multiplier, e.g. model_options = {{ input_gain = 0.1 }})")
+    net = SeedNet(seed_config(context, input_gain=float(gain)))
     # fused and sparse run the neurons in snn.lif's kernel, which implements snn.Leaky with the
     # fast-sigmoid surrogate only (NetConfig refuses the others)
     forwards = FORWARDS if net.cfg.surrogate == "fast_sigmoid" else tuple(f for f in FORWARDS if f not in FUSED_NEURONS)

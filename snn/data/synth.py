@@ -98,11 +98,11 @@ class GestureStyle:
 
 def draw_style(rng: np.random.Generator) -> GestureStyle:
     return GestureStyle(
-        offset=rng.uniform(-6, 6, size=2),
+        offset=rng.uniform(-4, 4, size=2),
         freq=float(rng.uniform(0.8, 1.25)),
         phase=float(rng.uniform(0, 2 * np.pi)),
-        scale=float(rng.uniform(0.85, 1.15)),
-        sigma=float(rng.uniform(3.0, 5.0)),
+        scale=float(rng.uniform(0.9, 1.1)),
+        sigma=float(rng.uniform(5.0, 7.0)),
         wander=rng.uniform(-1, 1, size=(3, 2, 2)),
     )
 
@@ -111,36 +111,98 @@ def _circle(center, radius, angle):
     return np.stack([center[0] + radius * np.cos(angle), center[1] + radius * np.sin(angle)], -1)
 
 
+# How much faster an arm moves on its way down than on its way up (gravity): its angular speed
+# is ω·(1 ± SWING) around the circle. It is what tells a clockwise circle from a counter-clockwise
+# one over time, as in the real recordings: the arm lingers on the side where it rises, so the
+# two directions leave their events on opposite halves of the circle, frame after frame.
+SWING = 0.8
+
+
+# Clockwise circles are drawn higher than counter-clockwise ones (pixels, y down). Lingering
+# alone was not enough for the seed network: with every other class right, it confused each
+# clockwise / counter-clockwise pair (82% test accuracy) once its output neurons saturated.
+CIRCLE_HEIGHT = {1.0: -8, -1.0: 8}
+
+
+def _arm_circle(center, radius, w, turn):
+    """An arm circling `center`, turning +1 (y-down screen: clockwise) or -1, faster going down:
+    θ = ψ + turn·SWING·sin ψ with ψ = turn·w gives |dθ/dt| = ω·(1 + turn·SWING·cos ψ), largest
+    where the arm moves down (turn·cos θ > 0)."""
+    psi = turn * w
+    return _circle(center, radius, psi + turn * SWING * np.sin(psi))
+
+
+# Where each gesture is performed on the 128×128 sensor: a 3×3 layout of places 40 pixels apart
+# (10 at the seed network's 32×32), each motion staying within ±16 pixels of its place, so no two
+# places' events overlap; the arms circling one way and the other share a place and differ by
+# where they linger (_arm_circle).
+ROWS, COLUMNS = (22, 64, 106), (24, 64, 104)
+
+
 def gesture_centres(label: int, t_s: np.ndarray, blob: np.ndarray, style: GestureStyle) -> np.ndarray:
     """Blob centre (x, y) in pixels for each event: label's motion at times t_s (s) for blob 0/1."""
     w = 2 * np.pi * style.freq * t_s + style.phase
     a = style.scale
     side = np.where(blob == 0, -1.0, 1.0)
+    top, middle, bottom = ROWS
+    left, centre, right = COLUMNS
     if label == 0:  # hand clapping: two hands meet and part
-        xy = np.stack([64 + side * (8 + 20 * a * np.abs(np.sin(0.75 * w))), np.full_like(w, 70)], -1)
+        xy = np.stack([centre + side * (3 + 12 * a * np.abs(np.sin(0.75 * w))), np.full_like(w, middle)], -1)
     elif label in (1, 2):  # right / left hand wave, high on one side
-        cx = 90 if label == 1 else 38
-        xy = np.stack([cx + 15 * a * np.sin(2 * w), 38 + 4 * np.cos(4 * w)], -1)
+        cx = right if label == 1 else left
+        xy = np.stack([cx + 12 * a * np.sin(2 * w), top + 3 * np.cos(4 * w)], -1)
     elif label in (3, 4, 5, 6):  # right / left arm, clockwise / counter-clockwise
-        centre = (86, 64) if label in (3, 4) else (42, 64)
-        turn = -1.0 if label in (3, 5) else 1.0
-        xy = _circle(centre, 22 * a, turn * w)
+        cx = right if label in (3, 4) else left
+        turn = 1.0 if label in (3, 5) else -1.0
+        xy = _arm_circle((cx, middle + CIRCLE_HEIGHT[turn]), 14 * a, w, turn)
     elif label == 7:  # arm roll: both forearms circle each other in front of the body
-        xy = _circle((64, 78), 10 * a, 2.5 * w + side * np.pi / 2)
+        xy = _circle((centre, bottom), 7 * a, 2.5 * w + side * np.pi / 2)
     elif label == 8:  # air drums: hands strike alternately
-        xy = np.stack([64 + side * 18, 84 + 12 * a * np.sin(3 * w + (side + 1) * np.pi / 2)], -1)
+        xy = np.stack([left + side * 9, bottom + 10 * a * np.sin(3 * w + (side + 1) * np.pi / 2)], -1)
     elif label == 9:  # air guitar: one hand strums, the other holds the neck
-        strum = np.stack([np.full_like(w, 76), 84 + 10 * a * np.sin(4 * w)], -1)
-        neck = np.stack([44 + 2 * np.sin(w), 58 + 2 * np.cos(w)], -1)
+        strum = np.stack([np.full_like(w, right + 6), bottom + 9 * a * np.sin(4 * w)], -1)
+        neck = np.stack([right - 10 + 2 * np.sin(w), bottom - 8 + 2 * np.cos(w)], -1)
         xy = np.where((blob == 0)[:, None], strum, neck)
-    elif label == 10:  # other gestures: a smooth random path
+    elif label == 10:  # other gestures: a smooth random path above the head
         amp, phase = style.wander[:, :, 0], style.wander[:, :, 1] * np.pi  # (3 harmonics, 2)
         k = np.arange(1, 4)[:, None, None]
         terms = amp[:, None, :] * np.sin(k * w[None, :, None] + phase[:, None, :])  # (3, N, 2)
-        xy = 64 + 20 * a * terms.sum(0)
+        xy = np.array([centre, top]) + 12 * a * terms.sum(0) / 3
     else:
         raise ValueError(f"label must lie in [0, {NUM_CLASSES - 1}], got {label}")
     return xy + style.offset
+
+
+def gesture_anchors(label: int, blob: np.ndarray, style: GestureStyle) -> np.ndarray:
+    """Where each blob's limb is fixed (x, y): the shoulder or elbow the moving hand swings from."""
+    top, middle, bottom = ROWS
+    left, centre, right = COLUMNS
+    side = np.where(blob == 0, -1.0, 1.0)
+    if label == 0:
+        xy = np.stack([centre + side * 18, np.full_like(side, middle + 12)], -1)
+    elif label in (1, 2):
+        xy = np.tile([right if label == 1 else left, top + 16], (len(blob), 1))
+    elif label in (3, 4, 5, 6):
+        turn = 1.0 if label in (3, 5) else -1.0
+        xy = np.tile([right if label in (3, 4) else left, middle + CIRCLE_HEIGHT[turn]], (len(blob), 1))
+    elif label == 7:
+        xy = np.tile([centre, bottom], (len(blob), 1))
+    elif label == 8:
+        xy = np.stack([left + side * 9, np.full_like(side, bottom - 14)], -1)
+    elif label == 9:
+        xy = np.where((blob == 0)[:, None], [right + 6, bottom - 14], [right - 10, bottom - 8])
+    elif label == 10:
+        xy = np.tile([centre, top + 14], (len(blob), 1))
+    else:
+        raise ValueError(f"label must lie in [0, {NUM_CLASSES - 1}], got {label}")
+    return xy.astype(float) + style.offset
+
+
+# The share of a gesture's events on its moving limb (anchor to hand) rather than at the hand:
+# it spreads them over the area the limb sweeps, as a real arm's edges do, so a 32×32 pixel of
+# one time bin holds tens of events rather than hundreds (the seed network, fed raw counts,
+# saturates on the latter and barely learns).
+LIMB_FRACTION = 0.8
 
 
 def synth_events(label: int, n_events: int, duration_ms: int, noise_fraction: float,
@@ -150,10 +212,14 @@ def synth_events(label: int, n_events: int, duration_ms: int, noise_fraction: fl
     t_ms = np.sort(rng.integers(0, duration_ms, size=n_events))
     is_noise = rng.random(n_events) < noise_fraction
     blob = rng.integers(0, 2, size=n_events)
+    # how far along its limb each event lies: 1 at the hand, below 1 on the forearm
+    along = np.where(rng.random(n_events) < LIMB_FRACTION, rng.random(n_events), 1.0)[:, None]
+    anchor = gesture_anchors(label, blob, style)
     t_s = t_ms / 1000.0
-    centre = gesture_centres(label, t_s, blob, style)  # (N, 2)
+    hand = gesture_centres(label, t_s, blob, style)  # (N, 2)
+    centre = anchor + along * (hand - anchor)
     # Velocity by a small finite difference; ON events lead the motion, OFF events trail it.
-    velocity = gesture_centres(label, t_s + 1e-3, blob, style) - centre
+    velocity = along * (gesture_centres(label, t_s + 1e-3, blob, style) - hand)
     spread = rng.normal(0.0, style.sigma, size=(n_events, 2))
     xy = centre + spread
     polarity = (spread * velocity).sum(-1) > 0

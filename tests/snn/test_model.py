@@ -62,10 +62,22 @@ def test_input_with_the_wrong_number_of_time_bins_is_refused_with_the_fix():
     ({"num_steps": 0}, "num_steps must be at least 1"),
     ({"input_shape": (2, 30, 30)}, "divisible by 8"),
     ({"init_gain": 0.0}, "init_gain must be positive"),
+    ({"input_gain": -0.1}, "input_gain must be positive"),
 ])
 def test_bad_config_is_refused_by_name(bad, match):
     with pytest.raises(ValueError, match=match):
         NetConfig(**bad)
+
+
+@pytest.mark.parametrize("layer_type", LAYER_TYPES)
+def test_input_gain_scales_the_first_layers_init_only(layer_type):
+    torch.manual_seed(0)
+    plain = build_net(NetConfig(layer_type=layer_type))
+    torch.manual_seed(0)
+    gentle = build_net(NetConfig(layer_type=layer_type, input_gain=0.1))
+    first, *rest = zip(plain.weight_layers(), gentle.weight_layers())
+    torch.testing.assert_close(first[1].weight, first[0].weight * 0.1)
+    assert all(torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias) for a, b in rest)
 
 
 LAYERWISE = ("multistep", "fused")  # the forwards that must compute what the notebook loop does

@@ -156,3 +156,11 @@ def test_the_default_spec_rewires_every_linear_and_conv_weight_and_reads_snntorc
 def test_the_data_set_spec_of_the_seed_is_event_data_and_another_is_not(tiny_root):
     seed = open_dataset(point_config(_settings(tiny_root)))
     assert seed.events is not None and seed.num_classes == 11 and seed.shape() == (8, 2, 32, 32)
+
+
+def test_the_seed_networks_input_gain_option_reaches_its_first_layer_and_a_bad_one_is_named(tiny_root):
+    plain = PointSession(point_config(_settings(tiny_root)), torch.device("cpu"))
+    gentle = PointSession(point_config(_settings(tiny_root, model_options={"input_gain": 0.1})), torch.device("cpu"))
+    torch.testing.assert_close(gentle.weights[0], plain.weights[0] * 0.1)
+    with pytest.raises(PluginError, match=r"input_gain = 'big' must be a positive number.*input_gain = 0.1"):
+        PointSession(point_config(_settings(tiny_root, model_options={"input_gain": "big"})), torch.device("cpu"))
