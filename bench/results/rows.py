@@ -194,15 +194,20 @@ class StudyRunRow(Row):
 
     KIND: ClassVar[str] = "study_run"
     iterations: int
-    stopped_by: str  # iterations, budget or diverged (a non-finite loss)
+    # iterations, budget, diverged (a non-finite loss), silent (a constant loss) or untrained
+    # (below trained_accuracy at give_up_after)
+    stopped_by: str
     losses: list[float]  # one per iteration
-    evals: list[list[float]]  # (iteration, training seconds so far, test accuracy)
+    # (iteration, training seconds so far, test accuracy, evaluation seconds so far: this one's
+    # included); rows stored before the fourth value have three
+    evals: list[list[float]]
     active_connections: list[int]  # at each evaluation
     total_connections: int
     deaths_per_update: list[int]  # connections DeepR removed at each update, all layers
-    train_s: float  # training steps only: evaluations and bookkeeping excluded
+    train_s: float  # training steps only: evaluations, bookkeeping and the warm-up excluded
     eval_s: float
     env: dict
+    warmup_s: float = 0.0  # the untimed throwaway step before the first iteration
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -80,15 +80,18 @@ def fell_silent(losses: Sequence[float], window: int = 20, tolerance: float = 1e
 class Reach:
     """One run against a target: when it first got there (None: never)."""
 
-    seconds: float | None
+    seconds: float | None  # training time only
     iterations: int | None
+    seconds_with_eval: float | None = None  # training and evaluation time, as MLPerf counts it
 
 
 def first_reach(evals: Iterable[Sequence[float]], target: float) -> Reach:
-    """evals: (iteration, train_seconds, accuracy) in order."""
-    for iteration, seconds, accuracy in evals:
+    """evals: (iteration, train_seconds, accuracy[, eval_seconds so far]) in order; runs stored
+    before evaluation time was recorded have no time with evaluation."""
+    for iteration, seconds, accuracy, *rest in evals:
         if accuracy >= target:
-            return Reach(seconds=float(seconds), iterations=int(iteration))
+            with_eval = float(seconds) + float(rest[0]) if rest else None
+            return Reach(seconds=float(seconds), iterations=int(iteration), seconds_with_eval=with_eval)
     return Reach(None, None)
 
 
@@ -99,12 +102,15 @@ class TimeToAccuracy:
     kept: int  # runs averaged after dropping the fastest and the slowest
     mean_seconds: float  # inf: a kept run never reached the target
     mean_iterations: float
+    mean_seconds_with_eval: float | None = None  # None: a kept run has no evaluation time recorded
 
     @property
     def text(self) -> str:
         if math.isinf(self.mean_seconds):
             return f"not reached ({self.reached} of {self.runs} runs reached it)"
-        return (f"{self.mean_seconds:.1f} s, {self.mean_iterations:.0f} iterations "
+        with_eval = ("" if self.mean_seconds_with_eval is None
+                     else f" ({self.mean_seconds_with_eval:.1f} s with evaluation)")
+        return (f"{self.mean_seconds:.1f} s of training{with_eval}, {self.mean_iterations:.0f} iterations "
                 f"({self.reached} of {self.runs} runs reached it; mean of the middle {self.kept})")
 
 
@@ -115,61 +121,70 @@ def time_to_accuracy(reaches: Sequence[Reach]) -> TimeToAccuracy:
     inf = math.inf
     ordered = sorted(reaches, key=lambda r: inf if r.seconds is None else r.seconds)
     kept = ordered[1:-1] if len(ordered) >= 3 else ordered
+    with_eval = None
     if any(r.seconds is None for r in kept):
         seconds = iterations = inf
     else:
         seconds = float(np.mean([r.seconds for r in kept]))
         iterations = float(np.mean([r.iterations for r in kept]))
+        if all(r.seconds_with_eval is not None for r in kept):
+            with_eval = float(np.mean([r.seconds_with_eval for r in kept]))
     return TimeToAccuracy(runs=len(reaches), reached=sum(r.seconds is not None for r in reaches),
-                          kept=len(kept), mean_seconds=seconds, mean_iterations=iterations)
+                          kept=len(kept), mean_seconds=seconds, mean_iterations=iterations,
+                          mean_seconds_with_eval=with_eval)
 
 
 # -- comparisons behind the verdicts ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class PairedDifference:
-    """Mean of per-seed differences a − b with a 95% t interval (n ≥ 2)."""
+    """Mean of per-seed values (or differences a − b) with a t interval (n ≥ 2)."""
 
     n: int
     mean: float
     low: float
     high: float
+    level: float = 0.95
 
     @property
     def text(self) -> str:
-        return f"{self.mean:+.3f} (95% CI {self.low:+.3f} to {self.high:+.3f}, {self.n} seeds)"
+        return f"{self.mean:+.3f} ({self.level:.1%} CI {self.low:+.3f} to {self.high:+.3f}, {self.n} seeds)" \
+            .replace("95.0% CI", "95% CI")
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> PairedDifference:
+    """The mean of per-seed values with a t interval across seeds at `level` (n ≥ 2)."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n < 2:
+        raise ValueError("an interval across seeds needs at least 2 seeds")
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
+    return PairedDifference(n=n, mean=mean, low=mean - half, high=mean + half, level=level)
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float]) -> PairedDifference:
-    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    n = len(diffs)
-    if n < 2:
-        raise ValueError("a paired difference needs at least 2 seeds")
-    mean = float(diffs.mean())
-    sem = float(diffs.std(ddof=1)) / math.sqrt(n)
-    half = float(stats.t.ppf(0.975, n - 1)) * sem
-    return PairedDifference(n=n, mean=mean, low=mean - half, high=mean + half)
+    return mean_interval(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
 
 
 # -- verdicts ----------------------------------------------------------------------------------
 
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
+SUPPORTED, NOT_SUPPORTED, CANNOT_TELL = "supported", "not supported", "cannot tell"
 
 
 @dataclass(frozen=True)
 class Verdict:
     claim: str  # "a" … "d"
     statement: str  # the user's claim, in words
-    verdict: str  # SUPPORTED, NOT_SUPPORTED or INCONCLUSIVE
+    verdict: str  # SUPPORTED, NOT_SUPPORTED or CANNOT_TELL
     figure: str  # the figure that decides it
-    rule: str  # how the figure decides
+    rule: str  # how the figure decides, in one sentence
     runs: list[str] = field(default_factory=list)  # point ids of the runs behind it
 
 
 def is_rewired(settings: Settings) -> bool:
-    """DeepR keeps a fraction of the connections: a dense point's connectivity is always 1.0
-    (bench.config.settings.normalise sets it), a DeepR point's is below 1."""
-    return settings.connectivity < 1.0
+    """A DeepR run (any connectivity, 1.0 included: sign-constrained rewiring), not a dense one."""
+    return not settings.variant.startswith("deepr:none")
 
 
 @dataclass(frozen=True)
@@ -179,20 +194,33 @@ class Run:
     point_id: str
     settings: Settings
     losses: list[float]
-    evals: list[list[float]]  # (iteration, train_seconds, accuracy)
+    evals: list[list[float]]  # (iteration, train_seconds, accuracy[, eval_seconds so far])
 
     @property
     def final_accuracy(self) -> float:
         return float(self.evals[-1][2]) if self.evals else float("nan")
 
     @property
+    def best_accuracy(self) -> float:
+        return max((float(e[2]) for e in self.evals), default=float("nan"))
+
+    @property
     def rewired(self) -> bool:
         return is_rewired(self.settings)
 
+    @property
+    def lr(self) -> float:
+        """The learning rate it trained with (after its lr_rule)."""
+        from bench.config.settings import effective_lr
+
+        return effective_lr(self.settings)
+
 
 CLAIMS = {
-    "a": "DeepR is sensitive to the initial learning rate, yet reaches high accuracy within a few batches",
-    "b": "lower connectivity needs a learning rate of about lr / connectivity",
+    "a": "DeepR is more sensitive to the initial learning rate (1 and 1e-1 slow, 5e-1 ideal), yet "
+         "converges to high accuracy (~80%) within a few batches",
+    "b": "lower connectivity needs a learning rate of about lr / connectivity, and DeepR's is much "
+         "higher than dense training's even at 100% connectivity",
     "c": "very low connectivity produces instability spikes in the loss",
     "d": "little accuracy is lost",
 }
@@ -203,10 +231,18 @@ class Thresholds:
     """What the verdicts judge by: built from a study's options (bench.study.spec.StudyOptions)."""
 
     target_accuracy: float
-    few_batches: int  # "within a few batches", in iterations
+    few_batches: int  # "within a few batches", in iterations; also (a)'s early iteration
     margin: float  # accuracy differences below this are "little"
     spikes: SpikeRule
+    trained_accuracy: float  # a run trained when an evaluation reached this (rule of (b), (c))
+    min_pairs: int  # (c): fewer trained pairs than this cannot tell
     chance: float = 1 / 11  # DVS Gesture's 11 classes (not an option): at or near it, nothing was learned
+
+
+def trained(run: Run, t: Thresholds) -> bool:
+    """The rule for "trained": some evaluation reached `trained_accuracy` (a run that never left
+    chance has no curve to spike)."""
+    return run.best_accuracy >= t.trained_accuracy
 
 
 def _without(settings: Settings, *names: str) -> str:
@@ -217,132 +253,263 @@ def _by_seed(runs: Iterable[Run]) -> dict[int, Run]:
     return {r.settings.seed: r for r in runs}
 
 
-def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:
-    """Rewired runs that differ only in lr (and seed): a Kruskal-Wallis test across the lr groups'
-    final accuracies (p < 0.05: sensitive), and the best lr's time-to-accuracy."""
-    families: dict[str, dict[float, list[Run]]] = {}
-    for run in (r for r in runs if r.rewired):
-        families.setdefault(_without(run.settings, "lr"), {}).setdefault(run.settings.lr, []).append(run)
-    usable = [f for f in families.values() if len(f) >= 2 and all(len(g) >= 2 for g in f.values())]
-    rule = ("Kruskal-Wallis across the learning rates' final accuracies: p < 0.05 and the best lr "
-            f"reaching {t.target_accuracy:.0%} within {t.few_batches} iterations (MLPerf-style "
-            "mean) supports; p ≥ 0.05 with every lr's median within the margin of the others, or "
-            "the best lr never reaching the target, does not")
-    if not usable:
-        return Verdict("a", CLAIMS["a"], INCONCLUSIVE, "the study has no learning-rate axis with "
-                       "≥ 2 seeds per rewired configuration", rule)
-    family = max(usable, key=lambda f: (len(f), sum(map(len, f.values()))))
-    groups = {lr: [r.final_accuracy for r in rs] for lr, rs in sorted(family.items())}
-    p = float(stats.kruskal(*groups.values()).pvalue) if len({v for g in groups.values() for v in g}) > 1 else 1.0
-    medians = {lr: float(np.median(v)) for lr, v in groups.items()}
-    best = max(medians, key=medians.get)
-    tta = time_to_accuracy([first_reach(r.evals, t.target_accuracy) for r in family[best]])
-    ids = [r.point_id for rs in family.values() for r in rs]
-    figure = ("median final accuracy by lr: " + ", ".join(f"{lr:g}: {m:.1%}" for lr, m in medians.items())
-              + f"; Kruskal-Wallis p = {p:.3f}; best lr {best:g} reaches {t.target_accuracy:.0%} in "
-              + tta.text)
-    fast = tta.mean_iterations <= t.few_batches
-    if p < 0.05 and fast:
+def _kind(run: Run) -> str:
+    """Dense, or DeepR at its connectivity: the arms the lr grids are laid out on."""
+    return f"DeepR c={run.settings.connectivity:g}" if run.rewired else "dense"
+
+
+def lr_grids(runs: list[Run]) -> dict[str, dict[float, dict[int, Run]]]:
+    """kind → lr (as trained) → seed → run, over the runs that differ only in lr, lr_rule, seed
+    and, between kinds, variant and connectivity; the largest such family."""
+    families: dict[str, dict[str, dict[float, dict[int, Run]]]] = {}
+    for run in runs:
+        family = _without(run.settings, "lr", "lr_rule", "variant", "connectivity")
+        families.setdefault(family, {}).setdefault(_kind(run), {}).setdefault(run.lr, {})[run.settings.seed] = run
+    if not families:
+        return {}
+    return max(families.values(), key=lambda f: sum(len(g) for kind in f.values() for g in kind.values()))
+
+
+def accuracy_early(run: Run, t: Thresholds) -> float:
+    """Test accuracy at the early iteration (`few_batches`): the speed half of (a)."""
+    return accuracy_at(run, t.few_batches)
+
+
+def _sensitivity(grid: dict[float, dict[int, Run]], seed: int, lrs: list[float], metric) -> float:
+    """How much one seed's accuracy moves with lr: the standard deviation across the lr grid."""
+    return float(np.std([metric(grid[lr][seed]) for lr in lrs]))
+
+
+def _loso_best_lr(grid: dict[float, dict[int, Run]], seed: int, seeds: list[int], metric) -> float:
+    """The lr with the best mean metric on the other seeds (leave this seed out)."""
+    others = [s for s in seeds if s != seed]
+    return max(grid, key=lambda lr: float(np.mean([metric(grid[lr][s]) for s in others])))
+
+
+def _sensitivity_at(deepr: dict[float, dict[int, Run]], dense: dict[float, dict[int, Run]], arm: str,
+                    t: Thresholds, level: float) -> tuple[str, str, list[str]] | None:
+    """(a) at one DeepR connectivity: (its verdict, its figure, its runs), or None when it shares
+    fewer than 3 lrs or 2 seeds with dense."""
+    shared = sorted(deepr.keys() & dense.keys())
+    if len(shared) < 3:
+        return None
+    seeds = sorted(set.intersection(*(set(deepr[lr]) & set(dense[lr]) for lr in shared)))
+    if len(seeds) < 2:
+        return None
+    early = lambda run: accuracy_early(run, t)  # noqa: E731
+    diff = mean_interval([_sensitivity(deepr, s, shared, early) - _sensitivity(dense, s, shared, early)
+                          for s in seeds], level)
+    chosen = {s: _loso_best_lr({lr: deepr[lr] for lr in shared}, s, seeds, early) for s in seeds}
+    reached = {s: early(deepr[chosen[s]][s]) >= t.target_accuracy for s in seeds}
+    by_lr = ", ".join(f"{lr:g}: {np.median([early(deepr[lr][s]) for s in seeds]):.0%} / "
+                      f"{np.median([early(dense[lr][s]) for s in seeds]):.0%}" for lr in shared)
+    if diff.low > 0 and all(reached.values()):
         verdict = SUPPORTED
-    elif (p >= 0.05 and max(medians.values()) - min(medians.values()) < t.margin) or tta.reached == 0:
+    elif diff.high < 0 or not any(reached.values()):
         verdict = NOT_SUPPORTED
     else:
-        verdict = INCONCLUSIVE
-    return Verdict("a", CLAIMS["a"], verdict, figure, rule, ids)
+        verdict = CANNOT_TELL
+    figure = (f"{arm}: {verdict}. Median accuracy at iteration {t.few_batches} by lr (DeepR / dense): "
+              f"{by_lr}; spread across lrs, DeepR minus dense: {diff.text}; at the lr chosen on the other "
+              "seeds " + ", ".join(f"seed {s} (lr {chosen[s]:g}): {early(deepr[chosen[s]][s]):.0%}" for s in seeds)
+              + f", {sum(reached.values())} of {len(seeds)} reaching {t.target_accuracy:.0%}")
+    return verdict, figure, [g[lr][s].point_id for g in (deepr, dense) for lr in shared for s in seeds]
+
+
+def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:
+    """At each DeepR connectivity below 1 on the dense runs' lr grid. Sensitivity: per seed, the
+    spread (SD across the shared lrs) of accuracy at the early iteration, DeepR minus dense, with a
+    t interval across seeds (Bonferroni over the connectivities): an interaction of lr with
+    DeepR, not lr's main effect. Speed: each seed's DeepR run at the lr that did best on the other
+    seeds; does it reach the target within `few_batches` iterations?"""
+    rule = (f"at each DeepR connectivity below 1: per seed, the SD across learning rates of accuracy at "
+            f"iteration {t.few_batches}, DeepR minus dense (t interval across seeds, 95% over all "
+            "connectivities together), above 0, and every seed's DeepR run at the lr chosen on the other "
+            f"seeds reaching {t.target_accuracy:.0%} by iteration {t.few_batches}, supports; an interval "
+            "below 0 or no seed reaching it refutes; supported (refuted) at every connectivity decides, "
+            "anything else cannot tell")
+    grids = lr_grids(runs)
+    dense = grids.get("dense", {})
+    arms = sorted((k for k in grids if k != "dense" and float(k.split("=")[1]) < 1.0),
+                  key=lambda k: -float(k.split("=")[1]))
+    level = 1 - 0.05 / max(len(arms), 1)
+    judged = [(arm, j) for arm in arms if (j := _sensitivity_at(grids[arm], dense, arm, t, level)) is not None]
+    if not judged:
+        return Verdict("a", CLAIMS["a"], CANNOT_TELL, "the study has no lr grid of ≥ 3 values and ≥ 2 seeds "
+                       "shared by dense runs and DeepR runs below connectivity 1", rule)
+    outcomes = {j[0] for _, j in judged}
+    verdict = outcomes.pop() if len(outcomes) == 1 else CANNOT_TELL
+    figure = " | ".join(j[1] for _, j in judged)
+    return Verdict("a", CLAIMS["a"], verdict, figure, rule, [i for _, j in judged for i in j[2]])
+
+
+@dataclass(frozen=True)
+class BestLr:
+    lr: float
+    at_edge: bool  # the grid's smallest or largest lr: the true best may lie beyond it
+
+
+def best_lr(grid: dict[float, dict[int, Run]], seed: int, t: Thresholds) -> BestLr | None:
+    """The lr with the best final accuracy for one seed (ties: the earlier accuracy); None when
+    no lr of it trained."""
+    lrs = sorted(lr for lr in grid if seed in grid[lr])
+    candidates = [lr for lr in lrs if trained(grid[lr][seed], t)]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda lr: (grid[lr][seed].final_accuracy, accuracy_early(grid[lr][seed], t)))
+    return BestLr(best, best in (lrs[0], lrs[-1]))
+
+
+def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    return float(np.polyfit(xs, ys, 1)[0])
 
 
 def verdict_b(runs: list[Run], t: Thresholds) -> Verdict:
-    """At the lowest connectivity with both lr rules on the same seeds: per-seed final accuracy
-    of lr / connectivity minus that of the fixed lr."""
-    rule = ("paired by seed, lr_rule = per_connectivity minus fixed at the lowest connectivity "
-            f"that has both: CI above 0 supports; CI below {t.margin:.0%} (no gain worth the name) "
-            "does not")
-    pairs: dict[float, tuple[list[Run], list[Run]]] = {}
-    index: dict[str, dict[str, list[Run]]] = {}
-    for run in (r for r in runs if r.rewired):
-        index.setdefault(_without(run.settings, "lr_rule"), {}).setdefault(run.settings.lr_rule, []).append(run)
-    for rules in index.values():
-        if {"fixed", "per_connectivity"} <= rules.keys():
-            c = rules["fixed"][0].settings.connectivity
-            fixed, scaled = _by_seed(rules["fixed"]), _by_seed(rules["per_connectivity"])
-            seeds = sorted(fixed.keys() & scaled.keys())
-            if len(seeds) >= 2 and c not in pairs:
-                pairs[c] = ([scaled[s] for s in seeds], [fixed[s] for s in seeds])
-    if not pairs:
-        return Verdict("b", CLAIMS["b"], INCONCLUSIVE, "the study has no pair of lr rules on ≥ 2 shared "
-                       "seeds at a DeepR connectivity", rule)
-    c = min(pairs)
-    scaled, fixed = pairs[c]
-    diff = paired_difference([r.final_accuracy for r in scaled], [r.final_accuracy for r in fixed])
-    figure = f"at connectivity {c:g}, final accuracy of lr / connectivity minus fixed lr: {diff.text}"
-    verdict = SUPPORTED if diff.low > 0 else NOT_SUPPORTED if diff.high < t.margin else INCONCLUSIVE
-    return Verdict("b", CLAIMS["b"], verdict, figure, rule, [r.point_id for r in scaled + fixed])
+    """Per seed, the best lr at each DeepR connectivity (1.0 included) and the slope of
+    log10(best lr) against log10(connectivity), with a t interval across seeds against the
+    claimed -1; and per seed, log10 of DeepR-at-1.0's best lr over dense's."""
+    rule = ("per seed, the slope of log10(best lr) against log10(connectivity) over DeepR's "
+            "connectivities (95% t interval across seeds): containing -1 and below 0 supports the "
+            "scaling, excluding -1 refutes it; and DeepR at 1.0's best lr over dense's, in log10, "
+            "above 0 supports \"higher even at 100%\", at or below 0 refutes; both must hold; a best "
+            "lr at the edge of the grid cannot tell")
+    grids = lr_grids(runs)
+    kinds = sorted((k for k in grids if k != "dense"), key=lambda k: float(k.split("=")[1]))
+    if len(kinds) < 2:
+        return Verdict("b", CLAIMS["b"], CANNOT_TELL, "the study has an lr grid at fewer than 2 DeepR "
+                       "connectivities", rule)
+    connectivities = [float(k.split("=")[1]) for k in kinds]
+    seeds = sorted(set.intersection(*({s for g in grids[k].values() for s in g} for k in kinds)))
+    best = {(k, s): best_lr(grids[k], s, t) for k in kinds for s in seeds}
+    slopes, edges = [], 0
+    for s in seeds:
+        points = [(math.log10(c), math.log10(best[k, s].lr)) for k, c in zip(kinds, connectivities)
+                  if best[k, s] is not None]
+        edges += sum(best[k, s] is not None and best[k, s].at_edge for k in kinds)
+        if len(points) >= 2 and len({x for x, _ in points}) >= 2:
+            slopes.append(_slope(*zip(*points)))
+    lines = [f"{k}: " + "/".join(f"{best[k, s].lr:g}" if best[k, s] else "none trained" for s in seeds)
+             for k in kinds]
+    figure = "best lr per seed " + "; ".join(lines)
+    if len(slopes) < 2:
+        return Verdict("b", CLAIMS["b"], CANNOT_TELL, figure + "; fewer than 2 seeds trained at 2 "
+                       "connectivities", rule)
+    slope = mean_interval(slopes)
+    figure += f"; slope of log best lr on log connectivity: {slope.text} (claimed -1)"
+    scaling = SUPPORTED if slope.low <= -1 <= slope.high and slope.high < 0 else \
+        NOT_SUPPORTED if not slope.low <= -1 <= slope.high else CANNOT_TELL
+    higher = CANNOT_TELL
+    full = next((k for k, c in zip(kinds, connectivities) if c == 1.0), None)
+    if full is not None and "dense" in grids:
+        ratios = [math.log10(best[full, s].lr) - math.log10(b.lr) for s in seeds
+                  if best[full, s] is not None and (b := best_lr(grids["dense"], s, t)) is not None]
+        if len(ratios) >= 2:
+            gap = mean_interval(ratios)
+            figure += f"; log10(best lr of DeepR at 1.0 / dense's): {gap.text}"
+            higher = SUPPORTED if gap.low > 0 else NOT_SUPPORTED if gap.high <= 0 else CANNOT_TELL
+    else:
+        figure += "; no DeepR at connectivity 1.0 beside dense on the same grid"
+    if edges:
+        figure += f"; {edges} best lr(s) at the edge of the grid"
+    figure += f". Scaling: {scaling}; higher at 100%: {higher}"
+    if NOT_SUPPORTED in (scaling, higher):
+        verdict = NOT_SUPPORTED
+    elif edges or CANNOT_TELL in (scaling, higher):
+        verdict = CANNOT_TELL
+    else:
+        verdict = SUPPORTED
+    ids = [r.point_id for k in kinds + (["dense"] if "dense" in grids else []) for g in grids[k].values()
+           for r in g.values()]
+    return Verdict("b", CLAIMS["b"], verdict, figure, rule, ids)
 
 
 def verdict_c(runs: list[Run], t: Thresholds) -> Verdict:
-    """Spike counts of the runs at the lowest connectivity against those at the highest."""
-    rule = (f"loss spikes ({t.spikes.describe()}) per run at the lowest connectivity against the "
-            "highest (dense counts as 1): one-sided Mann-Whitney p < 0.05 supports; a median count no "
-            "higher at the lowest connectivity, with ≥ 3 runs each, does not")
-    by_c: dict[float, list[Run]] = {}
-    for run in runs:
-        by_c.setdefault(run.settings.connectivity, []).append(run)  # dense: 1.0
-    if len(by_c) < 2:
-        return Verdict("c", CLAIMS["c"], INCONCLUSIVE, "the study has a single connectivity", rule)
-    low, high = min(by_c), max(by_c)
-    low_counts = [len(loss_spikes(r.losses, t.spikes)) for r in by_c[low]]
-    high_counts = [len(loss_spikes(r.losses, t.spikes)) for r in by_c[high]]
-    p = float(stats.mannwhitneyu(low_counts, high_counts, alternative="greater").pvalue) \
-        if set(low_counts) | set(high_counts) != {0} else 1.0
-    figure = (f"spikes per run at connectivity {low:g}: median {np.median(low_counts):g} "
-              f"(total {sum(low_counts)}, {len(low_counts)} runs); at {high:g}: median "
-              f"{np.median(high_counts):g} (total {sum(high_counts)}, {len(high_counts)} runs); "
-              f"one-sided Mann-Whitney p = {p:.3f}")
-    enough = len(low_counts) >= 3 and len(high_counts) >= 3
-    if p < 0.05:
-        verdict = SUPPORTED
-    elif enough and np.median(low_counts) <= np.median(high_counts):
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
-    return Verdict("c", CLAIMS["c"], verdict, figure, rule, [r.point_id for r in by_c[low] + by_c[high]])
+    """Loss spikes at the lowest DeepR connectivity against the control (dense, else DeepR at
+    the highest connectivity) at equal lr and seed, in pairs where both runs trained."""
+    rule = (f"loss spikes ({t.spikes.describe()}) at the lowest connectivity minus the control's "
+            "(dense or a higher connectivity: whichever has the most trained pairs) at the same lr and "
+            "seed, over pairs whose runs both "
+            f"trained (an evaluation reached {t.trained_accuracy:.0%}): one-sided Wilcoxon signed-rank "
+            f"p < 0.05 supports, a median difference of 0 or less refutes; fewer than {t.min_pairs} "
+            "trained pairs cannot tell")
+    grids = lr_grids(runs)
+    kinds = sorted((k for k in grids if k != "dense"), key=lambda k: float(k.split("=")[1]))
+    if not kinds:
+        return Verdict("c", CLAIMS["c"], CANNOT_TELL, "the study has no DeepR runs", rule)
+    low = kinds[0]
+    controls = (["dense"] if "dense" in grids else []) + kinds[:0:-1]  # dense, then highest c first
+    if not controls:
+        return Verdict("c", CLAIMS["c"], CANNOT_TELL, "the study has a single connectivity", rule)
+
+    def pairing(control: str) -> tuple[list[tuple[Run, Run]], int]:
+        pairs, untrained = [], 0
+        for lr in sorted(grids[low].keys() & grids[control].keys()):
+            for s in sorted(grids[low][lr].keys() & grids[control][lr].keys()):
+                a, b = grids[low][lr][s], grids[control][lr][s]
+                if trained(a, t) and trained(b, t):
+                    pairs.append((a, b))
+                else:
+                    untrained += 1
+        return pairs, untrained
+
+    # the control with the most trained pairs (chosen on "trained" alone, never on spike counts)
+    control = max(controls, key=lambda k: len(pairing(k)[0]))
+    pairs, untrained = pairing(control)
+    diffs = [len(loss_spikes(a.losses, t.spikes)) - len(loss_spikes(b.losses, t.spikes)) for a, b in pairs]
+    figure = (f"{len(pairs)} pairs ({low} against {control}, equal lr and seed) where both trained, "
+              f"{untrained} where one or both did not")
+    if len(pairs) < t.min_pairs:
+        return Verdict("c", CLAIMS["c"], CANNOT_TELL, figure + f": fewer than {t.min_pairs} trained pairs",
+                       rule, [r.point_id for pair in pairs for r in pair])
+    p = float(stats.wilcoxon(diffs, alternative="greater").pvalue) if any(diffs) else 1.0
+    figure += (f"; spikes per run at {low}: {sum(len(loss_spikes(a.losses, t.spikes)) for a, _ in pairs)}"
+               f" in all, at {control}: {sum(len(loss_spikes(b.losses, t.spikes)) for _, b in pairs)}; "
+               f"median difference {np.median(diffs):g}; one-sided Wilcoxon p = {p:.3f}")
+    verdict = SUPPORTED if p < 0.05 else NOT_SUPPORTED if np.median(diffs) <= 0 else CANNOT_TELL
+    return Verdict("c", CLAIMS["c"], verdict, figure, rule, [r.point_id for pair in pairs for r in pair])
 
 
 def verdict_d(runs: list[Run], t: Thresholds) -> Verdict:
-    """Dense minus rewired final accuracy, per seed, for the rewired configuration (at the
-    lowest connectivity that has one) that reaches the best accuracy."""
-    rule = (f"paired by seed, dense minus DeepR final accuracy: CI entirely below {t.margin:.0%} "
-            f"supports; CI entirely above {t.margin:.0%} does not; a dense reference that learned "
-            f"nothing (median final accuracy within {t.margin:.0%} of chance, {t.chance:.1%}) decides "
-            "nothing")
-    dense = [r for r in runs if not r.rewired]
-    rewired = [r for r in runs if r.rewired]
-    if not dense or not rewired:
-        return Verdict("d", CLAIMS["d"], INCONCLUSIVE, "the study needs dense and DeepR runs", rule)
-    dense_by_seed = _by_seed(sorted(dense, key=lambda r: -r.final_accuracy))  # the best dense per seed
-    configs: dict[str, list[Run]] = {}
-    for run in rewired:
-        configs.setdefault(_without(run.settings), []).append(run)
-    candidates = [rs for rs in configs.values()
-                  if len({r.settings.seed for r in rs} & dense_by_seed.keys()) >= 2]
-    if not candidates:
-        return Verdict("d", CLAIMS["d"], INCONCLUSIVE, "no DeepR configuration shares ≥ 2 seeds with "
-                       "a dense one", rule)
-    best = max(candidates, key=lambda rs: float(np.median([r.final_accuracy for r in rs])))
-    seeds = sorted({r.settings.seed for r in best} & dense_by_seed.keys())
-    chosen = _by_seed(best)
-    diff = paired_difference([dense_by_seed[s].final_accuracy for s in seeds],
-                             [chosen[s].final_accuracy for s in seeds])
-    c = best[0].settings.connectivity
-    figure = f"dense minus DeepR ({best[0].settings.variant}, c = {c:g}) final accuracy: {diff.text}"
-    dense_median = float(np.median([dense_by_seed[s].final_accuracy for s in seeds]))
+    """Per seed: the best dense run of that seed minus the DeepR configuration (connectivity
+    below 1) chosen on the other seeds' final accuracies, so the choice does not see the
+    accuracies the interval is computed from."""
+    rule = (f"per seed, the best dense run minus the DeepR configuration (connectivity below 1) with "
+            f"the best mean final accuracy on the other seeds: 95% t interval entirely below "
+            f"{t.margin:.0%} supports, entirely above refutes; a dense reference that learned nothing "
+            f"(median within {t.margin:.0%} of chance, {t.chance:.1%}) cannot tell")
+    dense: dict[int, Run] = {}
+    for run in (r for r in runs if not r.rewired):
+        seed = run.settings.seed
+        if seed not in dense or run.final_accuracy > dense[seed].final_accuracy:
+            dense[seed] = run
+    configs: dict[str, dict[int, Run]] = {}
+    for run in (r for r in runs if r.rewired and r.settings.connectivity < 1.0):
+        configs.setdefault(_without(run.settings), {})[run.settings.seed] = run
+    seeds = sorted(s for s in dense if sum(s in c for c in configs.values()) > 0)
+    if not dense or not configs or len(seeds) < 2:
+        return Verdict("d", CLAIMS["d"], CANNOT_TELL, "the study needs dense and DeepR runs on ≥ 2 "
+                       "shared seeds", rule)
+    chosen: dict[int, Run] = {}
+    for s in seeds:
+        others = [o for o in seeds if o != s]
+        eligible = [c for c in configs.values() if s in c and all(o in c for o in others)]
+        if eligible:
+            pick = max(eligible, key=lambda c: float(np.mean([c[o].final_accuracy for o in others])))
+            chosen[s] = pick[s]
+    seeds = sorted(chosen)
+    if len(seeds) < 2:
+        return Verdict("d", CLAIMS["d"], CANNOT_TELL, "no DeepR configuration ran on every seed", rule)
+    diff = paired_difference([dense[s].final_accuracy for s in seeds], [chosen[s].final_accuracy for s in seeds])
+    picks = ", ".join(f"seed {s}: c = {chosen[s].settings.connectivity:g}, lr {chosen[s].lr:g}" for s in seeds)
+    figure = f"best dense minus DeepR chosen on the other seeds ({picks}), final accuracy: {diff.text}"
+    dense_median = float(np.median([dense[s].final_accuracy for s in seeds]))
     if dense_median <= t.chance + t.margin:
         figure += (f"; but the dense runs learned nothing (median final accuracy {dense_median:.1%}, "
                    f"chance {t.chance:.1%}): there was no accuracy to lose")
-        verdict = INCONCLUSIVE
+        verdict = CANNOT_TELL
     else:
-        verdict = SUPPORTED if diff.high < t.margin else NOT_SUPPORTED if diff.low > t.margin else INCONCLUSIVE
-    ids = [dense_by_seed[s].point_id for s in seeds] + [chosen[s].point_id for s in seeds]
+        verdict = SUPPORTED if diff.high < t.margin else NOT_SUPPORTED if diff.low > t.margin else CANNOT_TELL
+    ids = [dense[s].point_id for s in seeds] + [chosen[s].point_id for s in seeds]
     return Verdict("d", CLAIMS["d"], verdict, figure, rule, ids)
 
 

@@ -49,12 +49,26 @@ STUDY_OPTIONS: tuple[Option, ...] = (
            "training iterations per run (the most: budget_s may stop a run sooner)"),
     Option("budget_s", float, None, or_none(number(0.0, strict=True)),
            "training wall time per run in seconds, evaluations excluded; unset: no budget"),
+    Option("stop_silent_after", int, 30, whole(0),
+           "stop a run whose loss stayed exactly the same for this many iterations (its output "
+           "neurons all stopped firing, or all fire: it scores every class alike); 0: never"),
+    Option("give_up_after", int, 0, whole(0),
+           "stop a run still below trained_accuracy at the first evaluation from this iteration on "
+           "(it counts as never reaching the target); 0: never"),
     Option("eval_every", int, 25, whole(1),
            "test accuracy every N iterations (and at 0 and at the end)"),
     Option("target_accuracy", float, 0.8, fraction,
            "the accuracy time-to-accuracy measures, and claim (a)'s \"high accuracy\""),
-    Option("few_batches", int, 100, whole(1), "claim (a)'s \"within a few batches\", in iterations"),
+    Option("few_batches", int, 100, whole(1),
+           "claim (a)'s \"within a few batches\", in iterations: the early iteration its sensitivity "
+           "and speed are judged at"),
     Option("margin", float, 0.05, fraction, "accuracy differences below this count as \"little\" (claim d)"),
+    Option("trained_accuracy", float, 0.3, fraction,
+           "a run trained when an evaluation reached this accuracy (claims b, c: a run that never "
+           "left chance has no best lr and no curve to spike)"),
+    Option("min_pairs", int, 5, whole(2),
+           "claim (c): fewer pairs of trained runs than this cannot tell (5 is the fewest for which "
+           "a one-sided signed-rank test can reach p < 0.05)"),
     Option("spike_k", float, 5.0, number(0.0, strict=True),
            "a loss spike is this many robust deviations (1.4826 x MAD) above the trailing median"),
     Option("spike_window", int, 20, whole(2), "the trailing losses a spike is measured against"),
@@ -71,10 +85,14 @@ class StudyOptions:
     seeds: tuple[int, ...]
     iterations: int
     budget_s: float | None
+    stop_silent_after: int
+    give_up_after: int
     eval_every: int
     target_accuracy: float
     few_batches: int
     margin: float
+    trained_accuracy: float
+    min_pairs: int
     spike_k: float
     spike_window: int
     spike_min_rise: float
@@ -82,7 +100,8 @@ class StudyOptions:
     @property
     def thresholds(self) -> Thresholds:
         return Thresholds(target_accuracy=self.target_accuracy, few_batches=self.few_batches,
-                          margin=self.margin,
+                          margin=self.margin, trained_accuracy=self.trained_accuracy,
+                          min_pairs=self.min_pairs,
                           spikes=SpikeRule(k=self.spike_k, window=self.spike_window,
                                            min_rise=self.spike_min_rise))
 
@@ -142,13 +161,19 @@ def _document(path: Path) -> dict:
         raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
 
 
-TRAINING_OPTIONS = ("iterations", "budget_s", "eval_every")  # they change what a run trains and records
+# they change what a run trains and records (trained_accuracy only through give_up_after)
+TRAINING_OPTIONS = ("iterations", "budget_s", "stop_silent_after", "give_up_after", "trained_accuracy",
+                    "eval_every")
 
 
 def run_key(settings, options: StudyOptions) -> str:
     """A run's id: its settings and the options that change its training, hashed. A run stored
-    under other iterations, budget or evaluation interval is another run, never reused."""
-    return config_hash({**settings.as_dict(), "study": {name: getattr(options, name) for name in TRAINING_OPTIONS}})
+    under other iterations, budget, stopping rules or evaluation interval is another run, never
+    reused."""
+    training = {name: getattr(options, name) for name in TRAINING_OPTIONS}
+    if not options.give_up_after:
+        del training["trained_accuracy"]  # then only a threshold of the verdicts
+    return config_hash({**settings.as_dict(), "study": training})
 
 
 @dataclass(frozen=True)
