@@ -112,6 +112,8 @@ def group_key(cfg: PointConfig) -> dict:
     for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options"):
         if key[name] == getattr(PointConfig, name):
             del key[name]
+    if key["net"]["input_gain"] == NetConfig.input_gain:  # a model option, added later
+        del key["net"]["input_gain"]
     return key
 
 
