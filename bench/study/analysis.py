@@ -258,6 +258,16 @@ def _kind(run: Run) -> str:
     return f"DeepR c={run.settings.connectivity:g}" if run.rewired else "dense"
 
 
+def deepr_arms(grids: dict[str, dict]) -> list[tuple[str, float]]:
+    """The DeepR arms of `lr_grids`' result as (name, connectivity), lowest connectivity first."""
+    arms = []
+    for kind, by_lr in grids.items():
+        if kind != "dense":
+            any_run = next(r for by_seed in by_lr.values() for r in by_seed.values())
+            arms.append((kind, any_run.settings.connectivity))
+    return sorted(arms, key=lambda arm: arm[1])
+
+
 def lr_grids(runs: list[Run]) -> dict[str, dict[float, dict[int, Run]]]:
     """kind → lr (as trained) → seed → run, over the runs that differ only in lr, lr_rule, seed
     and, between kinds, variant and connectivity; the largest such family."""
@@ -330,8 +340,7 @@ def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:
             "anything else cannot tell")
     grids = lr_grids(runs)
     dense = grids.get("dense", {})
-    arms = sorted((k for k in grids if k != "dense" and float(k.split("=")[1]) < 1.0),
-                  key=lambda k: -float(k.split("=")[1]))
+    arms = [kind for kind, c in reversed(deepr_arms(grids)) if c < 1.0]
     level = 1 - 0.05 / max(len(arms), 1)
     judged = [(arm, j) for arm in arms if (j := _sensitivity_at(grids[arm], dense, arm, t, level)) is not None]
     if not judged:
@@ -374,11 +383,11 @@ def verdict_b(runs: list[Run], t: Thresholds) -> Verdict:
             "above 0 supports \"higher even at 100%\", at or below 0 refutes; both must hold; a best "
             "lr at the edge of the grid cannot tell")
     grids = lr_grids(runs)
-    kinds = sorted((k for k in grids if k != "dense"), key=lambda k: float(k.split("=")[1]))
+    arms = deepr_arms(grids)
+    kinds, connectivities = [kind for kind, _ in arms], [c for _, c in arms]
     if len(kinds) < 2:
         return Verdict("b", CLAIMS["b"], CANNOT_TELL, "the study has an lr grid at fewer than 2 DeepR "
                        "connectivities", rule)
-    connectivities = [float(k.split("=")[1]) for k in kinds]
     seeds = sorted(set.intersection(*({s for g in grids[k].values() for s in g} for k in kinds)))
     best = {(k, s): best_lr(grids[k], s, t) for k in kinds for s in seeds}
     slopes, edges = [], 0
@@ -433,7 +442,7 @@ def verdict_c(runs: list[Run], t: Thresholds) -> Verdict:
             f"p < 0.05 supports, a median difference of 0 or less refutes; fewer than {t.min_pairs} "
             "trained pairs cannot tell")
     grids = lr_grids(runs)
-    kinds = sorted((k for k in grids if k != "dense"), key=lambda k: float(k.split("=")[1]))
+    kinds = [kind for kind, _ in deepr_arms(grids)]
     if not kinds:
         return Verdict("c", CLAIMS["c"], CANNOT_TELL, "the study has no DeepR runs", rule)
     low = kinds[0]
