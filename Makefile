@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup setup-libraries test test-ray study bench bench-libraries bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
+.PHONY: setup setup-libraries test test-ray gpu-check study bench bench-libraries bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
 
 setup: $(STAMP)
 
@@ -68,6 +68,13 @@ endif
 bench: data
 	$(PY) -m bench sweep $(SWEEP) --data-root $(DATA_ROOT) --out $(REPORTS)/default; status=$$?; \
 	if [ $$status -le 1 ]; then $(PY) -m bench report $(REPORTS)/default || exit $$?; fi; exit $$status
+
+# The CUDA checks (bench/gpu_check.py): the equality tests with their CUDA cases, the zero-host-sync
+# check of exact DeepR's update, and the fastest pipeline against the notebook's on the device,
+# into $(REPORTS)/gpu-check. Without a CUDA device it says so in one line. Needs a CUDA build of
+# torch: make setup TORCH_SPEC=... PIP_TORCH_ARGS=... (above).
+gpu-check: setup
+	$(PY) -m bench.gpu_check --out $(REPORTS)/gpu-check
 
 # The convergence study (bench/configs/study.toml): trains every run, judges the user's DeepR
 # claims, renders $(REPORTS)/study/report/study.html; rerunning resumes.

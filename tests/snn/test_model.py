@@ -91,12 +91,17 @@ def _twins(layer_type: str, forward: str, num_steps: int = 12):
     return reference, other
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])  # make gpu-check runs the cuda cases
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("forward", LAYERWISE)
 @pytest.mark.parametrize("layer_type", LAYER_TYPES)
-def test_layerwise_forward_emits_the_same_spikes_as_the_notebook_loop(layer_type, forward):
-    reference, other = _twins(layer_type, forward)
+def test_layerwise_forward_emits_the_same_spikes_as_the_notebook_loop(layer_type, forward, device):
+    reference, other = (net.to(device) for net in _twins(layer_type, forward))
     torch.manual_seed(1)
     frames = torch.randint(0, 4, (3, 12, 2, 32, 32)).float() * (torch.rand(3, 12, 2, 32, 32) < 0.2)
+    frames = frames.to(device)
     expected = reference(frames)
     assert expected.sum() > 0  # the comparison means something only if neurons fire
     assert torch.equal(other(frames), expected)

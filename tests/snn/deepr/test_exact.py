@@ -221,3 +221,20 @@ def test_k_rounds_to_nearest():
     layer = Weight((7, 11))
     rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.25))
     assert rewiring.active_counts() == [math.floor(0.25 * 77 + 0.5)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (make gpu-check)")
+def test_the_sync_free_cuda_update_never_waits_for_the_host():
+    """On CUDA, exact DeepR's update (sync_free) must not read a device value on the host: torch
+    raises on any synchronising call while sync debug mode is "error"."""
+    layer = Weight((64, 80), "cuda", 5)
+    rewiring = ExactDeepR([layer], DeepRConfig(connectivity=0.1, seed=5, sync_free=True), compiled=False)
+    kill(rewiring, 0.2, 5)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            rewiring.step()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert rewiring.active_counts() == [round(0.1 * 64 * 80)]
