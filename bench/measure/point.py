@@ -15,7 +15,8 @@ from bench.config.point_config import PointConfig
 from bench.config.settings import Settings, normalise
 from bench.config.variants import parse_variant
 from bench.measure.data import open_dataset, open_loader
-from bench.measure.stages import FLOOR_STAGE, OVERHEAD_STAGE
+from bench.measure.floors import SynapseFloor
+from bench.measure.stages import BACKWARD_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, OVERHEAD_STAGE
 from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
 from bench.plugins.dataset import DatasetSpec
@@ -171,9 +172,16 @@ class PointSession:
         self.losses: list[float] = []
         self.traffic: TrafficRecorder | None = None
         self.step = own_step(self.spec, self.trainer)  # the harness's step, or the plug-in's own
+        self.floor: SynapseFloor | None = None  # captured in the first warm-up step (fastest only)
 
     def warm_up(self, batches) -> None:
-        self.step(batches, NullTimer())
+        """One untimed step; the first of a pipeline:fastest point also records what its Linear and
+        Conv layers read, for the synapses-only floor timed beside each measured step."""
+        if self.config.fastest and self.floor is None:
+            layers = [module for _, module in self.spec.synapses()]
+            self.floor = SynapseFloor.capture(layers, lambda: self.step(batches, NullTimer()))
+        else:
+            self.step(batches, NullTimer())
 
     def measure(self, batches, timer: StageTimer, clock) -> None:
         """One timed step: its stages into `timer`, its whole duration and loss here; then,
@@ -190,6 +198,11 @@ class PointSession:
             pass
         with timer.stage(FLOOR_STAGE):  # beside the rewiring stage, in the report
             elementwise_floor(self.weights)
+        if self.floor is not None:  # beside forward and backward
+            with timer.stage(FORWARD_FLOOR_STAGE):
+                self.floor.forward()
+            with timer.stage(BACKWARD_FLOOR_STAGE):
+                self.floor.backward()
         timer.finish_step()
         self.losses.append(float(result.loss))
         if self.traffic is not None:

@@ -6,9 +6,11 @@ num_workers, best variant per stage), and is anything untrustworthy (unstable, d
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from bench.measure.stages import FLOOR_STAGE, STEP
+from bench.measure.stages import BACKWARD_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, STEP
 from bench.stats import CI_TOO_FEW, CONFIDENCE, holm
 from snn.names import STAGES
 
@@ -232,6 +234,44 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
     })
     table["x_floor"] = table["rewiring_ms"] / table["floor_ms"]
     return table.sort_values(["layer_type", "variant", "connectivity"]).reset_index(drop=True)
+
+
+LIMIT_STAGES = (  # stage, its floor, dense synaptic FLOPs per MAC (None: not synaptic work)
+    ("forward", FORWARD_FLOOR_STAGE, 2),
+    ("backward", BACKWARD_FLOOR_STAGE, 4),  # weight and input gradients: about twice the forward
+    ("rewiring", FLOOR_STAGE, None),
+)
+
+
+def limits_table(stages: pd.DataFrame, workload: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each point timed with the synapses-only floors (pipeline:fastest) stage by stage: its median
+    beside its floor's, their ratio, and for forward and backward the dense synaptic GFLOP/s each
+    achieved (the workload counter's dense synaptic operations per sample × batch), as
+    forward + backward too. data_wait has no floor here yet."""
+    floored = sorted(set(stages.loc[stages["stage"] == FORWARD_FLOOR_STAGE, "point_id"]))
+    synops = (workload.set_index("point_id")["dense_synops"]
+              if workload is not None and not workload.empty and "dense_synops" in workload else pd.Series(dtype=float))
+    rows = []
+    for point_id in floored:
+        mine = stages[stages["point_id"] == point_id].set_index("stage")
+        head = mine.iloc[0]
+        macs = float(synops.get(point_id, math.nan)) * float(head["batch_size"])
+        kept = [(stage, floor, per_mac) for stage, floor, per_mac in LIMIT_STAGES
+                if stage in mine.index and floor in mine.index]
+        entries = [(stage, mine.loc[stage, "median_s"], mine.loc[floor, "median_s"], per_mac)
+                   for stage, floor, per_mac in kept]
+        if {"forward", "backward"} <= {e[0] for e in entries}:
+            fwd, bwd = (e for e in entries if e[0] in ("forward", "backward"))
+            entries.append(("forward+backward", fwd[1] + bwd[1], fwd[2] + bwd[2], 6))
+        for stage, time_s, floor_s, per_mac in entries:
+            flops = per_mac * macs if per_mac else math.nan
+            rows.append({"config": head["config"], "layer_type": head["layer_type"], "device": head["device"],
+                         "num_workers": head["num_workers"], "connectivity": head["connectivity"],
+                         "stage": stage, "time_ms": time_s * MS, "floor_ms": floor_s * MS,
+                         "x_floor": time_s / floor_s if floor_s > 0 else math.nan,
+                         "gflops": flops / time_s / 1e9 if time_s > 0 else math.nan,
+                         "floor_gflops": flops / floor_s / 1e9 if floor_s > 0 else math.nan})
+    return pd.DataFrame(rows)
 
 
 def deepr_matching(stages: pd.DataFrame, ratios: pd.DataFrame) -> pd.DataFrame:

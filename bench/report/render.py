@@ -103,6 +103,23 @@ def _speedups(results: Results) -> str:
                                            "interval", "each_run", "unstable_runs"))
 
 
+def _limits(results: Results) -> str:
+    table = findings.limits_table(results.stages, results.workload)
+    if table.empty:
+        return html.paragraph("No point was timed with its floors (they are timed beside pipeline:fastest "
+                              "points after one warm-up step).", "note")
+    formats = {c: _one_decimal for c in ("time_ms", "floor_ms", "gflops", "floor_gflops")}
+    formats["x_floor"] = lambda v: html.number(v, 2)
+    return (html.paragraph("Each stage of the fastest pipeline beside its floor, timed in the same steps: "
+                           "forward and backward against the network's Linear and Conv layers alone on "
+                           "the inputs of one step (what an ANN of the same shapes costs here: no "
+                           "neurons, no pooling), rewiring against one elementwise pass over the "
+                           "rewired weights. x_floor is time over floor (medians). GFLOP/s counts the "
+                           "dense synaptic work (the workload counter's dense operations × batch; "
+                           "backward as twice forward). data_wait has no floor yet.", "note")
+            + html.table(table, "limits", formats, text_columns=("config", "stage")))
+
+
 def _rewiring(results: Results) -> str:
     table = findings.rewiring_table(results.stages)
     if table.empty:
@@ -418,6 +435,7 @@ def _sweep_sections(results: Results, baseline: Results | None, threshold: float
             html.section("num_workers and devices",
                          html.image("workers.png", "step time and samples/s against num_workers"),
                          "workers-section"),
+            html.section("How far from this machine's limit", _limits(results), "limits-section"),
             html.section("Variant speed-ups", _speedups(results), "speedups-section"),
             html.section("DeepR rewiring", _rewiring(results), "rewiring-section"),
         ]

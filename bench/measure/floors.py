@@ -1,0 +1,81 @@
+"""The synapses-only floor of forward and backward: the network's Linear and Conv layers alone.
+
+What an artificial network of the same shapes costs here: the same layers (same weights, layout,
+dtype, device and threads) on inputs of the shapes they received in one training step, with no
+neurons, pooling or loss. Each layer runs once on all of its step's rows (T·B of them), the
+cheapest way to do its work, whichever forward the point uses. Forward keeps the graph as
+training does; backward computes what training's does for these layers: the weight and bias
+gradients everywhere, the input gradients of every layer but the first (the frames need none).
+
+Captured from an untimed step (hooks on the layers), then timed beside each measured step of the
+same point (bench.measure.point), so the floor and the stage it bounds see the same minutes of
+the machine. The inputs are random spikes (10% ones): a dense layer's cost does not depend on
+its values, and 0/1 values keep denormals out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+SPIKE_DENSITY = 0.1
+
+
+@dataclass
+class SynapseFloor:
+    layers: list[nn.Module]
+    inputs: list[torch.Tensor]  # one per layer: every row it read in the captured step
+    grads: list[torch.Tensor]  # one per layer: a fixed output gradient
+    outputs: list[torch.Tensor] | None = None
+
+    @classmethod
+    def capture(cls, layers: list[nn.Module], step: Callable[[], object]) -> SynapseFloor | None:
+        """Run `step` with the layers' inputs recorded; None when no layer ran (nothing to floor)."""
+        shapes: dict[int, list[torch.Size]] = {i: [] for i in range(len(layers))}
+        like: dict[int, torch.Tensor] = {}
+
+        def recorder(i):
+            def hook(module, args):
+                shapes[i].append(args[0].shape)
+                like[i] = args[0]
+            return hook
+
+        handles = [layer.register_forward_pre_hook(recorder(i)) for i, layer in enumerate(layers)]
+        try:
+            step()
+        finally:
+            for handle in handles:
+                handle.remove()
+        ran = [i for i in range(len(layers)) if shapes[i]]
+        if not ran:
+            return None
+        inputs, grads = [], []
+        with torch.no_grad():
+            for n, i in enumerate(ran):
+                rows = sum(shape[0] for shape in shapes[i])  # T calls of B rows, or one of T·B
+                x = (torch.rand((rows, *shapes[i][0][1:]), device=like[i].device) < SPIKE_DENSITY)
+                inputs.append(x.to(like[i].dtype).requires_grad_(n > 0))
+                grads.append(torch.randn_like(layers[i](inputs[-1].detach())))
+        return cls(layers=[layers[i] for i in ran], inputs=inputs, grads=grads)
+
+    def forward(self) -> None:
+        self.outputs = [layer(x) for layer, x in zip(self.layers, self.inputs)]
+
+    def backward(self) -> None:
+        """The backward of the last forward(); leaves the layers' .grad as it found them."""
+        saved = [(p, p.grad) for layer in self.layers for p in layer.parameters()]
+        for p, _ in saved:  # fresh gradients, as training's zero_grad(set_to_none=True) leaves them
+            p.grad = None
+        torch.autograd.backward(self.outputs, self.grads)
+        for p, grad in saved:  # the training step owns .grad: put back what it had
+            p.grad = grad
+        for x in self.inputs:
+            x.grad = None
+        self.outputs = None
+
+    @property
+    def rows(self) -> list[int]:
+        return [x.shape[0] for x in self.inputs]
