@@ -35,12 +35,12 @@ class SynapseFloor:
     def capture(cls, layers: list[nn.Module], step: Callable[[], object]) -> SynapseFloor | None:
         """Run `step` with the layers' inputs recorded; None when no layer ran (nothing to floor)."""
         shapes: dict[int, list[torch.Size]] = {i: [] for i in range(len(layers))}
-        like: dict[int, torch.Tensor] = {}
+        kinds: dict[int, tuple[torch.device, torch.dtype]] = {}
 
         def recorder(i):
             def hook(module, args):
                 shapes[i].append(args[0].shape)
-                like[i] = args[0]
+                kinds[i] = (args[0].device, args[0].dtype)
             return hook
 
         handles = [layer.register_forward_pre_hook(recorder(i)) for i, layer in enumerate(layers)]
@@ -56,8 +56,9 @@ class SynapseFloor:
         with torch.no_grad():
             for n, i in enumerate(ran):
                 rows = sum(shape[0] for shape in shapes[i])  # T calls of B rows, or one of T·B
-                x = (torch.rand((rows, *shapes[i][0][1:]), device=like[i].device) < SPIKE_DENSITY)
-                inputs.append(x.to(like[i].dtype).requires_grad_(n > 0))
+                device, dtype = kinds[i]
+                x = torch.rand((rows, *shapes[i][0][1:]), device=device) < SPIKE_DENSITY
+                inputs.append(x.to(dtype).requires_grad_(n > 0))
                 grads.append(torch.randn_like(layers[i](inputs[-1].detach())))
         return cls(layers=[layers[i] for i in ran], inputs=inputs, grads=grads)
 

@@ -148,8 +148,7 @@ class PairedDifference:
 
     @property
     def text(self) -> str:
-        return f"{self.mean:+.3f} ({self.level:.1%} CI {self.low:+.3f} to {self.high:+.3f}, {self.n} seeds)" \
-            .replace("95.0% CI", "95% CI")
+        return f"{self.mean:+.3f} ({self.level * 100:g}% CI {self.low:+.3f} to {self.high:+.3f}, {self.n} seeds)"
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> PairedDifference:
@@ -247,10 +246,6 @@ def trained(run: Run, t: Thresholds) -> bool:
 
 def _without(settings: Settings, *names: str) -> str:
     return repr(sorted((k, v) for k, v in settings.as_dict().items() if k not in (*names, "seed")))
-
-
-def _by_seed(runs: Iterable[Run]) -> dict[int, Run]:
-    return {r.settings.seed: r for r in runs}
 
 
 def _kind(run: Run) -> str:
