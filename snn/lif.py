@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from snn.buffers import BufferPool
+
 
 @dataclass(frozen=True)
 class LIFParams:
@@ -51,9 +53,11 @@ class LIFParams:
                    threshold=float(neuron.threshold.detach()), slope=float(slope))
 
 
-def lif_spikes(current: torch.Tensor, params: LIFParams) -> torch.Tensor:
-    """current (T, B, ...) → spikes (T, B, ...): one layer of neurons over every time step."""
-    return _LIFScan.apply(current, params)
+def lif_spikes(current: torch.Tensor, params: LIFParams, buffers: BufferPool | None = None) -> torch.Tensor:
+    """current (T, B, ...) → spikes (T, B, ...): one layer of neurons over every time step.
+    With `buffers`, the spikes and the current's gradient are written into buffers kept from
+    earlier steps where nothing holds them (snn.buffers): the same values, no fresh pages."""
+    return _LIFScan.apply(current, params, buffers)
 
 
 def compiled_path_for(tensor: torch.Tensor) -> bool:
@@ -96,20 +100,20 @@ def _rows(x: torch.Tensor, order: list[int]) -> torch.Tensor:
 
 class _LIFScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, current: torch.Tensor, params: LIFParams) -> torch.Tensor:
+    def forward(ctx, current: torch.Tensor, params: LIFParams, buffers: BufferPool | None) -> torch.Tensor:
         current = current.detach()
         order = _memory_order(current)
         if order is None:  # neither contiguous nor channels-last: one copy, then the fast path
             current, order = current.contiguous(), list(range(current.dim()))
         flat = _rows(current, order)  # (T, N), the current's own memory
-        spikes = torch.empty_like(current)  # the current's layout
+        spikes = _empty_like(current, buffers)  # the current's layout
         if compiled_path_for(flat):
             _forward_compiled(flat, params, _rows(spikes, order))
         else:
             _rows(spikes, order).copy_(_membranes_torch(flat, params) > 0)
         # The current, not the membranes: backward recomputes them (snn.lif_kernel says why).
         ctx.save_for_backward(current)
-        ctx.params, ctx.order = params, order
+        ctx.params, ctx.order, ctx.buffers = params, order, buffers
         return spikes
 
     @staticmethod
@@ -117,15 +121,19 @@ class _LIFScan(torch.autograd.Function):
     def backward(ctx, grad_spikes: torch.Tensor):
         (current,) = ctx.saved_tensors
         flat, flat_grad = _rows(current, ctx.order), _rows(grad_spikes, ctx.order)  # (T, N)
-        grad = torch.empty_like(current)
+        grad = _empty_like(current, ctx.buffers)
         if compiled_path_for(flat):
             _backward_compiled(flat, flat_grad, ctx.params, _rows(grad, ctx.order))
         else:
             _rows(grad, ctx.order).copy_(_backward_torch(flat, flat_grad, ctx.params))
-        return grad, None
+        return grad, None, None
 
 
-def _use_torch_threads() -> None:
+def _empty_like(tensor: torch.Tensor, buffers: BufferPool | None) -> torch.Tensor:
+    return torch.empty_like(tensor) if buffers is None else buffers.empty_like(tensor)
+
+
+def use_torch_threads() -> None:
     import numba
 
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
@@ -134,7 +142,7 @@ def _use_torch_threads() -> None:
 def _forward_compiled(current: torch.Tensor, p: LIFParams, spikes: torch.Tensor) -> None:
     from snn.lif_kernel import lif_forward
 
-    _use_torch_threads()
+    use_torch_threads()
     lif_forward(current.numpy(), np.float32(p.beta), np.float32(p.threshold), spikes.numpy())
 
 
@@ -142,7 +150,7 @@ def _backward_compiled(current: torch.Tensor, grad_spikes: torch.Tensor, p: LIFP
                        grad: torch.Tensor) -> None:
     from snn.lif_kernel import lif_backward
 
-    _use_torch_threads()
+    use_torch_threads()
     lif_backward(current.numpy(), grad_spikes.numpy(), np.float32(p.beta), np.float32(p.threshold),
                  np.float32(p.slope), grad.numpy())
 

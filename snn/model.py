@@ -22,9 +22,11 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
+from snn.buffers import BufferPool
 from snn.config import NetConfig
 from snn.lif import LIFParams, lif_spikes
 from snn.names import FORWARDS, FUSED_NEURONS, LAYER_TYPES  # noqa: F401 (re-exported)
+from snn.pool import avg_pool_2x2, tiles_exactly
 from snn.sparse import sparsify
 
 SURROGATES = {
@@ -102,6 +104,9 @@ class SeedNet(nn.Module):
         # tensor at every forward would be a host sync per layer.
         self.lif_params = ([LIFParams.of(n, cfg.surrogate_scale) for n in self.neurons]
                            if cfg.forward in FUSED_NEURONS else [])
+        # The fused forward's spikes, pooled currents and their gradients, kept from step to step
+        # (snn.buffers); None allocates them fresh every step, as torch would.
+        self.buffers: BufferPool | None = BufferPool()
 
     def frame_view(self, frame: torch.Tensor) -> torch.Tensor:
         """(B, P, H, W) → what the first layer reads."""
@@ -160,9 +165,18 @@ class SeedNet(nn.Module):
         for i, layer in enumerate(self.layers):
             if i == self.flatten_at:
                 spikes = torch.flatten(spikes, start_dim=1)
-            current = layer(spikes).unflatten(0, (t, b))  # (T, B, ...)
+            current = self._synapses(layer, spikes).unflatten(0, (t, b))  # (T, B, ...)
             spikes = neurons(i, current).flatten(0, 1)  # (T·B, ...)
         return spikes.unflatten(0, (t, b))  # (T, B, C)
+
+    def _synapses(self, layer: nn.Module, spikes: torch.Tensor) -> torch.Tensor:
+        """Layer i on all T·B inputs; the fused forwards pool into kept buffers (snn.pool), unless
+        the pooling layer is hooked (the workload counter's taps): then it runs as itself."""
+        hooked = bool(layer._forward_pre_hooks or layer._forward_hooks)
+        if (self.cfg.forward in FUSED_NEURONS and self.buffers is not None and not hooked
+                and tiles_exactly(layer, spikes)):
+            return avg_pool_2x2(spikes, self.buffers)
+        return layer(spikes)
 
     def _neurons_stepwise(self, i: int, current: torch.Tensor) -> torch.Tensor:
         """multistep: layer i's snn.Leaky stepped through time, as the notebook steps it."""
@@ -178,7 +192,7 @@ class SeedNet(nn.Module):
 
     def _neurons_fused(self, i: int, current: torch.Tensor) -> torch.Tensor:
         """fused: all T steps of layer i's neurons in one call (snn.lif)."""
-        return lif_spikes(current, self.lif_params[i])
+        return lif_spikes(current, self.lif_params[i], self.buffers)
 
 
 def build_net(cfg: NetConfig) -> SeedNet:
