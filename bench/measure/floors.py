@@ -1,7 +1,7 @@
 """The synapses-only floor of forward and backward: the network's Linear and Conv layers alone.
 
-What an artificial network of the same shapes costs here: the same layers (same weights, layout,
-dtype, device and threads) on inputs of the shapes they received in one training step, with no
+What an artificial network of the same shapes costs here: the same layers (same weights, memory
+layout of their inputs, dtype, device and threads) on inputs of the shapes they received in one training step, with no
 neurons, pooling or loss. Each layer runs once on all of its step's rows (T·B of them), the
 cheapest way to do its work, whichever forward the point uses. Forward keeps the graph as
 training does; backward computes what training's does for these layers: the weight and bias
@@ -35,12 +35,12 @@ class SynapseFloor:
     def capture(cls, layers: list[nn.Module], step: Callable[[], object]) -> SynapseFloor | None:
         """Run `step` with the layers' inputs recorded; None when no layer ran (nothing to floor)."""
         shapes: dict[int, list[torch.Size]] = {i: [] for i in range(len(layers))}
-        kinds: dict[int, tuple[torch.device, torch.dtype]] = {}
+        kinds: dict[int, tuple[torch.device, torch.dtype, torch.memory_format]] = {}
 
         def recorder(i):
             def hook(module, args):
                 shapes[i].append(args[0].shape)
-                kinds[i] = (args[0].device, args[0].dtype)
+                kinds[i] = (args[0].device, args[0].dtype, _memory_format(args[0]))
             return hook
 
         handles = [layer.register_forward_pre_hook(recorder(i)) for i, layer in enumerate(layers)]
@@ -56,9 +56,9 @@ class SynapseFloor:
         with torch.no_grad():
             for n, i in enumerate(ran):
                 rows = sum(shape[0] for shape in shapes[i])  # T calls of B rows, or one of T·B
-                device, dtype = kinds[i]
+                device, dtype, layout = kinds[i]
                 x = torch.rand((rows, *shapes[i][0][1:]), device=device) < SPIKE_DENSITY
-                inputs.append(x.to(dtype).requires_grad_(n > 0))
+                inputs.append(x.to(dtype).contiguous(memory_format=layout).requires_grad_(n > 0))
                 grads.append(torch.randn_like(layers[i](inputs[-1].detach())))
         return cls(layers=[layers[i] for i in ran], inputs=inputs, grads=grads)
 
@@ -80,3 +80,11 @@ class SynapseFloor:
     @property
     def rows(self) -> list[int]:
         return [x.shape[0] for x in self.inputs]
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    """The layout a layer read: channels-last where the step ran its convolutions so (the fused
+    forward does; oneDNN's convolutions cost differently in it), contiguous otherwise."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format

@@ -27,6 +27,16 @@ def test_the_floor_gives_each_layer_all_its_rows_whether_called_per_time_step_or
     assert [x.requires_grad for x in fused.inputs] == [False, True, True, True, True]  # frames need none
 
 
+def test_the_floor_reads_its_inputs_in_the_layout_the_step_read_them():
+    # fused conv2d runs its convolutions channels-last; the notebook loop does not
+    fused, _ = _captured("fused")
+    notebook, _ = _captured("reference")
+    convolutions = slice(0, 3)
+    assert all(x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+               for x in fused.inputs[convolutions])
+    assert all(x.is_contiguous() for x in notebook.inputs)
+
+
 def test_the_floors_backward_computes_the_layers_gradients_and_leaves_trainings_grad_alone():
     floor, net = _captured("fused")
     before = [p.grad for p in net.parameters()]
