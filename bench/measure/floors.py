@@ -1,4 +1,6 @@
-"""The synapses-only floor of forward and backward: the network's Linear and Conv layers alone.
+"""Floors timed beside the fastest pipeline's stages: what each stage's own work costs here alone.
+
+`SynapseFloor` bounds forward and backward: the network's Linear and Conv layers alone.
 
 What an artificial network of the same shapes costs here: the same layers (same weights, memory
 layout of their inputs, dtype, device and threads) on inputs of the shapes they received in one training step, with no
@@ -11,6 +13,9 @@ Captured from an untimed step (hooks on the layers), then timed beside each meas
 same point (bench.measure.point), so the floor and the stage it bounds see the same minutes of
 the machine. The inputs are random spikes (10% ones): a dense layer's cost does not depend on
 its values, and 0/1 values keep denormals out.
+
+`DataFloor` bounds data_wait: one batch of the loader's own dataset (the frame cache, under
+pipeline:fastest) read and collated in this process, with no DataLoader, worker or prefetch.
 """
 
 from __future__ import annotations
@@ -80,6 +85,28 @@ class SynapseFloor:
     @property
     def rows(self) -> list[int]:
         return [x.shape[0] for x in self.inputs]
+
+
+@dataclass
+class DataFloor:
+    """One batch read straight from the loader's dataset and collated: its first `batch_size`
+    samples. A frame-cache entry has the same size for every sample, so any batch of them is the
+    same work; on other datasets the floor reads these samples, not the step's."""
+
+    dataset: object  # the loader's map-style dataset
+    collate: Callable[[list], object]
+    indices: list[int]
+
+    @classmethod
+    def of(cls, loader, batch_size: int) -> DataFloor | None:
+        """The floor of a DataLoader over a map-style dataset; None for anything else."""
+        dataset = getattr(loader, "dataset", None)
+        if dataset is None or not hasattr(dataset, "__getitem__") or not hasattr(loader, "collate_fn"):
+            return None
+        return cls(dataset=dataset, collate=loader.collate_fn, indices=list(range(min(batch_size, len(dataset)))))
+
+    def read(self) -> object:
+        return self.collate([self.dataset[i] for i in self.indices])
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:

@@ -15,8 +15,9 @@ from bench.config.point_config import PointConfig
 from bench.config.settings import Settings, normalise
 from bench.config.variants import parse_variant
 from bench.measure.data import open_dataset, open_loader
-from bench.measure.floors import SynapseFloor
-from bench.measure.stages import BACKWARD_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, OVERHEAD_STAGE
+from bench.measure.floors import DataFloor, SynapseFloor
+from bench.measure.stages import (BACKWARD_FLOOR_STAGE, DATA_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE,
+                                  OVERHEAD_STAGE)
 from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
 from bench.plugins.dataset import DatasetSpec
@@ -173,13 +174,16 @@ class PointSession:
         self.traffic: TrafficRecorder | None = None
         self.step = own_step(self.spec, self.trainer)  # the harness's step, or the plug-in's own
         self.floor: SynapseFloor | None = None  # captured in the first warm-up step (fastest only)
+        self.data_floor: DataFloor | None = None  # likewise
 
     def warm_up(self, batches) -> None:
         """One untimed step; the first of a pipeline:fastest point also records what its Linear and
-        Conv layers read, for the synapses-only floor timed beside each measured step."""
+        Conv layers read, for the synapses-only floor, and which dataset its loader reads, for
+        data_wait's floor, both timed beside each measured step."""
         if self.config.fastest and self.floor is None:
             layers = [module for _, module in self.spec.synapses()]
             self.floor = SynapseFloor.capture(layers, lambda: self.step(batches, NullTimer()))
+            self.data_floor = DataFloor.of(getattr(batches, "loader", None), self.config.loader.batch_size)
         else:
             self.step(batches, NullTimer())
 
@@ -198,6 +202,9 @@ class PointSession:
             pass
         with timer.stage(FLOOR_STAGE):  # beside the rewiring stage, in the report
             elementwise_floor(self.weights)
+        if self.data_floor is not None:  # beside data_wait
+            with timer.stage(DATA_FLOOR_STAGE):
+                self.data_floor.read()
         if self.floor is not None:  # beside forward and backward
             with timer.stage(FORWARD_FLOOR_STAGE):
                 self.floor.forward()

@@ -10,7 +10,7 @@ import math
 
 import pandas as pd
 
-from bench.measure.stages import BACKWARD_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, STEP
+from bench.measure.stages import BACKWARD_FLOOR_STAGE, DATA_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, STEP
 from bench.stats import CI_TOO_FEW, CONFIDENCE, holm
 from snn.names import STAGES
 
@@ -237,6 +237,7 @@ def rewiring_table(stages: pd.DataFrame) -> pd.DataFrame:
 
 
 LIMIT_STAGES = (  # stage, its floor, dense synaptic FLOPs per MAC (None: not synaptic work)
+    ("data_wait", DATA_FLOOR_STAGE, None),
     ("forward", FORWARD_FLOOR_STAGE, 2),
     ("backward", BACKWARD_FLOOR_STAGE, 4),  # weight and input gradients: about twice the forward
     ("rewiring", FLOOR_STAGE, None),
@@ -247,7 +248,7 @@ def limits_table(stages: pd.DataFrame, workload: pd.DataFrame | None = None) -> 
     """Each point timed with the synapses-only floors (pipeline:fastest) stage by stage: its median
     beside its floor's, their ratio, and for forward and backward the dense synaptic GFLOP/s each
     achieved (the workload counter's dense synaptic operations per sample × batch), as
-    forward + backward too. data_wait has no floor here yet."""
+    forward + backward too."""
     floored = sorted(set(stages.loc[stages["stage"] == FORWARD_FLOOR_STAGE, "point_id"]))
     synops = (workload.set_index("point_id")["dense_synops"]
               if workload is not None and not workload.empty and "dense_synops" in workload else pd.Series(dtype=float))

@@ -111,12 +111,14 @@ def _limits(results: Results) -> str:
     formats = {c: _one_decimal for c in ("time_ms", "floor_ms", "gflops", "floor_gflops")}
     formats["x_floor"] = lambda v: html.number(v, 2)
     return (html.paragraph("Each stage of the fastest pipeline beside its floor, timed in the same steps: "
-                           "forward and backward against the network's Linear and Conv layers alone on "
+                           "data_wait against one batch read straight from the loader's dataset (the "
+                           "frame cache) and collated, with no DataLoader or workers (below 1: workers "
+                           "hid the reading); forward and backward against the network's Linear and Conv layers alone on "
                            "the inputs of one step (what an ANN of the same shapes costs here: no "
                            "neurons, no pooling), rewiring against one elementwise pass over the "
                            "rewired weights. x_floor is time over floor (medians). GFLOP/s counts the "
                            "dense synaptic work (the workload counter's dense operations × batch; "
-                           "backward as twice forward). data_wait has no floor yet.", "note")
+                           "backward as twice forward).", "note")
             + html.table(table, "limits", formats, text_columns=("config", "stage")))
 
 

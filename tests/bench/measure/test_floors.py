@@ -3,9 +3,9 @@
 import torch
 
 from bench.config.point_config import point_config
-from bench.measure.floors import SynapseFloor
+from bench.measure.floors import DataFloor, SynapseFloor
 from bench.measure.group import run_group
-from bench.measure.stages import SYNAPSE_FLOOR_STAGES
+from bench.measure.stages import FASTEST_FLOOR_STAGES
 from snn.model import NetConfig, build_net
 
 B, T = 4, 6
@@ -54,5 +54,20 @@ def test_a_fastest_point_times_the_floors_beside_its_steps_and_other_points_do_n
                 "threads": 1, "warmup_steps": 1, "measured_steps": 3, "connectivity": 0.2}
     fastest, notebook = run_group([point_config({**settings, "variant": "pipeline:fastest"}),
                                    point_config({**settings, "variant": "deepr:notebook+framing:compiled+cache:frames"})])
-    assert all(len(fastest.stage_samples[s]) == 3 for s in SYNAPSE_FLOOR_STAGES)
-    assert not set(SYNAPSE_FLOOR_STAGES) & set(notebook.stage_samples)
+    assert all(len(fastest.stage_samples[s]) == 3 for s in FASTEST_FLOOR_STAGES)
+    assert not set(FASTEST_FLOOR_STAGES) & set(notebook.stage_samples)
+
+
+def test_the_data_floor_reads_a_batch_as_the_loader_would_without_the_loader(tiny_root):
+    from bench.measure.data import open_dataset, open_loader
+
+    cfg = point_config({"data_root": str(tiny_root), "num_steps": 8, "batch_size": 4,
+                        "variant": "framing:compiled+cache:frames"})
+    loader, _ = open_loader(open_dataset(cfg), cfg)
+    floor = DataFloor.of(loader, 4)
+    assert type(floor.dataset).__name__ == "FrameCache"  # what pipeline:fastest reads
+    frames, targets = floor.read()
+    loaded, _ = next(iter(loader))
+    assert frames.shape == loaded.shape and frames.dtype == loaded.dtype and targets.shape == (4,)
+    assert torch.equal(frames, torch.stack([floor.dataset[i][0] for i in range(4)]))
+    assert DataFloor.of(iter([]), 4) is None  # no DataLoader: no floor

@@ -201,13 +201,15 @@ def test_the_workload_comparisons_share_the_page_s_one_holm_family():
 def test_the_fastest_pipelines_stages_are_set_beside_their_floors_with_gflops():
     fastest = {"settings": {"variant": "pipeline:fastest", "connectivity": 0.1},
                "stages": {"forward": 0.060, "backward": 0.090, "rewiring": 0.002, "elementwise_floor": 0.001,
-                          "synapses_forward_floor": 0.040, "synapses_backward_floor": 0.060}}
+                          "synapses_forward_floor": 0.040, "synapses_backward_floor": 0.060,
+                          "data_wait": 0.006, "data_wait_floor": 0.004}}
     plain = {"settings": {"variant": "deepr:notebook", "connectivity": 0.1},
              "stages": {"forward": 0.5, "rewiring": 0.02, "elementwise_floor": 0.001}}
     stages = _stages([fastest, plain])
     workload = pd.DataFrame({"point_id": ["p0", "p1"], "dense_synops": [1e7, 1e7]})
     table = findings.limits_table(stages, workload).set_index("stage")
-    assert list(table.index) == ["forward", "backward", "rewiring", "forward+backward"]  # the floored point only
+    assert list(table.index) == ["data_wait", "forward", "backward", "rewiring", "forward+backward"]  # the floored point only
+    assert table.loc["data_wait", "x_floor"] == pytest.approx(1.5) and pd.isna(table.loc["data_wait", "gflops"])
     assert table.loc["forward", "x_floor"] == pytest.approx(1.5)
     assert table.loc["forward+backward", "x_floor"] == pytest.approx(0.150 / 0.100)
     # 2 FLOPs a MAC, 1e7 MACs a sample, batch 16, in 60 ms: 5.33 GFLOP/s
