@@ -60,6 +60,22 @@ def lif_spikes(current: torch.Tensor, params: LIFParams, buffers: BufferPool | N
     return _LIFScan.apply(current, params, buffers)
 
 
+def lif_pool_spikes(current: torch.Tensor, params: LIFParams, buffers: BufferPool | None = None) -> torch.Tensor:
+    """current (T, B, C, H, W) → (T, B, C, H/2, W/2): one layer's spikes through every time step,
+    then 2×2 average pooling, in one pass that never writes the spikes out (snn.lif_kernel).
+    The same bits as `lif_spikes` then `nn.AvgPool2d(2)`; only for a current that
+    `pools_in_one_pass` accepts."""
+    return _LIFPoolScan.apply(current, params, buffers)
+
+
+def pools_in_one_pass(current: torch.Tensor) -> bool:
+    """Whether `lif_pool_spikes` takes this current: float32 on the CPU, (T, B, C, H, W) with
+    channels-last samples laid out one after the other, even H and W."""
+    if current.dim() != 5 or current.shape[-1] % 2 or current.shape[-2] % 2:
+        return False
+    return compiled_path_for(current) and current.permute(0, 1, 3, 4, 2).is_contiguous()
+
+
 def compiled_path_for(tensor: torch.Tensor) -> bool:
     """Whether the compiled kernels run this tensor (float32 on the CPU, numba importable)."""
     if tensor.device.type != "cpu" or tensor.dtype != torch.float32:
@@ -127,6 +143,45 @@ class _LIFScan(torch.autograd.Function):
         else:
             _rows(grad, ctx.order).copy_(_backward_torch(flat, flat_grad, ctx.params))
         return grad, None, None
+
+
+class _LIFPoolScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, current: torch.Tensor, params: LIFParams, buffers: BufferPool | None) -> torch.Tensor:
+        from snn.lif_kernel import lif_pool_forward
+
+        current = current.detach()
+        steps, batch, channels, height, width = current.shape
+        shape = (steps, batch, channels, height // 2, width // 2)
+        row = width // 2 * channels  # strides of (T, B, C, H/2, W/2) laid out as (T, B, H/2, W/2, C)
+        stride = (batch * height // 2 * row, height // 2 * row, 1, row, channels)
+        pooled = (torch.empty_strided(shape, stride, dtype=current.dtype) if buffers is None
+                  else buffers.empty_strided(shape, stride, current.dtype, current.device))
+        use_torch_threads()
+        lif_pool_forward(_nhwc_rows(current), np.float32(params.beta), np.float32(params.threshold),
+                         _nhwc_rows(pooled), width, channels)
+        ctx.save_for_backward(current)
+        ctx.params, ctx.buffers = params, buffers
+        return pooled
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_pooled: torch.Tensor):
+        from snn.lif_kernel import lif_pool_backward
+
+        (current,) = ctx.saved_tensors
+        p, width, channels = ctx.params, current.shape[-1], current.shape[-3]
+        grad = _empty_like(current, ctx.buffers)
+        use_torch_threads()
+        lif_pool_backward(_nhwc_rows(current), _nhwc_rows(grad_pooled), np.float32(p.beta),
+                          np.float32(p.threshold), np.float32(p.slope), _nhwc_rows(grad), width, channels)
+        return grad, None, None
+
+
+def _nhwc_rows(x: torch.Tensor) -> np.ndarray:
+    """(T, B, C, H, W) → the (T, B·H·W·C) numpy view of its channels-last memory (a gradient
+    that arrives in another layout is copied into it first)."""
+    return x.permute(0, 1, 3, 4, 2).contiguous().view(x.shape[0], -1).numpy()
 
 
 def _empty_like(tensor: torch.Tensor, buffers: BufferPool | None) -> torch.Tensor:

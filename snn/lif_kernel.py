@@ -29,35 +29,52 @@ numba_cache.install()  # a damaged cache entry recompiles instead of failing eve
 BLOCK = 2048
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
+_FOUR = np.float32(4.0)
 
 
 @numba.njit(inline="always", cache=True)
-def _sweep(current, beta, threshold, lo, hi, out, as_spikes):  # pragma: no cover - compiled
-    """Neurons lo..hi through every step, from mem = 0: the one place the recurrence is written.
-    Writes each step's spike (as_spikes) or mem − thr into out; returns the block's membranes
-    (a scratch array the caller may reuse).
+def _step(row, mem, beta, threshold, dst, as_spikes):  # pragma: no cover - compiled
+    """One time step of a block of neurons: the one place the recurrence is written. Reads the
+    step's currents `row`, updates the membranes `mem` in place, writes each spike (as_spikes)
+    or mem − thr into `dst` (1-d slices: LLVM vectorises this loop, and not a two-index one:
+    2.5-3x faster here, the same bits).
 
     Per neuron (snn.Leaky, reset by subtraction, reset delayed one step):
         reset  = 1 if mem − thr > 0 else 0       # detached: no gradient flows through it
         mem    = (β·mem + I_t) − reset·thr
         spike  = 1 if mem − thr > 0 else 0
     """
+    for j in range(mem.shape[0]):
+        m = mem[j]
+        reset = _ONE if m - threshold > _ZERO else _ZERO
+        m = (beta * m + row[j]) - reset * threshold
+        shifted = m - threshold
+        if as_spikes:
+            dst[j] = _ONE if shifted > _ZERO else _ZERO
+        else:
+            dst[j] = shifted
+        mem[j] = m
+
+
+@numba.njit(inline="always", cache=True)
+def _sweep(current, beta, threshold, lo, hi, out, as_spikes):  # pragma: no cover - compiled
+    """Neurons lo..hi through every step, from mem = 0, each step's spike (as_spikes) or
+    mem − thr into out; returns the block's membranes (a scratch array the caller may reuse)."""
     mem = np.zeros(hi - lo, np.float32)
     for t in range(current.shape[0]):
-        # 1-d row slices, not current[t, j]: LLVM vectorises this inner loop and not the
-        # two-index one (2.5-3x faster here, both loops, the same bits).
-        row, dst = current[t, lo:hi], out[t, lo:hi]
-        for j in range(hi - lo):
-            m = mem[j]
-            reset = _ONE if m - threshold > _ZERO else _ZERO
-            m = (beta * m + row[j]) - reset * threshold
-            shifted = m - threshold
-            if as_spikes:
-                dst[j] = _ONE if shifted > _ZERO else _ZERO
-            else:
-                dst[j] = shifted
-            mem[j] = m
+        _step(current[t, lo:hi], mem, beta, threshold, out[t, lo:hi], as_spikes)
     return mem
+
+
+@numba.njit(inline="always", cache=True)
+def _carry_back(upstream, row, carried, beta, slope):  # pragma: no cover - compiled
+    """One step of the backward, newest first: `row` holds mem − thr and becomes the current's
+    gradient; `carried` holds the next step's gradient and becomes this one's."""
+    for j in range(row.shape[0]):
+        d = slope * abs(row[j]) + _ONE
+        g = upstream[j] / (d * d) + beta * carried[j]
+        row[j] = g
+        carried[j] = g
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -87,9 +104,62 @@ def lif_backward(current, grad_spikes, beta, threshold, slope, grad_current):  #
         carried = _sweep(current, beta, threshold, lo, hi, grad_current, False)
         carried[:] = _ZERO  # the membranes are spent: their block carries the gradient back
         for t in range(steps - 1, -1, -1):
-            upstream, row = grad_spikes[t, lo:hi], grad_current[t, lo:hi]  # row slices: vectorised
-            for j in range(hi - lo):
-                d = slope * abs(row[j]) + _ONE
-                g = upstream[j] / (d * d) + beta * carried[j]
-                row[j] = g
-                carried[j] = g
+            _carry_back(grad_spikes[t, lo:hi], grad_current[t, lo:hi], carried, beta, slope)
+
+
+# -- one layer's neurons and the 2×2 average pooling after them, in one pass ----------------------
+# The current is (T, B, H, W, C) in memory (channels-last samples), flattened to (T, N); a task is
+# one sample's pair of rows 2h, 2h+1: 2·W·C neurons, contiguous, whose spikes pool into one output
+# row of W/2·C. The spikes never leave the task's scratch row: the layer's (T, N) spikes are
+# neither written nor read back, and backward reads the pooled gradient directly. The pooling's
+# arithmetic is torch's (snn.pool_kernel): (((0 + s00) + s01) + s10) + s11, then / 4; backward
+# 0 + g / 4 into each of the window's spikes.
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def lif_pool_forward(current, beta, threshold, pooled, width, channels):  # pragma: no cover - compiled
+    """current (T, B·H·W·C) → pooled (T, B·H/2·W/2·C): each window's mean spike."""
+    steps = current.shape[0]
+    span = 2 * width * channels  # one task's neurons: two input rows
+    out_span = (width // 2) * channels  # its output row
+    tasks = current.shape[1] // span
+    for task in numba.prange(tasks):
+        lo = task * span
+        mem = np.zeros(span, np.float32)
+        spikes = np.empty(span, np.float32)
+        for t in range(steps):
+            _step(current[t, lo:lo + span], mem, beta, threshold, spikes, True)
+            top, bottom = spikes[:span // 2], spikes[span // 2:]
+            dst = pooled[t, task * out_span:(task + 1) * out_span]
+            for w in range(width // 2):
+                left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
+                for k in range(channels):
+                    dst[o + k] = ((((_ZERO + top[left + k]) + top[right + k]) + bottom[left + k])
+                                  + bottom[right + k]) / _FOUR
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def lif_pool_backward(current, grad_pooled, beta, threshold, slope, grad_current,
+                      width, channels):  # pragma: no cover - compiled
+    """The gradient with respect to every I_t (T, B·H·W·C), from the pooled gradient
+    (T, B·H/2·W/2·C): lif_backward with each spike's gradient read as 0 + g / 4 of its window."""
+    steps = current.shape[0]
+    span = 2 * width * channels
+    out_span = (width // 2) * channels
+    tasks = current.shape[1] // span
+    for task in numba.prange(tasks):
+        lo = task * span
+        carried = _sweep(current, beta, threshold, lo, lo + span, grad_current, False)
+        carried[:] = _ZERO
+        upstream = np.empty(span, np.float32)
+        for t in range(steps - 1, -1, -1):
+            g = grad_pooled[t, task * out_span:(task + 1) * out_span]
+            for w in range(width // 2):
+                left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
+                for k in range(channels):
+                    q = _ZERO + g[o + k] / _FOUR
+                    upstream[left + k] = q
+                    upstream[right + k] = q
+                    upstream[span // 2 + left + k] = q
+                    upstream[span // 2 + right + k] = q
+            _carry_back(upstream, grad_current[t, lo:lo + span], carried, beta, slope)

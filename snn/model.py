@@ -24,7 +24,7 @@ from torch import nn
 
 from snn.buffers import BufferPool
 from snn.config import NetConfig
-from snn.lif import LIFParams, lif_spikes
+from snn.lif import LIFParams, lif_pool_spikes, lif_spikes, pools_in_one_pass
 from snn.names import FORWARDS, FUSED_NEURONS, LAYER_TYPES  # noqa: F401 (re-exported)
 from snn.pool import avg_pool_2x2, tiles_exactly
 from snn.sparse import sparsify
@@ -162,18 +162,31 @@ class SeedNet(nn.Module):
             # Channels-last (NHWC) activations: oneDNN's convolutions ran 1.5x faster in them
             # here (seed net, 2 threads); the neurons read either layout (snn.lif).
             spikes = spikes.contiguous(memory_format=torch.channels_last)
-        for i, layer in enumerate(self.layers):
+        i = 0
+        while i < len(self.layers):
             if i == self.flatten_at:
                 spikes = torch.flatten(spikes, start_dim=1)
-            current = self._synapses(layer, spikes).unflatten(0, (t, b))  # (T, B, ...)
+            current = self._synapses(self.layers[i], spikes).unflatten(0, (t, b))  # (T, B, ...)
+            if self._pools_next(i, current):  # neurons i and pooling i+1 in one pass (snn.lif)
+                current = lif_pool_spikes(current, self.lif_params[i], self.buffers)
+                i += 1
             spikes = neurons(i, current).flatten(0, 1)  # (T·B, ...)
+            i += 1
         return spikes.unflatten(0, (t, b))  # (T, B, C)
+
+    def _pools_next(self, i: int, current: torch.Tensor) -> bool:
+        """Whether the fused forward runs neurons i and the pooling layer after them in one pass:
+        only where that pooling tiles its input exactly, is not hooked (the workload counter's tap
+        reads neuron i's spikes there) and the current's layout suits the compiled loop."""
+        if self.cfg.forward not in FUSED_NEURONS or self.buffers is None or i + 1 >= len(self.layers):
+            return False
+        pool = self.layers[i + 1]
+        return (not _hooked(pool) and tiles_exactly(pool, current[0]) and pools_in_one_pass(current))
 
     def _synapses(self, layer: nn.Module, spikes: torch.Tensor) -> torch.Tensor:
         """Layer i on all T·B inputs; the fused forwards pool into kept buffers (snn.pool), unless
         the pooling layer is hooked (the workload counter's taps): then it runs as itself."""
-        hooked = bool(layer._forward_pre_hooks or layer._forward_hooks)
-        if (self.cfg.forward in FUSED_NEURONS and self.buffers is not None and not hooked
+        if (self.cfg.forward in FUSED_NEURONS and self.buffers is not None and not _hooked(layer)
                 and tiles_exactly(layer, spikes)):
             return avg_pool_2x2(spikes, self.buffers)
         return layer(spikes)
@@ -193,6 +206,10 @@ class SeedNet(nn.Module):
     def _neurons_fused(self, i: int, current: torch.Tensor) -> torch.Tensor:
         """fused: all T steps of layer i's neurons in one call (snn.lif)."""
         return lif_spikes(current, self.lif_params[i], self.buffers)
+
+
+def _hooked(layer: nn.Module) -> bool:
+    return bool(layer._forward_pre_hooks or layer._forward_hooks)
 
 
 def build_net(cfg: NetConfig) -> SeedNet:

@@ -16,8 +16,13 @@ from bench.config.settings import Settings, normalise
 from bench.config.variants import parse_variant
 from bench.measure.data import open_dataset, open_loader
 from bench.measure.floors import DataFloor, SynapseFloor
-from bench.measure.stages import (BACKWARD_FLOOR_STAGE, DATA_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE,
-                                  OVERHEAD_STAGE)
+from bench.measure.stages import (
+    BACKWARD_FLOOR_STAGE,
+    DATA_FLOOR_STAGE,
+    FLOOR_STAGE,
+    FORWARD_FLOOR_STAGE,
+    OVERHEAD_STAGE,
+)
 from bench.measure.timing import elementwise_floor
 from bench.measure.traffic import Traffic, TrafficRecorder
 from bench.plugins.dataset import DatasetSpec

@@ -91,3 +91,40 @@ def test_a_neuron_the_recurrence_does_not_implement_is_refused_by_name(kwargs, n
 
 def test_kernels_warm_up_before_timing_and_report_how_long_it_took():
     assert lif.warm_up_kernels() >= 0.0
+
+
+def _channels_last_current(t, b, c, h, w) -> torch.Tensor:
+    """(T, B, C, H, W) laid out as (T, B, H, W, C): what the fused conv2d forward's layers emit."""
+    return _current((t, b, h, w, c)).permute(0, 1, 4, 2, 3)
+
+
+@pytest.mark.parametrize("shape", [(12, 3, 5, 8, 6), (1, 2, 12, 4, 4), (6, 1, 1, 2, 2)])
+def test_neurons_and_pooling_in_one_pass_give_the_spikes_then_pools_bits(shape):
+    # The same pooled values and the same current gradient, bit for bit, as lif_spikes followed
+    # by nn.AvgPool2d(2); -0.0 in the upstream gradient, which pooling's backward turns into +0.0.
+    neuron = _leaky()
+    params = LIFParams.of(neuron, SLOPE)
+    current = _channels_last_current(*shape)
+    assert lif.pools_in_one_pass(current)
+    torch.manual_seed(1)
+    t, b, c, h, w = shape
+    upstream = torch.randn(t, b, c, h // 2, w // 2)
+    upstream[0, 0, 0, 0, 0] = -0.0
+    results = []
+    for run in (lambda x: torch.nn.functional.avg_pool2d(lif_spikes(x, params).flatten(0, 1), 2).unflatten(0, (t, b)),
+                lambda x: lif.lif_pool_spikes(x, params)):
+        x = current.clone().requires_grad_(True)
+        pooled = run(x)
+        pooled.backward(upstream)
+        results.append((pooled.detach(), x.grad))
+    (expected, expected_grad), (pooled, grad) = results
+    assert expected.sum() > 0
+    assert torch.equal(pooled.contiguous().view(torch.int32), expected.contiguous().view(torch.int32))
+    assert torch.equal(grad.contiguous().view(torch.int32), expected_grad.contiguous().view(torch.int32))
+
+
+def test_one_pass_pooling_takes_only_the_layout_and_sizes_its_loop_reads():
+    assert not lif.pools_in_one_pass(_current((4, 2, 3, 8, 8)))  # contiguous (T, B, C, H, W)
+    assert not lif.pools_in_one_pass(_channels_last_current(4, 2, 3, 7, 8))  # odd H
+    assert not lif.pools_in_one_pass(_channels_last_current(4, 2, 3, 8, 8).double())
+    assert not lif.pools_in_one_pass(_current((4, 2, 8)))  # not a conv layer's current
