@@ -1,5 +1,6 @@
-"""The LIF recurrence over all T as two compiled loops (numba), imported when a fused forward
-first runs on the CPU.
+"""The LIF recurrence over all T as compiled loops (numba), and the 2×2 average pooling the
+fused conv2d forward runs alone or in the same pass, imported when a fused forward first runs on
+the CPU.
 
 Each loop walks one block of neurons through every time step, the block's membranes kept in a
 small array: the block's T rows are read once and written once, where the op-by-op recurrence
@@ -7,9 +8,10 @@ makes five to eight passes over every (B, ...) slice per step. Blocks run in par
 (`prange`), on as many threads as torch uses (`snn.lif`).
 
 Fresh (T, N) buffers are the other cost: glibc maps every allocation over 32 MiB anew, and
-faulting in the first layer's 47 MB (seed net, batch 16, T = 60) took longer than the loop
-itself (30 ms against 14, 2 threads). So the forward writes only the spikes and the backward
-recomputes the membranes into the gradient's own buffer (`lif_backward`).
+faulting in the first layer's 47 MB (seed net, batch 16, T = 60) costs more than the loop
+itself. So the forward writes only the spikes, the backward recomputes the membranes into the
+gradient's own buffer (`lif_backward`), and `snn.lif` takes both from buffers kept from step to
+step (`snn.buffers`).
 
 Arithmetic is float32, in the order `snn.Leaky` and `surrogate.FastSigmoid` apply their torch
 ops, one rounding per op: no fastmath, so LLVM fuses no multiply-add. That is why the spikes and
@@ -107,35 +109,81 @@ def lif_backward(current, grad_spikes, beta, threshold, slope, grad_current):  #
             _carry_back(grad_spikes[t, lo:hi], grad_current[t, lo:hi], carried, beta, slope)
 
 
-# -- one layer's neurons and the 2×2 average pooling after them, in one pass ----------------------
-# The current is (T, B, H, W, C) in memory (channels-last samples), flattened to (T, N); a task is
-# one sample's pair of rows 2h, 2h+1: 2·W·C neurons, contiguous, whose spikes pool into one output
-# row of W/2·C. The spikes never leave the task's scratch row: the layer's (T, N) spikes are
-# neither written nor read back, and backward reads the pooled gradient directly. The pooling's
-# arithmetic is torch's (snn.pool_kernel): (((0 + s00) + s01) + s10) + s11, then / 4; backward
-# 0 + g / 4 into each of the window's spikes.
+# -- 2×2 average pooling, alone and fused with the neurons before it ---------------------------------
+# Pooling is here, not in a module of its own, because numba's disk cache keys a kernel on its
+# own file only: a helper in another file could change without recompiling its callers.
+# The arithmetic is torch's channels-last CPU kernels', one rounding per op: the window's sum
+# starts at 0 and adds it row by row, then divides by 4; the backward adds gradient / 4 into a
+# zeroed input gradient (0 + q, which turns −0 into +0). Same bits as `F.avg_pool2d` and its
+# backward (tests/snn/test_pool.py, test_lif.py). Rows are (W, C) flattened: channels-last.
+
+
+@numba.njit(inline="always", cache=True)
+def _pool_rows(top, bottom, dst, cols, channels):  # pragma: no cover - compiled
+    """Two input rows (2·cols·C each) → one output row (cols·C): each window's mean."""
+    for w in range(cols):
+        left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
+        for k in range(channels):
+            dst[o + k] = ((((_ZERO + top[left + k]) + top[right + k]) + bottom[left + k])
+                          + bottom[right + k]) / _FOUR
+
+
+@numba.njit(inline="always", cache=True)
+def _spread_rows(grad, top, bottom, cols, channels):  # pragma: no cover - compiled
+    """One output row's gradient (cols·C) → its two input rows' (2·cols·C each), every element
+    of a window written once with 0 + g / 4 (no zero fill first)."""
+    for w in range(cols):
+        left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
+        for k in range(channels):
+            q = _ZERO + grad[o + k] / _FOUR
+            top[left + k] = q
+            top[right + k] = q
+            bottom[left + k] = q
+            bottom[right + k] = q
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def avg_pool_forward(x, out):  # pragma: no cover - compiled
+    """x (N, H, W, C) → out (N, H/2, W/2, C), one output row per parallel task."""
+    n, rows, cols, channels = out.shape
+    width = 2 * cols * channels
+    for task in numba.prange(n * rows):
+        i, h = task // rows, task % rows
+        _pool_rows(x[i, 2 * h].reshape(width), x[i, 2 * h + 1].reshape(width),
+                   out[i, h].reshape(cols * channels), cols, channels)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def avg_pool_backward(grad_out, grad_in):  # pragma: no cover - compiled
+    """grad_out (N, H/2, W/2, C) → grad_in (N, H, W, C)."""
+    n, rows, cols, channels = grad_out.shape
+    width = 2 * cols * channels
+    for task in numba.prange(n * rows):
+        i, h = task // rows, task % rows
+        _spread_rows(grad_out[i, h].reshape(cols * channels), grad_in[i, 2 * h].reshape(width),
+                     grad_in[i, 2 * h + 1].reshape(width), cols, channels)
+
+
+# One layer's neurons and the pooling after them in one pass. The current is (T, B, H, W, C) in
+# memory, flattened to (T, N); a task is one sample's pair of rows 2h, 2h+1: 2·W·C neurons,
+# contiguous, whose spikes pool into one output row of W/2·C. The spikes never leave the task's
+# scratch row, and backward reads the pooled gradient directly.
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def lif_pool_forward(current, beta, threshold, pooled, width, channels):  # pragma: no cover - compiled
     """current (T, B·H·W·C) → pooled (T, B·H/2·W/2·C): each window's mean spike."""
     steps = current.shape[0]
-    span = 2 * width * channels  # one task's neurons: two input rows
-    out_span = (width // 2) * channels  # its output row
-    tasks = current.shape[1] // span
-    for task in numba.prange(tasks):
-        lo = task * span
-        mem = np.zeros(span, np.float32)
-        spikes = np.empty(span, np.float32)
+    half = width * channels  # one input row
+    out_span = (width // 2) * channels  # a task's output row
+    for task in numba.prange(current.shape[1] // (2 * half)):
+        lo = task * 2 * half
+        mem = np.zeros(2 * half, np.float32)
+        spikes = np.empty(2 * half, np.float32)
         for t in range(steps):
-            _step(current[t, lo:lo + span], mem, beta, threshold, spikes, True)
-            top, bottom = spikes[:span // 2], spikes[span // 2:]
-            dst = pooled[t, task * out_span:(task + 1) * out_span]
-            for w in range(width // 2):
-                left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
-                for k in range(channels):
-                    dst[o + k] = ((((_ZERO + top[left + k]) + top[right + k]) + bottom[left + k])
-                                  + bottom[right + k]) / _FOUR
+            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, spikes, True)
+            _pool_rows(spikes[:half], spikes[half:], pooled[t, task * out_span:(task + 1) * out_span],
+                       width // 2, channels)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -144,22 +192,14 @@ def lif_pool_backward(current, grad_pooled, beta, threshold, slope, grad_current
     """The gradient with respect to every I_t (T, B·H·W·C), from the pooled gradient
     (T, B·H/2·W/2·C): lif_backward with each spike's gradient read as 0 + g / 4 of its window."""
     steps = current.shape[0]
-    span = 2 * width * channels
+    half = width * channels
     out_span = (width // 2) * channels
-    tasks = current.shape[1] // span
-    for task in numba.prange(tasks):
-        lo = task * span
-        carried = _sweep(current, beta, threshold, lo, lo + span, grad_current, False)
+    for task in numba.prange(current.shape[1] // (2 * half)):
+        lo = task * 2 * half
+        carried = _sweep(current, beta, threshold, lo, lo + 2 * half, grad_current, False)
         carried[:] = _ZERO
-        upstream = np.empty(span, np.float32)
+        upstream = np.empty(2 * half, np.float32)
         for t in range(steps - 1, -1, -1):
-            g = grad_pooled[t, task * out_span:(task + 1) * out_span]
-            for w in range(width // 2):
-                left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
-                for k in range(channels):
-                    q = _ZERO + g[o + k] / _FOUR
-                    upstream[left + k] = q
-                    upstream[right + k] = q
-                    upstream[span // 2 + left + k] = q
-                    upstream[span // 2 + right + k] = q
-            _carry_back(upstream, grad_current[t, lo:lo + span], carried, beta, slope)
+            _spread_rows(grad_pooled[t, task * out_span:(task + 1) * out_span], upstream[:half],
+                         upstream[half:], width // 2, channels)
+            _carry_back(upstream, grad_current[t, lo:lo + 2 * half], carried, beta, slope)

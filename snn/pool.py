@@ -8,7 +8,7 @@ one term, 0 + g / 4 = g / 4, so writing g / 4 into each window's four places giv
 bits without the fill, into a buffer kept from step to step (snn.buffers).
 
 On float32 channels-last CPU tensors (the fused conv2d forward's layout) both directions run as
-compiled loops (`snn.pool_kernel`); elsewhere the forward is torch's own `avg_pool2d` and the
+compiled loops (`snn.lif_kernel`); elsewhere the forward is torch's own `avg_pool2d` and the
 backward the same write as torch ops (untested on CUDA: no GPU has been available). Same bits.
 """
 
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from snn.buffers import BufferPool
-from snn.lif import use_torch_threads
+from snn.lif import compiled_path_for, use_torch_threads
 
 
 def tiles_exactly(layer: nn.Module, x: torch.Tensor) -> bool:
@@ -41,14 +41,8 @@ def _pair(value) -> tuple:
 
 
 def _compiled_path_for(x: torch.Tensor) -> bool:
-    if (x.device.type != "cpu" or x.dtype != torch.float32
-            or not x.is_contiguous(memory_format=torch.channels_last)):
-        return False
-    try:
-        import snn.pool_kernel  # noqa: F401  (numba, compiled or loaded from its disk cache once)
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return False
-    return True
+    """The compiled loops take float32 CPU tensors (snn.lif's test) laid out channels-last."""
+    return compiled_path_for(x) and x.is_contiguous(memory_format=torch.channels_last)
 
 
 def _nhwc(x: torch.Tensor):
@@ -64,7 +58,7 @@ class _AvgPool2x2(torch.autograd.Function):
         ctx.buffers = buffers
         if not _compiled_path_for(x):
             return F.avg_pool2d(x, 2)
-        from snn.pool_kernel import avg_pool_forward
+        from snn.lif_kernel import avg_pool_forward
 
         n, c, h, w = x.shape
         out = buffers.empty_strided((n, c, h // 2, w // 2), (h * w * c // 4, 1, w * c // 2, c),
@@ -78,7 +72,7 @@ class _AvgPool2x2(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):
         grad = ctx.buffers.empty_strided(*ctx.layout)
         if _compiled_path_for(grad):
-            from snn.pool_kernel import avg_pool_backward
+            from snn.lif_kernel import avg_pool_backward
 
             use_torch_threads()
             avg_pool_backward(_nhwc(grad_out.contiguous(memory_format=torch.channels_last)), _nhwc(grad))
