@@ -176,20 +176,21 @@ class SeedNet(nn.Module):
 
     def _pools_next(self, i: int, current: torch.Tensor) -> bool:
         """Whether the fused forward runs neurons i and the pooling layer after them in one pass:
-        only where that pooling tiles its input exactly, is not hooked (the workload counter's tap
-        reads neuron i's spikes there) and the current's layout suits the compiled loop."""
-        if self.cfg.forward not in FUSED_NEURONS or self.buffers is None or i + 1 >= len(self.layers):
-            return False
-        pool = self.layers[i + 1]
-        return (not _hooked(pool) and tiles_exactly(pool, current[0]) and pools_in_one_pass(current))
+        where that pooling takes the kept-buffer path and the current's layout suits the loop."""
+        return (i + 1 < len(self.layers) and self._pools_into_buffers(self.layers[i + 1], current[0])
+                and pools_in_one_pass(current))
 
     def _synapses(self, layer: nn.Module, spikes: torch.Tensor) -> torch.Tensor:
-        """Layer i on all T·B inputs; the fused forwards pool into kept buffers (snn.pool), unless
-        the pooling layer is hooked (the workload counter's taps): then it runs as itself."""
-        if (self.cfg.forward in FUSED_NEURONS and self.buffers is not None and not _hooked(layer)
-                and tiles_exactly(layer, spikes)):
+        """Layer i on all T·B inputs; the fused forwards pool into kept buffers (snn.pool)."""
+        if self._pools_into_buffers(layer, spikes):
             return avg_pool_2x2(spikes, self.buffers)
         return layer(spikes)
+
+    def _pools_into_buffers(self, layer: nn.Module, x: torch.Tensor) -> bool:
+        """A fused forward with kept buffers, and `layer` a pooling whose windows tile x exactly
+        and that nobody hooked (the workload counter's taps read its input: it runs as itself)."""
+        return (self.cfg.forward in FUSED_NEURONS and self.buffers is not None
+                and not (layer._forward_pre_hooks or layer._forward_hooks) and tiles_exactly(layer, x))
 
     def _neurons_stepwise(self, i: int, current: torch.Tensor) -> torch.Tensor:
         """multistep: layer i's snn.Leaky stepped through time, as the notebook steps it."""
@@ -206,10 +207,6 @@ class SeedNet(nn.Module):
     def _neurons_fused(self, i: int, current: torch.Tensor) -> torch.Tensor:
         """fused: all T steps of layer i's neurons in one call (snn.lif)."""
         return lif_spikes(current, self.lif_params[i], self.buffers)
-
-
-def _hooked(layer: nn.Module) -> bool:
-    return bool(layer._forward_pre_hooks or layer._forward_hooks)
 
 
 def build_net(cfg: NetConfig) -> SeedNet:
