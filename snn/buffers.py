@@ -48,9 +48,6 @@ class BufferPool:
             kept.append((buffer, _holders(buffer)))  # the count with the pool as its only holder
         return buffer.detach()
 
-    def clear(self) -> None:
-        self._kept.clear()
-
     # A copy of a network (deepcopy, pickling to another process) starts with no buffers: the kept
     # ones belong to this network's steps and would only cost memory there.
     def __deepcopy__(self, memo) -> "BufferPool":
@@ -58,3 +55,16 @@ class BufferPool:
 
     def __getstate__(self) -> dict:
         return {"_kept": {}}
+
+
+def empty_strided(shape, stride, dtype: torch.dtype, device: torch.device,
+                  pool: BufferPool | None) -> torch.Tensor:
+    """From `pool` when there is one, else a fresh tensor, as torch would allocate it."""
+    if pool is None:
+        return torch.empty_strided(shape, stride, dtype=dtype, device=device)
+    return pool.empty_strided(shape, stride, dtype, device)
+
+
+def empty_like(like: torch.Tensor, pool: BufferPool | None) -> torch.Tensor:
+    """`empty_strided` laid out as `like`."""
+    return empty_strided(like.shape, like.stride(), like.dtype, like.device, pool)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from snn.buffers import BufferPool
+from snn.buffers import BufferPool, empty_like, empty_strided
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class _LIFScan(torch.autograd.Function):
         if order is None:  # neither contiguous nor channels-last: one copy, then the fast path
             current, order = current.contiguous(), list(range(current.dim()))
         flat = _rows(current, order)  # (T, N), the current's own memory
-        spikes = _empty_like(current, buffers)  # the current's layout
+        spikes = empty_like(current, buffers)  # the current's layout
         if compiled_path_for(flat):
             _forward_compiled(flat, params, _rows(spikes, order))
         else:
@@ -137,7 +137,7 @@ class _LIFScan(torch.autograd.Function):
     def backward(ctx, grad_spikes: torch.Tensor):
         (current,) = ctx.saved_tensors
         flat, flat_grad = _rows(current, ctx.order), _rows(grad_spikes, ctx.order)  # (T, N)
-        grad = _empty_like(current, ctx.buffers)
+        grad = empty_like(current, ctx.buffers)
         if compiled_path_for(flat):
             _backward_compiled(flat, flat_grad, ctx.params, _rows(grad, ctx.order))
         else:
@@ -155,8 +155,7 @@ class _LIFPoolScan(torch.autograd.Function):
         shape = (steps, batch, channels, height // 2, width // 2)
         row = width // 2 * channels  # strides of (T, B, C, H/2, W/2) laid out as (T, B, H/2, W/2, C)
         stride = (batch * height // 2 * row, height // 2 * row, 1, row, channels)
-        pooled = (torch.empty_strided(shape, stride, dtype=current.dtype) if buffers is None
-                  else buffers.empty_strided(shape, stride, current.dtype, current.device))
+        pooled = empty_strided(shape, stride, current.dtype, current.device, buffers)
         use_torch_threads()
         lif_pool_forward(_nhwc_rows(current), np.float32(params.beta), np.float32(params.threshold),
                          _nhwc_rows(pooled), width, channels)
@@ -171,7 +170,7 @@ class _LIFPoolScan(torch.autograd.Function):
 
         (current,) = ctx.saved_tensors
         p, width, channels = ctx.params, current.shape[-1], current.shape[-3]
-        grad = _empty_like(current, ctx.buffers)
+        grad = empty_like(current, ctx.buffers)
         use_torch_threads()
         lif_pool_backward(_nhwc_rows(current), _nhwc_rows(grad_pooled), np.float32(p.beta),
                           np.float32(p.threshold), np.float32(p.slope), _nhwc_rows(grad), width, channels)
@@ -182,10 +181,6 @@ def _nhwc_rows(x: torch.Tensor) -> np.ndarray:
     """(T, B, C, H, W) → the (T, B·H·W·C) numpy view of its channels-last memory (a gradient
     that arrives in another layout is copied into it first)."""
     return x.permute(0, 1, 3, 4, 2).contiguous().view(x.shape[0], -1).numpy()
-
-
-def _empty_like(tensor: torch.Tensor, buffers: BufferPool | None) -> torch.Tensor:
-    return torch.empty_like(tensor) if buffers is None else buffers.empty_like(tensor)
 
 
 def use_torch_threads() -> None:
