@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snn.names import (
+    APPROXIMATIONS,
     DEEPR_VARIANTS,
     FORWARDS,
     FRAMINGS,
@@ -54,10 +55,19 @@ class NetConfig:
     input_gain: float = 1.0
     forward: str = "reference"  # reference (the notebook loop) | multistep | fused (same spikes)
     # | sparse (fused neurons, CSR weights: the same to float rounding; snn.sparse)
+    # as_built (exact) | bf16 (synapses under bfloat16 autocast) | sparseprop (sparse Linear kernels):
+    # approximate, judged by accuracy, not equality (snn.approx)
+    approximation: str = "as_built"
 
     def __post_init__(self) -> None:
         if self.forward not in FORWARDS:
             raise ValueError(f"unknown forward {self.forward!r}: choose one of {', '.join(FORWARDS)}")
+        if self.approximation not in APPROXIMATIONS:
+            raise ValueError(f"unknown approximation {self.approximation!r}: choose one of "
+                             f"{', '.join(APPROXIMATIONS)}")
+        if self.approximation == "sparseprop" and self.forward == "sparse":
+            raise ValueError("approximation sparseprop and forward sparse both replace the layers' "
+                             "products with sparse ones: pick one (e.g. forward = fused with sparseprop)")
         if self.layer_type is not None and self.layer_type not in LAYER_TYPES:
             raise ValueError(
                 f"unknown layer_type {self.layer_type!r}: choose one of {', '.join(LAYER_TYPES)}"

@@ -167,6 +167,8 @@ class SeedNet(nn.Module):
             if i == self.flatten_at:
                 spikes = torch.flatten(spikes, start_dim=1)
             current = self._synapses(self.layers[i], spikes).unflatten(0, (t, b))  # (T, B, ...)
+            if current.dtype != torch.float32:  # bf16 from autocast (snn.approx): neurons integrate in float32
+                current = current.float()
             if self._pools_next(i, current):  # neurons i and pooling i+1 in one pass (snn.lif)
                 current = lif_pool_spikes(current, self.lif_params[i], self.buffers)
                 i += 1

@@ -11,6 +11,9 @@ FORWARDS = ("reference", "multistep", "fused", "sparse")  # snn.model forward pa
 FUSED_NEURONS = ("fused", "sparse")  # the forwards whose neurons run over all T in one call
 SURROGATE_NAMES = ("fast_sigmoid", "atan", "sigmoid")  # snn.model.SURROGATES, snnTorch's surrogates
 FRAMINGS = ("tonic", "bincount", "compiled")
+# Approximate arithmetic (snn.approx): "as_built" computes what the reference computes; the others do
+# not, so they are judged by accuracy (time-to-accuracy in a study), never by equality.
+APPROXIMATIONS = ("as_built", "bf16", "sparseprop")
 # How a training step gets its batch: the notebook's next(iter(loader)) at every step, or one
 # iterator kept across steps (snn.data.loader).
 LOADINGS = ("next_iter", "persistent")

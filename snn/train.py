@@ -38,6 +38,11 @@ def _stage(timer: StageTimer, name: str):
         yield
 
 
+def autocast(device: torch.device, dtype: torch.dtype | None) -> ContextManager[None]:
+    """torch.autocast to `dtype` on `device`, or nothing when dtype is None."""
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
 def no_rewiring() -> None:
     """The rewiring hook of a dense network."""
 
@@ -52,6 +57,8 @@ class Trainer:
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = field(default_factory=SF.ce_rate_loss)
     rewire: Callable[[], None] = no_rewiring
     reset: Callable[[nn.Module], None] | None = None  # a stateful network's reset before each batch
+    # The forward under torch.autocast to this dtype (an approximate variant, snn.approx); None: as built.
+    autocast: torch.dtype | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ def train_step(trainer: Trainer, batches: Iterator, timer: StageTimer = NullTime
         if not frames.is_floating_point():  # the frame cache's int16: 2 bytes a value across
             frames = frames.float()
         targets = targets.to(trainer.device, non_blocking=True)
-    with _stage(timer, "forward"):
+    with _stage(timer, "forward"), autocast(trainer.device, trainer.autocast):
         if trainer.reset is not None:
             trainer.reset(trainer.net)
         spikes = trainer.net(frames)  # (T, B, C)
@@ -94,14 +101,17 @@ def most_spikes(spikes: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(net: nn.Module, loader, device: torch.device,
              predict: Callable[[torch.Tensor], torch.Tensor] = most_spikes,
-             reset: Callable[[nn.Module], None] | None = None) -> float:
-    """Accuracy over the loader: by default the class with the most output spikes wins."""
+             reset: Callable[[nn.Module], None] | None = None,
+             autocast_dtype: torch.dtype | None = None) -> float:
+    """Accuracy over the loader: by default the class with the most output spikes wins; the
+    forward under autocast to `autocast_dtype` when one is given, as the training step's."""
     net.eval()
     correct = total = 0
     for frames, targets in loader:
         if reset is not None:
             reset(net)
-        output = net(frames.to(device).float())  # (T, B, C) for the seed net; the frame cache's int16 too
+        with autocast(device, autocast_dtype):
+            output = net(frames.to(device).float())  # (T, B, C) for the seed net; the frame cache's int16 too
         predicted = predict(output).cpu()
         correct += int((predicted == targets).sum())
         total += int(targets.numel())

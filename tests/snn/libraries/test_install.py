@@ -15,7 +15,7 @@ PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 def test_the_pins_are_the_extras_of_pyproject():
     extra = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["libraries"]
     assert sorted(status.library_specs().values()) == sorted(extra)
-    assert set(status.library_specs()) == {"spikingjelly", "norse", "sinabs"}
+    assert set(status.library_specs()) == {"spikingjelly", "norse", "sinabs", "sparseprop"}
 
 
 def test_a_library_that_cannot_install_is_recorded_with_the_reason():
