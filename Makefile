@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup setup-libraries test test-ray gpu-check study bench bench-libraries bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
+.PHONY: setup setup-libraries test test-ray gpu-check study study-approx bench bench-libraries bench-approx bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,14 @@ bench-libraries: data setup-libraries
 	if [ $$status -le 1 ]; then $(PY) -m bench check bench/configs/libraries.toml --data-root $(DATA_ROOT) \
 		--out $(REPORTS)/libraries || status=$$?; $(PY) -m bench report $(REPORTS)/libraries || exit $$?; fi; exit $$status
 
+# The approximate variants (bf16 autocast, sparseprop's Linear kernel: snn.approx) beside the
+# fastest exact pipeline (bench/configs/approx.toml), measured against it on one batch, and their
+# report in $(REPORTS)/approx. Judged by accuracy, not equality: see `make study-approx`.
+bench-approx: data setup-libraries
+	$(PY) -m bench sweep bench/configs/approx.toml --data-root $(DATA_ROOT) --out $(REPORTS)/approx; status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m bench check bench/configs/approx.toml --data-root $(DATA_ROOT) \
+		--out $(REPORTS)/approx || status=$$?; $(PY) -m bench report $(REPORTS)/approx || exit $$?; fi; exit $$status
+
 # Debian's chromium for the report's browser test (skipped, with the reason, without it).
 browser:
 	.ci/install-chromium
@@ -80,6 +88,11 @@ gpu-check: setup
 # claims, renders $(REPORTS)/study/report/study.html; rerunning resumes.
 study: data
 	$(PY) -m bench study bench/configs/study.toml --data-root $(DATA_ROOT) --out $(REPORTS)/study
+
+# The approximate variants' time to accuracy against the fastest exact pipeline
+# (bench/configs/study-approx.toml): $(REPORTS)/study-approx/report/study.html; rerunning resumes.
+study-approx: data setup-libraries
+	$(PY) -m bench study bench/configs/study-approx.toml --data-root $(DATA_ROOT) --out $(REPORTS)/study-approx
 
 # pytest-benchmark: `make bench-save` on main, then `make bench-compare` on a branch.
 # bench-compare fails when a benchmark's median is more than BENCH_FAIL_PERCENT slower than the

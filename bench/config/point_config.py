@@ -94,11 +94,11 @@ class PointConfig:
 
 def loader_key(cfg: PointConfig) -> PointConfig:
     """What points must share to be fed from one DataLoader and timed side by side: everything
-    but the rewiring rule, the model, the forward pass and the training rule (lr, optimiser: DeepR
+    but the rewiring rule, the model, the forward pass, its approximation and the training rule (lr, optimiser: DeepR
     points train at lr / connectivity by default, and still share dense points' batches). The sweep
     plan groups points by it and `run_group` refuses a group whose members differ in it;
     nothing else decides this."""
-    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference"),
+    return replace(cfg, deepr=DeepRConfig(variant="none"), net=replace(cfg.net, forward="reference", approximation="as_built"),
                    lr=PointConfig.lr, optimiser=PointConfig.optimiser, rewiring_rule=None,
                    rewiring_options=(), model=PointConfig.model, model_options=())
 
@@ -112,8 +112,9 @@ def group_key(cfg: PointConfig) -> dict:
     for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options"):
         if key[name] == getattr(PointConfig, name):
             del key[name]
-    if key["net"]["input_gain"] == NetConfig.input_gain:  # a model option, added later
-        del key["net"]["input_gain"]
+    for name in ("input_gain", "approximation"):  # added later (a model option; always its default)
+        if key["net"][name] == getattr(NetConfig, name):
+            del key["net"][name]
     return key
 
 
@@ -135,7 +136,8 @@ def point_config(settings: Settings | dict) -> PointConfig:
         data_root=data_path(s.data_root),
         bad_samples=s.bad_samples,
         net=NetConfig(layer_type=s.layer_type, num_steps=s.num_steps,
-                      input_shape=frames.frame_shape, forward=variant.of("forward")),
+                      input_shape=frames.frame_shape, forward=variant.of("forward"),
+                      approximation=variant.of("approx")),
         frames=frames,
         loader=LoaderConfig(batch_size=s.batch_size, num_workers=s.num_workers,
                             pin_memory=s.pin_memory, seed=stream_seed(s.seed, "data"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.errors import SettingError
-from snn.names import DEEPR_VARIANTS, FORWARDS, FRAME_CACHES, FRAMINGS, LOADINGS
+from snn.names import APPROXIMATIONS, DEEPR_VARIANTS, FORWARDS, FRAME_CACHES, FRAMINGS, LOADINGS
 
 # Every component with interchangeable implementations, its variants, and the default one.
 VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -19,7 +19,11 @@ VARIANT_COMPONENTS: dict[str, tuple[tuple[str, ...], str]] = {
     "framing": (FRAMINGS, "tonic"),
     "loading": (LOADINGS, "persistent"),
     "cache": (FRAME_CACHES, "off"),
+    # approximate arithmetic (snn.approx): judged by accuracy, not equality; never in a pipeline
+    "approx": (APPROXIMATIONS, "as_built"),
 }
+# What the report says of every approximate variant (component "approx"), wherever it shows one.
+APPROXIMATE_LABEL = "approximate: judged by accuracy, not equality"
 # Components that change the data pipeline: points that differ in them cannot share a loader.
 PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 
@@ -30,9 +34,9 @@ PIPELINE_COMPONENTS = ("framing", "loading", "cache")
 # approximates). Written "pipeline:notebook" or "pipeline:fastest" wherever a variant is.
 PIPELINES: dict[str, dict[str, str]] = {
     "notebook": {"deepr": "notebook", "forward": "reference", "framing": "tonic",
-                 "loading": "next_iter", "cache": "off"},
+                 "loading": "next_iter", "cache": "off", "approx": "as_built"},
     "fastest": {"deepr": "exact", "forward": "fused", "framing": "compiled",
-                "loading": "persistent", "cache": "frames"},
+                "loading": "persistent", "cache": "frames", "approx": "as_built"},
 }
 # What each component's variants are compared against by default: the user's own code, which is
 # the notebook pipeline's choice of that component.
@@ -60,6 +64,12 @@ class Variant:
         """Whether this variant picks `choice` ("deepr:exact")."""
         component, _, name = choice.partition(":")
         return self.of(component) == name
+
+    @property
+    def approximate(self) -> bool:
+        """Whether this variant computes something other than its reference on purpose (snn.approx):
+        judged by accuracy, not equality."""
+        return self.of("approx") != "as_built"
 
     def with_choice(self, component: str, name: str) -> "Variant":
         return Variant(tuple((c, name if c == component else n) for c, n in self.choices))

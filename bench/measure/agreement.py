@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.plugins.model import Tap
+from snn.train import autocast
 
 
 @dataclass
@@ -54,7 +55,8 @@ def _forward_backward(session, frames, targets) -> torch.Tensor:
     trainer.optimiser.zero_grad(set_to_none=True)
     if trainer.reset is not None:
         trainer.reset(trainer.net)
-    output = trainer.net(frames)
+    with autocast(trainer.device, trainer.autocast):  # an approximate variant's, as the training step's
+        output = trainer.net(frames)
     trainer.loss_fn(output, targets).backward()
     return output
 

@@ -30,6 +30,7 @@ from bench.plugins.model import CheckedLoss, ModelContext, ModelSpec, build_mode
 from bench.plugins.own_step import own_step, record_unmarked
 from bench.plugins.reference import NotApplicable, PluginError
 from bench.plugins.rewiring import Rewired, build_point_rewiring
+from snn.approx import autocast_dtype, check_approximation, use_sparseprop
 from snn.train import NullTimer, StageTimer, Trainer
 
 OPTIMISER_CLASSES = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}  # snn.names.OPTIMISERS
@@ -168,7 +169,7 @@ class PointSession:
         optimiser = OPTIMISER_CLASSES[cfg.optimiser](net.parameters(), lr=cfg.lr)
         loss = CheckedLoss(self.spec.loss_fn(), self.spec.layout, data.num_classes)
         self.trainer = Trainer(net=net, optimiser=optimiser, device=device, loss_fn=loss,
-                               reset=self.spec.reset)
+                               reset=self.spec.reset, autocast=apply_approximation(cfg, self.spec, device))
         rewired = [Rewired(name, p) for name, p in self.spec.rewirable_parameters()]
         self.rewiring = build_point_rewiring(cfg, rewired, optimiser)
         if self.rewiring is not None:
@@ -239,6 +240,23 @@ def _implied_settings(cfg: PointConfig) -> Settings:
 
 
 FASTEST_FORWARDS = ("fused", "multistep", "reference")  # pipeline:fastest's order of preference
+
+
+def apply_approximation(cfg: PointConfig, spec: ModelSpec, device: torch.device) -> torch.dtype | None:
+    """The point's approximate variant (snn.approx) on its model: sparseprop swaps its Linear layers;
+    the dtype its forward autocasts to (bf16) is returned for the Trainer. Refused, naming the fix,
+    where it cannot run as intended (no native bf16, sparseprop absent, a plug-in's own step)."""
+    name = cfg.net.approximation
+    if name == "as_built":
+        return None
+    check_approximation(name, device)
+    if spec.step is not None:
+        raise PluginError(f"approx:{name} applies to the harness's training step, and model {cfg.model!r} "
+                          "brings its own: drop approx from the variant for this model")
+    if name == "sparseprop" and use_sparseprop([module for _, module in spec.synapses()]) == 0:
+        raise PluginError(f"approx:sparseprop swaps nn.Linear layers, and model {cfg.model!r} has none: "
+                          "drop approx:sparseprop for this model")
+    return autocast_dtype(name)
 
 
 def _build_model(cfg: PointConfig, context: ModelContext) -> tuple[ModelSpec, ModelContext]:

@@ -10,6 +10,7 @@ import math
 
 import pandas as pd
 
+from bench.config.variants import APPROXIMATE_LABEL
 from bench.measure.stages import BACKWARD_FLOOR_STAGE, DATA_FLOOR_STAGE, FLOOR_STAGE, FORWARD_FLOOR_STAGE, STEP
 from bench.stats import CI_TOO_FEW, CONFIDENCE, holm
 from snn.names import STAGES
@@ -103,7 +104,7 @@ def best_workers(stages: pd.DataFrame) -> list[str]:
 # The stages a component's variants are meant to change, and the whole step.
 STAGES_OF_COMPONENT = {"deepr": ("rewiring", STEP), "forward": ("forward", "backward", STEP),
                        "framing": ("data_wait", STEP), "loading": ("data_wait", STEP),
-                       "cache": ("data_wait", STEP),
+                       "cache": ("data_wait", STEP), "approx": ("forward", "backward", STEP),
                        "pipeline": ("data_wait", "forward", "backward", "rewiring", STEP)}
 
 
@@ -209,7 +210,8 @@ def best_variants(ratios: pd.DataFrame) -> list[str]:
                 f"Best for {stage} ({layer}, {device}): {best['config']} is {best['speedup']:.2f}x "
                 f"faster than {best['reference_variant']} (ratio {best['ratio_median']:.3f}, 95% CI "
                 f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how}; significant after "
-                f"correcting for {tested} comparisons)." + _shared_loader_caveat(best))
+                f"correcting for {tested} comparisons)." + _shared_loader_caveat(best)
+                + (f" It is {APPROXIMATE_LABEL}." if best["component"] == "approx" else ""))
     return sentences
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.config.settings import BY_NAME, network_name, point_label
-from bench.config.variants import parse_variant
+from bench.config.variants import APPROXIMATE_LABEL, parse_variant
 from bench.errors import UserError
 from bench.report.findings import correct_page_family
 from bench.report.workload import sparsity_against_dense
@@ -132,7 +132,8 @@ def with_checks(ratios: pd.DataFrame, stored: list[Row]) -> pd.DataFrame:
     verdicts = []
     for point_id, component in zip(ratios["point_id"], ratios["component"]):
         row = latest.get((point_id, component))
-        verdicts.append("" if row is None else "passed" if row.passed else "FAILED: " + "; ".join(row.problems[:2]))
+        verdicts.append("" if row is None else APPROXIMATE_LABEL if component == "approx"
+                        else "passed" if row.passed else "FAILED: " + "; ".join(row.problems[:2]))
     return ratios.assign(check=verdicts)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config.variants import pipeline_name
+from bench.config.variants import APPROXIMATE_LABEL, pipeline_name
 from bench.errors import SettingError
 from bench.regression import REGRESSION_THRESHOLD
 from bench.report import (
@@ -93,6 +93,11 @@ def _speedups(results: Results) -> str:
         note += html.paragraph("A variant whose equivalence check failed (the check column, from "
                                "`snn-bench check`) does not compute what its reference computes: its "
                                "speed-up is not a like-for-like comparison; do not act on it.", "warning")
+    if "component" in table and (table["component"] == "approx").any():
+        note += html.paragraph(f"Component approx: an approximate variant (bf16 autocast, sparse kernels) "
+                               f"against the same variant computed as built. It is {APPROXIMATE_LABEL}: "
+                               "its speed counts only beside its time-to-accuracy, from a study "
+                               "(make study-approx).", "note")
     formats = {c: _three_decimals for c in ("speedup", "ratio_median")}
     formats |= {c: _ci_bound(3) for c in ("ratio_ci_low", "ratio_ci_high")}
     formats["paired"] = lambda v: "paired" if v else "unpaired"

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats
 
 from bench.config.settings import Settings
+from bench.config.variants import APPROXIMATE_LABEL
 
 MAD_TO_SD = 1.4826  # a normal distribution's SD over its median absolute deviation
 
@@ -544,7 +545,8 @@ class ReferenceComparison:
             outcome = "learns better"
         else:
             outcome = "no difference shown"
-        return (f"{self.variant} against {self.reference} at iteration {self.iteration}: accuracy "
+        label = f" ({APPROXIMATE_LABEL})" if self.component == "approx" else ""
+        return (f"{self.variant}{label} against {self.reference} at iteration {self.iteration}: accuracy "
                 f"{self.difference.text}: {outcome}")
 
 

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.config.settings import BY_NAME, Settings, point_label  # noqa: E402
-from bench.config.variants import REFERENCES, parse_variant  # noqa: E402
+from bench.config.variants import APPROXIMATE_LABEL, REFERENCES, parse_variant  # noqa: E402
 from bench.report import html  # noqa: E402
 from bench.report.plots import save_figure  # noqa: E402
 from bench.results.paths import STUDY_PAGE  # noqa: E402
@@ -144,6 +144,19 @@ def _accuracy_vs_connectivity(rows: list[StudyRunRow], path: Path) -> Path:
     return save_figure(fig, path)
 
 
+def _verdicts(runs: list[Run], thresholds: Thresholds, synthetic: bool) -> str:
+    judged = verdicts(runs, thresholds) if runs else []
+    frame = pd.DataFrame([{"claim": f"({v.claim}) {v.statement}", "verdict": v.verdict,
+                           "deciding figure": v.figure, "rule": v.rule, "runs": len(v.runs)}
+                          for v in judged])
+    data_note = ("on synthetic data, so each verdict shows the method only" if synthetic
+                 else "on the data root above")
+    return html.section("Verdicts on the user's DeepR claims",
+                        html.paragraph(f"Judged {data_note}.", "note")
+                        + html.table(frame, "verdicts", text_columns=("claim", "verdict", "deciding figure", "rule")),
+                        "verdicts-section")
+
+
 def render_study_report(results_dir: str | Path, out: str | Path, record: StudyRecord) -> Path:
     """The study page of the runs `record` names (every stored run when it names none), judged
     by its options; stored runs the current study file no longer asks for are left out, and
@@ -171,17 +184,8 @@ def render_study_report(results_dir: str | Path, out: str | Path, record: StudyR
             f"{left_out} stored run(s) left out: the current study file (or its [study] options) no "
             "longer asks for them. They stay in results.jsonl; rerun the file that trained them to "
             "judge them again.", "warning"))
-    judged = verdicts(runs, thresholds) if runs else []
-    frame = pd.DataFrame([{"claim": f"({v.claim}) {v.statement}", "verdict": v.verdict,
-                           "deciding figure": v.figure, "rule": v.rule, "runs": len(v.runs)}
-                          for v in judged])
-    data_note = ("on synthetic data, so each verdict shows the method only" if synthetic
-                 else "on the data root above")
-    sections.append(html.section("Verdicts on the user's DeepR claims",
-                                 html.paragraph(f"Judged {data_note}.", "note")
-                                 + html.table(frame, "verdicts",
-                                              text_columns=("claim", "verdict", "deciding figure", "rule")),
-                                 "verdicts-section"))
+    if record.options.claims:
+        sections.append(_verdicts(runs, thresholds, synthetic))
     comparisons = against_references(runs, REFERENCES)
     body = html.bullets([c.text for c in comparisons], "reference-comparisons") if comparisons else \
         html.paragraph("The study has no pair of runs that differ only in one component's variant "
@@ -200,6 +204,10 @@ def render_study_report(results_dir: str | Path, out: str | Path, record: StudyR
                        "so it is never dropped silently. A run that fell silent ended with its last "
                        "losses all equal: its output neurons stopped firing, so it scores every class "
                        "alike and learns nothing more.", "note")
+        + (html.paragraph(f"Configurations with approx: (bf16 autocast, sparse kernels) are {APPROXIMATE_LABEL}: "
+                          "set each beside the same configuration without it, in time to accuracy and in "
+                          "final accuracy.", "note") if any(parse_variant(r.settings.variant).approximate
+                                                            for r in rows) else "")
         + html.table(table, "time-to-accuracy", text_columns=("configuration",),
                      formats={f"time to {t.target_accuracy:.0%} (s)": _seconds, "with evaluation (s)": _seconds,
                               "iterations to it": lambda v: "" if math.isinf(v) else html.number(v, 0),

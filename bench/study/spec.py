@@ -30,6 +30,7 @@ from bench.config.options import (
     Option,
     check_table,
     distinct_whole_numbers,
+    flag,
     fraction,
     number,
     or_none,
@@ -74,6 +75,9 @@ STUDY_OPTIONS: tuple[Option, ...] = (
     Option("spike_window", int, 20, whole(2), "the trailing losses a spike is measured against"),
     Option("spike_min_rise", float, 0.1, number(0.0, strict=True),
            "and at least this fraction above the trailing median"),
+    Option("claims", bool, True, flag,
+           "judge the user's DeepR claims (a)-(d) on these runs; false for a study of something else "
+           "(study-approx.toml: the approximate variants), whose page then leaves the verdicts out"),
 )
 
 
@@ -96,6 +100,7 @@ class StudyOptions:
     spike_k: float
     spike_window: int
     spike_min_rise: float
+    claims: bool
 
     @property
     def thresholds(self) -> Thresholds:

@@ -80,7 +80,8 @@ def train_run(cfg: PointConfig, options: StudyOptions, clock=time.perf_counter) 
 
     def evaluate_now(iteration: int) -> None:
         start = clock()
-        accuracy = evaluate(session.trainer.net, test, device, session.spec.predict_fn(), session.spec.reset)
+        accuracy = evaluate(session.trainer.net, test, device, session.spec.predict_fn(), session.spec.reset,
+                            autocast_dtype=session.trainer.autocast)
         record.eval_s += clock() - start
         record.evals.append([iteration, round(record.train_s, 6), accuracy, round(record.eval_s, 6)])
         record.active_connections.append(session.connections()[0])

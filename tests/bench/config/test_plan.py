@@ -83,7 +83,7 @@ def test_sweep_files_are_read_as_toml(tmp_path):
     path.write_text('name = "mine"\n[references]\ndeepr = "exact"\n[grid]\nvariant = ["notebook", "exact"]\nconnectivity = [0.1]\n')
     plan = load_sweep(path)
     assert plan.name == "mine" and plan.references == {"deepr": "exact", "forward": "reference", "framing": "tonic",
-                                                     "loading": "next_iter", "cache": "off"} and len(plan.points) == 2
+                                                     "loading": "next_iter", "cache": "off", "approx": "as_built"} and len(plan.points) == 2
     path.write_text("[grid\n")
     with pytest.raises(SweepConfigError, match="is not valid TOML"):
         load_sweep(path)

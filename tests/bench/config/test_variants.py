@@ -1,6 +1,6 @@
 import pytest
 
-from bench.config.variants import parse_variant
+from bench.config.variants import PIPELINES, parse_variant, pipeline_variant
 from bench.errors import SettingError
 
 
@@ -45,3 +45,27 @@ def test_a_pipeline_joined_with_a_component_says_to_spell_the_pipeline_out():
     with pytest.raises(SettingError, match="joins a named pipeline with other parts") as caught:
         parse_variant("pipeline:fastest+deepr:notebook")
     assert "pipeline:fastest is deepr:exact+forward:fused" in str(caught.value)
+
+
+def test_approximate_variants_are_named_as_such_and_no_pipeline_is_one():
+    assert parse_variant("bf16").name == "deepr:none+approx:bf16"  # a bare name finds its component
+    assert parse_variant("deepr:exact+forward:fused+approx:sparseprop").approximate
+    assert not parse_variant("deepr:exact+forward:fused").approximate
+    assert not any(pipeline_variant(name).approximate for name in PIPELINES)  # fastest stays exact
+
+
+def test_the_shipped_approximate_sweep_and_study_set_each_variant_beside_its_exact_twin():
+    import tomllib
+    from pathlib import Path
+
+    from bench.config.plan import load_sweep
+    from bench.study.spec import check_study
+
+    configs = Path(__file__).parents[3] / "bench" / "configs"
+    plan = load_sweep(configs / "approx.toml")
+    study = check_study(tomllib.loads((configs / "study-approx.toml").read_text()))
+    for points in (plan.points, study.plan.points):
+        variants = {parse_variant(p.settings.variant) for p in points}
+        assert {v.of("approx") for v in variants} == {"as_built", "bf16", "sparseprop"}
+        assert {v.with_choice("approx", "as_built") for v in variants} == {pipeline_variant("fastest")}
+    assert not study.options.claims

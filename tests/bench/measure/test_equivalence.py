@@ -9,6 +9,7 @@ from bench.config.check_options import check_options
 from bench.config.settings import normalise
 from bench.errors import SettingError
 from bench.measure.equivalence import check_point, checks_for
+from bench.report.load import load_results
 from bench.results.rows import CheckRow
 from bench.results.store import ResultStore
 
@@ -124,3 +125,48 @@ def test_a_model_that_declares_no_port_gets_no_agreement_check(tiny_root):
     settings = normalise({"model": f"{example}:plain_lif", "dataset": f"{example}:spike_patterns",
                           "threads": 1, "batch_size": 4, "num_steps": 20})
     assert checks_for(settings) == ["agreement"] and check_point(settings) == []
+
+
+def _approximation_or_skip(name):
+    import torch
+
+    from snn.approx import ApproximationUnavailable, check_approximation
+    try:
+        check_approximation(name, torch.device("cpu"))
+    except ApproximationUnavailable as error:
+        pytest.skip(str(error))
+
+
+@pytest.mark.parametrize("approximation", ["bf16", "sparseprop"])
+def test_an_approximate_variant_is_measured_against_itself_as_built_and_never_held_to_equality(
+        tiny_root, approximation):
+    _approximation_or_skip(approximation)
+    settings = normalise({**TINY, "data_root": str(tiny_root),
+                          "variant": f"deepr:exact+forward:fused+approx:{approximation}"})
+    assert checks_for(settings) == ["deepr", "approx"]  # no forward equality: it differs by design
+    rewiring, check = check_point(settings, check_options({"updates": 2}))
+    assert rewiring.passed and check.component == "approx" and check.passed
+    assert check.reference_variant == "deepr:exact+forward:fused"
+    assert "approximate: judged by accuracy, not equality" in check.what
+    assert sum(check.figures["spikes_total"].values()) > 0 and len(check.figures["grad_max_rel"]) == 5
+    layers = check.figures["sparseprop_layers"]
+    assert (set(layers) == {f"layers.{i}" for i in range(5)} and all(isinstance(v, bool) for v in layers.values())
+            if approximation == "sparseprop" else layers == {})
+
+
+def test_the_report_labels_an_approximate_variant_wherever_it_shows_its_speed(tiny_root, tmp_path):
+    _approximation_or_skip("bf16")
+    sweep, out = tmp_path / "a.toml", tmp_path / "out"
+    sweep.write_text(f'name = "approx"\n[settings]\ndata_root = "{tiny_root}"\nlayer_type = "linear"\nnum_steps = 8\n'
+                     'batch_size = 8\nthreads = 1\nwarmup_steps = 1\nmeasured_steps = 4\nruns = 1\n'
+                     'connectivity = 0.1\n[grid]\nvariant = ["deepr:exact+forward:fused", '
+                     '"deepr:exact+forward:fused+approx:bf16"]\n')
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    assert main(["check", str(sweep), "--out", str(out), "--updates", "1"]) == 0
+    assert main(["report", str(out)]) == 0
+    ratios = load_results(out).ratios
+    approximate = ratios[ratios["component"] == "approx"]
+    assert set(approximate["reference_variant"]) == {"deepr:exact+forward:fused"} and len(approximate)
+    assert set(approximate["check"]) == {"approximate: judged by accuracy, not equality"}
+    page = (out / "report" / "index.html").read_text()
+    assert "Component approx: an approximate variant" in page and "make study-approx" in page

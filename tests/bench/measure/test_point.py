@@ -41,6 +41,8 @@ def test_points_that_differ_only_in_rewiring_and_forward_share_a_loader(tiny_roo
     exact = _tiny_point(tiny_root, deepr=DeepRConfig(variant="exact", connectivity=0.1),
                         net=NetConfig(num_steps=8, forward="multistep"))
     assert loader_key(dense) == loader_key(exact)
+    approximate = _tiny_point(tiny_root, net=NetConfig(num_steps=8, forward="fused", approximation="bf16"))
+    assert loader_key(dense) == loader_key(approximate)  # timed beside its exact twin, on the same batches
     assert loader_key(dense) != loader_key(_tiny_point(tiny_root, frames=FrameConfig(n_time_bins=8, framing="bincount")))
     assert loader_key(dense) != loader_key(_tiny_point(tiny_root, seed=1))
 
@@ -54,3 +56,12 @@ def test_points_that_differ_only_in_rewiring_and_forward_share_a_loader(tiny_roo
 def test_inconsistent_point_is_refused(tiny_root, overrides, match):
     with pytest.raises(ValueError, match=match):
         _tiny_point(tiny_root, **overrides)
+
+
+def test_an_approximate_variant_this_machine_cannot_run_is_refused_naming_the_fix(tiny_root, monkeypatch):
+    from snn.approx import ApproximationUnavailable
+
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
+    with pytest.raises(ApproximationUnavailable, match="neither AVX-512 BF16 nor AMX.*Drop approx:bf16"):
+        run_point(_tiny_point(tiny_root, net=NetConfig(num_steps=8, approximation="bf16")))

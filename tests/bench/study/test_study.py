@@ -140,3 +140,21 @@ def test_runs_trained_under_other_iterations_are_trained_again_not_reused(tiny_r
     page = (out / "report" / "study.html").read_text()
     assert "1 runs trained" in page and "1 stored run(s) left out" in page
     assert json.loads((out / "study.json").read_text())["options"]["iterations"] == 6
+
+
+def test_a_study_of_an_approximate_variant_judges_it_by_accuracy_and_leaves_the_claims_out(tiny_root, tmp_path):
+    import torch
+
+    from snn.approx import bf16_unavailable
+    if (reason := bf16_unavailable(torch.device("cpu"))) is not None:
+        pytest.skip(reason)
+    document = {"name": "approx", "settings": {**SETTINGS, "data_root": str(tiny_root), "connectivity": 0.2,
+                                               "lr": 0.005},
+                "grid": {"variant": ["deepr:exact+forward:fused", "deepr:exact+forward:fused+approx:bf16"]},
+                "study": {**STUDY, "iterations": 3, "claims": False}}
+    assert run_study(check_study(document), tmp_path).trained == 4
+    page = render_study_report(tmp_path, tmp_path / "report", stored_record(tmp_path)).read_text()
+    assert "verdicts-section" not in page and "(a)" not in page
+    assert ("deepr:exact+forward:fused+approx:bf16 (approximate: judged by accuracy, not equality) against "
+            "deepr:exact+forward:fused at iteration 3") in page
+    assert "Configurations with approx:" in page
