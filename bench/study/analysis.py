@@ -532,6 +532,7 @@ class ReferenceComparison:
     iteration: int  # the last evaluation both reached
     difference: PairedDifference  # variant minus reference accuracy at that iteration
     runs: list[str]
+    where: str = ""  # the pair's shared configuration, e.g. "conv2d, c=0.1, lr=0.01"
 
     @property
     def learns_worse(self) -> bool:
@@ -546,7 +547,8 @@ class ReferenceComparison:
         else:
             outcome = "no difference shown"
         label = f" ({APPROXIMATE_LABEL})" if self.component == "approx" else ""
-        return (f"{self.variant}{label} against {self.reference} at iteration {self.iteration}: accuracy "
+        where = f"{self.where}: " if self.where else ""
+        return (f"{where}{self.variant}{label} against {self.reference} at iteration {self.iteration}: accuracy "
                 f"{self.difference.text}: {outcome}")
 
 
@@ -554,6 +556,11 @@ def accuracy_at(run: Run, iteration: int) -> float:
     """The accuracy of the last evaluation at or before `iteration`."""
     seen = [e[2] for e in run.evals if e[0] <= iteration]
     return float(seen[-1]) if seen else float("nan")
+
+
+def _where(settings: Settings) -> str:
+    """The axes a study usually varies besides the variant: what tells two comparisons apart."""
+    return f"{settings.layer_type or settings.model}, c={settings.connectivity:g}, lr={settings.lr:g}"
 
 
 def against_references(runs: list[Run], references: dict[str, str]) -> list[ReferenceComparison]:
@@ -583,5 +590,5 @@ def against_references(runs: list[Run], references: dict[str, str]) -> list[Refe
                 comparisons.append(ReferenceComparison(
                     component=differing[0], variant=name, reference=other, iteration=int(iteration),
                     difference=diff, runs=[by_seed[s].point_id for s in seeds]
-                    + [other_by_seed[s].point_id for s in seeds]))
+                    + [other_by_seed[s].point_id for s in seeds], where=_where(by_seed[seeds[0]].settings)))
     return comparisons

@@ -155,6 +155,6 @@ def test_a_study_of_an_approximate_variant_judges_it_by_accuracy_and_leaves_the_
     assert run_study(check_study(document), tmp_path).trained == 4
     page = render_study_report(tmp_path, tmp_path / "report", stored_record(tmp_path)).read_text()
     assert "verdicts-section" not in page and "(a)" not in page
-    assert ("deepr:exact+forward:fused+approx:bf16 (approximate: judged by accuracy, not equality) against "
+    assert ("linear, c=0.2, lr=0.005: deepr:exact+forward:fused+approx:bf16 (approximate: judged by accuracy, not equality) against "
             "deepr:exact+forward:fused at iteration 3") in page
     assert "Configurations with approx:" in page
