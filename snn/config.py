@@ -67,7 +67,7 @@ class NetConfig:
                              f"{', '.join(APPROXIMATIONS)}")
         if self.approximation == "sparseprop" and self.forward == "sparse":
             raise ValueError("approximation sparseprop and forward sparse both replace the layers' "
-                             "products with sparse ones: pick one (e.g. forward = fused with sparseprop)")
+                             "products with sparse ones: pick one (e.g. forward fused with approximation sparseprop)")
         if self.layer_type is not None and self.layer_type not in LAYER_TYPES:
             raise ValueError(
                 f"unknown layer_type {self.layer_type!r}: choose one of {', '.join(LAYER_TYPES)}"

@@ -121,4 +121,7 @@ def parse_variant(text: str) -> Variant:
             raise SettingError(f"variant {text!r} names the {component} component twice: "
                                "pick one implementation per component")
         chosen[component] = name
+    if chosen.get("forward") == "sparse" and chosen.get("approx") == "sparseprop":
+        raise SettingError(f"variant {text!r} joins forward:sparse and approx:sparseprop, which both make "
+                           "the layers' products sparse: pick one (e.g. forward:fused+approx:sparseprop)")
     return Variant(tuple((c, chosen.get(c, default)) for c, (_, default) in VARIANT_COMPONENTS.items()))

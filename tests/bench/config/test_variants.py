@@ -52,6 +52,8 @@ def test_approximate_variants_are_named_as_such_and_no_pipeline_is_one():
     assert parse_variant("deepr:exact+forward:fused+approx:sparseprop").approximate
     assert not parse_variant("deepr:exact+forward:fused").approximate
     assert not any(pipeline_variant(name).approximate for name in PIPELINES)  # fastest stays exact
+    with pytest.raises(SettingError, match="both make the layers' products sparse: pick one"):
+        parse_variant("forward:sparse+approx:sparseprop")
 
 
 def test_the_shipped_approximate_sweep_and_study_set_each_variant_beside_its_exact_twin():
