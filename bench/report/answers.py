@@ -161,7 +161,9 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
         return None
     mine = ratios[(ratios["layer_type"] == layer_type) & (ratios["device"] == device)
                   & (ratios["stage"] == STEP) & ratios["significant_holm"] & (ratios["speedup"] > 1)
-                  & (ratios["component"] != "pipeline")]  # one component at a time
+                  # one component at a time, and an exact one: an approximate variant's speed is
+                  # not a change to recommend until its accuracy is known (snn.approx)
+                  & ~ratios["component"].isin(("pipeline", "approx"))]
     if workers is not None and (mine["num_workers"] == workers).any():
         mine = mine[mine["num_workers"] == workers]
     if mine.empty:
@@ -233,6 +235,9 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
     steps = stages[stages["stage"] == STEP]
     biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
+    # Only exact points answer "how fast can my step be": an approximate variant computes
+    # something else, and its speed counts only beside its accuracy (snn.approx).
+    steps = steps[[not parse_variant(v).approximate for v in steps["variant"]]]
     for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
         users = group[group["variant"] == USER_PIPELINE].sort_values("num_workers")
         user = users.iloc[0] if not users.empty else None

@@ -42,6 +42,15 @@ def test_the_answer_gives_my_step_the_fastest_step_and_the_largest_single_change
     assert fastest.endswith("its biggest stage is backward, 66% of its step.")
     assert change.startswith("Largest single change: forward: ") and "1.43x faster per step" in change
     assert "unpaired CI" in caveats
+    # an approximate variant, however fast, is not the change to recommend: its accuracy is unknown
+    bf16 = ratio_row("p3", "r", "step", 0.5, (0.45, 0.55), component="approx",
+                     point_settings=settings(variant="forward:fused+approx:bf16", connectivity=1.0))
+    # nor is an approximate point the fastest measured, even at twice the speed
+    approximate = _point(4, FASTEST + "+approx:bf16", {s: t / 2 for s, t in FAST_STAGES.items()})
+    with_approximate = frame(_point(0, USER, USER_STAGES) + _point(1, FASTEST, FAST_STAGES) + approximate)
+    (answer,) = answers.answers(with_approximate, _ratios(fused, bf16))
+    mine, fastest, change, _ = answers.sentences(answer)
+    assert "305 ms per step" in fastest and change.startswith("Largest single change: forward: ")
 
 
 def test_with_nothing_significant_the_page_recommends_nothing():
