@@ -60,16 +60,17 @@ def lif_spikes(current: torch.Tensor, params: LIFParams, buffers: BufferPool | N
     return _LIFScan.apply(current, params, buffers)
 
 
-def lif_pool_spikes(current: torch.Tensor, params: LIFParams, buffers: BufferPool | None = None) -> torch.Tensor:
+def lif_pool_lif_spikes(current: torch.Tensor, params: LIFParams, pooled_params: LIFParams,
+                        buffers: BufferPool | None = None) -> torch.Tensor:
     """current (T, B, C, H, W) → (T, B, C, H/2, W/2): one layer's spikes through every time step,
-    then 2×2 average pooling, in one pass that never writes the spikes out (snn.lif_kernel).
-    The same bits as `lif_spikes` then `nn.AvgPool2d(2)`; only for a current that
-    `pools_in_one_pass` accepts."""
-    return _LIFPoolScan.apply(current, params, buffers)
+    2×2 average pooling, then the pooled layer's own neurons (`pooled_params`), in one pass that
+    writes only their spikes (snn.lif_kernel). The same bits as `lif_spikes`, `nn.AvgPool2d(2)`
+    and `lif_spikes` apart; only for a current that `pools_in_one_pass` accepts."""
+    return _LIFPoolLIFScan.apply(current, params, pooled_params, buffers)
 
 
 def pools_in_one_pass(current: torch.Tensor) -> bool:
-    """Whether `lif_pool_spikes` takes this current: float32 on the CPU, (T, B, C, H, W) with
+    """Whether `lif_pool_lif_spikes` takes this current: float32 on the CPU, (T, B, C, H, W) with
     channels-last samples laid out one after the other, even H and W."""
     if current.dim() != 5 or current.shape[-1] % 2 or current.shape[-2] % 2:
         return False
@@ -145,36 +146,46 @@ class _LIFScan(torch.autograd.Function):
         return grad, None, None
 
 
-class _LIFPoolScan(torch.autograd.Function):
+def _pooled_like(current: torch.Tensor, buffers: BufferPool | None) -> torch.Tensor:
+    """An uninitialised (T, B, C, H/2, W/2) tensor laid out as (T, B, H/2, W/2, C), as the
+    pooling kernels write it."""
+    steps, batch, channels, height, width = current.shape
+    shape = (steps, batch, channels, height // 2, width // 2)
+    row = width // 2 * channels
+    stride = (batch * height // 2 * row, height // 2 * row, 1, row, channels)
+    return empty_strided(shape, stride, current.dtype, current.device, buffers)
+
+
+class _LIFPoolLIFScan(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, current: torch.Tensor, params: LIFParams, buffers: BufferPool | None) -> torch.Tensor:
-        from snn.lif_kernel import lif_pool_forward
+    def forward(ctx, current: torch.Tensor, params: LIFParams, pooled_params: LIFParams,
+                buffers: BufferPool | None) -> torch.Tensor:
+        from snn.lif_kernel import lif_pool_lif_forward
 
         current = current.detach()
-        steps, batch, channels, height, width = current.shape
-        shape = (steps, batch, channels, height // 2, width // 2)
-        row = width // 2 * channels  # strides of (T, B, C, H/2, W/2) laid out as (T, B, H/2, W/2, C)
-        stride = (batch * height // 2 * row, height // 2 * row, 1, row, channels)
-        pooled = empty_strided(shape, stride, current.dtype, current.device, buffers)
+        width, channels = current.shape[-1], current.shape[-3]
+        spikes = _pooled_like(current, buffers)
         use_torch_threads()
-        lif_pool_forward(_nhwc_rows(current), np.float32(params.beta), np.float32(params.threshold),
-                         _nhwc_rows(pooled), width, channels)
+        lif_pool_lif_forward(_nhwc_rows(current), np.float32(params.beta), np.float32(params.threshold),
+                             np.float32(pooled_params.beta), np.float32(pooled_params.threshold),
+                             _nhwc_rows(spikes), width, channels)
         ctx.save_for_backward(current)
-        ctx.params, ctx.buffers = params, buffers
-        return pooled
+        ctx.params, ctx.buffers = (params, pooled_params), buffers
+        return spikes
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_pooled: torch.Tensor):
-        from snn.lif_kernel import lif_pool_backward
+    def backward(ctx, grad_spikes: torch.Tensor):
+        from snn.lif_kernel import lif_pool_lif_backward
 
         (current,) = ctx.saved_tensors
-        p, width, channels = ctx.params, current.shape[-1], current.shape[-3]
+        (p, q), width, channels = ctx.params, current.shape[-1], current.shape[-3]
         grad = empty_like(current, ctx.buffers)
         use_torch_threads()
-        lif_pool_backward(_nhwc_rows(current), _nhwc_rows(grad_pooled), np.float32(p.beta),
-                          np.float32(p.threshold), np.float32(p.slope), _nhwc_rows(grad), width, channels)
-        return grad, None, None
+        lif_pool_lif_backward(_nhwc_rows(current), _nhwc_rows(grad_spikes), np.float32(p.beta),
+                              np.float32(p.threshold), np.float32(p.slope), np.float32(q.beta),
+                              np.float32(q.threshold), np.float32(q.slope), _nhwc_rows(grad), width, channels)
+        return grad, None, None, None
 
 
 def _nhwc_rows(x: torch.Tensor) -> np.ndarray:

@@ -119,13 +119,25 @@ def lif_backward(current, grad_spikes, beta, threshold, slope, grad_current):  #
 
 
 @numba.njit(inline="always", cache=True)
-def _pool_rows(top, bottom, dst, cols, channels):  # pragma: no cover - compiled
-    """Two input rows (2·cols·C each) → one output row (cols·C): each window's mean."""
+def _as_is(x):  # pragma: no cover - compiled
+    return x
+
+
+@numba.njit(inline="always", cache=True)
+def _spike_of(shifted):  # pragma: no cover - compiled
+    """A neuron's spike from its mem − thr: _step's own test."""
+    return _ONE if shifted > _ZERO else _ZERO
+
+
+@numba.njit(inline="always", cache=True)
+def _pool_rows(top, bottom, dst, cols, channels, value=_as_is):  # pragma: no cover - compiled
+    """Two input rows (2·cols·C each) → one output row (cols·C): each window's mean of
+    value(x) (the inputs themselves, or the spikes of rows of mem − thr)."""
     for w in range(cols):
         left, right, o = 2 * w * channels, (2 * w + 1) * channels, w * channels
         for k in range(channels):
-            dst[o + k] = ((((_ZERO + top[left + k]) + top[right + k]) + bottom[left + k])
-                          + bottom[right + k]) / _FOUR
+            dst[o + k] = ((((_ZERO + value(top[left + k])) + value(top[right + k])) + value(bottom[left + k]))
+                          + value(bottom[right + k])) / _FOUR
 
 
 @numba.njit(inline="always", cache=True)
@@ -164,42 +176,61 @@ def avg_pool_backward(grad_out, grad_in):  # pragma: no cover - compiled
                      grad_in[i, 2 * h + 1].reshape(width), cols, channels)
 
 
-# One layer's neurons and the pooling after them in one pass. The current is (T, B, H, W, C) in
+# One layer's neurons, the 2×2 pooling after them and the pooled layer's own neurons (the seed
+# network follows every pooling with neurons) in one pass. The current is (T, B, H, W, C) in
 # memory, flattened to (T, N); a task is one sample's pair of rows 2h, 2h+1: 2·W·C neurons,
-# contiguous, whose spikes pool into one output row of W/2·C. The spikes never leave the task's
-# scratch row, and backward reads the pooled gradient directly.
+# contiguous, whose spikes pool into one row of W/2·C currents for the second layer. Neither the
+# first layer's spikes nor the pooled current leave the task; backward recomputes both forward in
+# time, then carries both gradients back in one reverse pass: the second layer's, spread over
+# each window, is the first layer's upstream gradient.
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def lif_pool_forward(current, beta, threshold, pooled, width, channels):  # pragma: no cover - compiled
-    """current (T, B·H·W·C) → pooled (T, B·H/2·W/2·C): each window's mean spike."""
-    steps = current.shape[0]
-    half = width * channels  # one input row
-    out_span = (width // 2) * channels  # a task's output row
-    for task in numba.prange(current.shape[1] // (2 * half)):
-        lo = task * 2 * half
-        mem = np.zeros(2 * half, np.float32)
-        spikes = np.empty(2 * half, np.float32)
-        for t in range(steps):
-            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, spikes, True)
-            _pool_rows(spikes[:half], spikes[half:], pooled[t, task * out_span:(task + 1) * out_span],
-                       width // 2, channels)
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def lif_pool_backward(current, grad_pooled, beta, threshold, slope, grad_current,
-                      width, channels):  # pragma: no cover - compiled
-    """The gradient with respect to every I_t (T, B·H·W·C), from the pooled gradient
-    (T, B·H/2·W/2·C): lif_backward with each spike's gradient read as 0 + g / 4 of its window."""
+def lif_pool_lif_forward(current, beta, threshold, beta2, threshold2, spikes2,
+                         width, channels):  # pragma: no cover - compiled
+    """current (T, B·H·W·C) → the pooled layer's spikes (T, B·H/2·W/2·C): at each step the
+    first layer's spikes (a scratch row), their windows' means, and the second layer's neurons
+    on those means."""
     steps = current.shape[0]
     half = width * channels
     out_span = (width // 2) * channels
     for task in numba.prange(current.shape[1] // (2 * half)):
-        lo = task * 2 * half
-        carried = _sweep(current, beta, threshold, lo, lo + 2 * half, grad_current, False)
-        carried[:] = _ZERO
-        upstream = np.empty(2 * half, np.float32)
+        lo, out = task * 2 * half, task * out_span
+        mem = np.zeros(2 * half, np.float32)
+        spikes = np.empty(2 * half, np.float32)
+        pooled = np.empty(out_span, np.float32)
+        mem2 = np.zeros(out_span, np.float32)
+        for t in range(steps):
+            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, spikes, True)
+            _pool_rows(spikes[:half], spikes[half:], pooled, width // 2, channels)
+            _step(pooled, mem2, beta2, threshold2, spikes2[t, out:out + out_span], True)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def lif_pool_lif_backward(current, grad_spikes2, beta, threshold, slope, beta2, threshold2, slope2,
+                          grad_current, width, channels):  # pragma: no cover - compiled
+    """The gradient with respect to every I_t (T, B·H·W·C) from the second layer's spike
+    gradient (T, B·H/2·W/2·C): lif_backward of the second layer, whose current's gradient is
+    spread over each window (0 + g / 4) as the first layer's spike gradient, then lif_backward
+    of the first, step by step from the newest."""
+    steps = current.shape[0]
+    half = width * channels
+    out_span = (width // 2) * channels
+    for task in numba.prange(current.shape[1] // (2 * half)):
+        lo, out = task * 2 * half, task * out_span
+        mem = np.zeros(2 * half, np.float32)
+        upstream = np.empty(2 * half, np.float32)  # the first layer's spike gradient at one step
+        pooled = np.empty(out_span, np.float32)
+        mem2 = np.zeros(out_span, np.float32)
+        shifted2 = np.empty((steps, out_span), np.float32)  # the second layer's mem − thr
+        for t in range(steps):
+            row = grad_current[t, lo:lo + 2 * half]
+            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, row, False)  # mem − thr
+            _pool_rows(row[:half], row[half:], pooled, width // 2, channels, _spike_of)
+            _step(pooled, mem2, beta2, threshold2, shifted2[t], False)
+        mem[:] = _ZERO  # spent: from here they carry each layer's gradient back
+        mem2[:] = _ZERO
         for t in range(steps - 1, -1, -1):
-            _spread_rows(grad_pooled[t, task * out_span:(task + 1) * out_span], upstream[:half],
-                         upstream[half:], width // 2, channels)
-            _carry_back(upstream, grad_current[t, lo:lo + 2 * half], carried, beta, slope)
+            _carry_back(grad_spikes2[t, out:out + out_span], shifted2[t], mem2, beta2, slope2)
+            _spread_rows(shifted2[t], upstream[:half], upstream[half:], width // 2, channels)
+            _carry_back(upstream, grad_current[t, lo:lo + 2 * half], mem, beta, slope)

@@ -24,7 +24,7 @@ from torch import nn
 
 from snn.buffers import BufferPool
 from snn.config import NetConfig
-from snn.lif import LIFParams, lif_pool_spikes, lif_spikes, pools_in_one_pass
+from snn.lif import LIFParams, lif_pool_lif_spikes, lif_spikes, pools_in_one_pass
 from snn.names import FORWARDS, FUSED_NEURONS, LAYER_TYPES  # noqa: F401 (re-exported)
 from snn.pool import avg_pool_2x2, tiles_exactly
 from snn.sparse import sparsify
@@ -169,15 +169,17 @@ class SeedNet(nn.Module):
             current = self._synapses(self.layers[i], spikes).unflatten(0, (t, b))  # (T, B, ...)
             if current.dtype != torch.float32:  # bf16 from autocast (snn.approx): neurons integrate in float32
                 current = current.float()
-            if self._pools_next(i, current):  # neurons i and pooling i+1 in one pass (snn.lif)
-                current = lif_pool_spikes(current, self.lif_params[i], self.buffers)
+            if self._pools_next(i, current):  # neurons i, pooling i+1 and its neurons in one pass (snn.lif)
+                out = lif_pool_lif_spikes(current, self.lif_params[i], self.lif_params[i + 1], self.buffers)
                 i += 1
-            spikes = neurons(i, current).flatten(0, 1)  # (T·B, ...)
+            else:
+                out = neurons(i, current)
+            spikes = out.flatten(0, 1)  # (T·B, ...)
             i += 1
         return spikes.unflatten(0, (t, b))  # (T, B, C)
 
     def _pools_next(self, i: int, current: torch.Tensor) -> bool:
-        """Whether the fused forward runs neurons i and the pooling layer after them in one pass:
+        """Whether the fused forward runs neurons i, the pooling layer after them and its neurons in one pass:
         where that pooling takes the kept-buffer path and the current's layout suits the loop."""
         return (i + 1 < len(self.layers) and self._pools_into_buffers(self.layers[i + 1], current[0])
                 and pools_in_one_pass(current))

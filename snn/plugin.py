@@ -34,8 +34,8 @@ SEED_FORWARD_LINES = (
     "snn.model:SeedNet._neurons_stepwise",
     "snn.lif:_LIFScan.forward",  # fused: its compiled loop is one line here
     "snn.lif:_LIFScan.backward",
-    "snn.lif:_LIFPoolScan.forward",  # fused conv2d: neurons and pooling in one pass
-    "snn.lif:_LIFPoolScan.backward",
+    "snn.lif:_LIFPoolLIFScan.forward",  # fused conv2d: neurons, pooling, neurons in one pass
+    "snn.lif:_LIFPoolLIFScan.backward",
     "snn.pool:_AvgPool2x2.forward",  # fused conv2d: pooling into kept buffers
     "snn.pool:_AvgPool2x2.backward",
     "snntorch._neurons.leaky:Leaky.forward",  # the neuron step

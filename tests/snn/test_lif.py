@@ -99,27 +99,32 @@ def _channels_last_current(t, b, c, h, w) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("shape", [(12, 3, 5, 8, 6), (1, 2, 12, 4, 4), (6, 1, 1, 2, 2)])
-def test_neurons_and_pooling_in_one_pass_give_the_spikes_then_pools_bits(shape):
-    # The same pooled values and the same current gradient, bit for bit, as lif_spikes followed
-    # by nn.AvgPool2d(2); -0.0 in the upstream gradient, which pooling's backward turns into +0.0.
-    neuron = _leaky()
-    params = LIFParams.of(neuron, SLOPE)
+def test_neurons_pooling_and_neurons_in_one_pass_give_the_three_apart_bits(shape):
+    # The same spikes and the same current gradient, bit for bit, as lif_spikes, nn.AvgPool2d(2)
+    # and lif_spikes (the pooled layer's neurons, with constants of their own) one after the other.
+    params = LIFParams.of(_leaky(), SLOPE)
+    pooled_params = LIFParams.of(snn.Leaky(beta=0.8, threshold=0.3, spike_grad=surrogate.fast_sigmoid(slope=SLOPE)),
+                                 SLOPE)
     current = _channels_last_current(*shape)
     assert lif.pools_in_one_pass(current)
     torch.manual_seed(1)
     t, b, c, h, w = shape
     upstream = torch.randn(t, b, c, h // 2, w // 2)
     upstream[0, 0, 0, 0, 0] = -0.0
+
+    def apart(x):
+        pooled = torch.nn.functional.avg_pool2d(lif_spikes(x, params).flatten(0, 1), 2).unflatten(0, (t, b))
+        return lif_spikes(pooled, pooled_params)
+
     results = []
-    for run in (lambda x: torch.nn.functional.avg_pool2d(lif_spikes(x, params).flatten(0, 1), 2).unflatten(0, (t, b)),
-                lambda x: lif.lif_pool_spikes(x, params)):
+    for run in (apart, lambda x: lif.lif_pool_lif_spikes(x, params, pooled_params)):
         x = current.clone().requires_grad_(True)
-        pooled = run(x)
-        pooled.backward(upstream)
-        results.append((pooled.detach(), x.grad))
-    (expected, expected_grad), (pooled, grad) = results
-    assert expected.sum() > 0
-    assert torch.equal(pooled.contiguous().view(torch.int32), expected.contiguous().view(torch.int32))
+        spikes = run(x)
+        spikes.backward(upstream)
+        results.append((spikes.detach(), x.grad))
+    (expected, expected_grad), (spikes, grad) = results
+    assert expected.sum() > 0 and (expected_grad != 0).any()
+    assert torch.equal(spikes.contiguous().view(torch.int32), expected.contiguous().view(torch.int32))
     assert torch.equal(grad.contiguous().view(torch.int32), expected_grad.contiguous().view(torch.int32))
 
 
