@@ -185,25 +185,34 @@ def avg_pool_backward(grad_out, grad_in):  # pragma: no cover - compiled
 # each window, is the first layer's upstream gradient.
 
 
+@numba.njit(inline="always", cache=True)
+def _step_pool_step(row, mem, beta, threshold, shifted, pooled, mem2, beta2, threshold2, dst2,
+                    half, cols, channels, as_spikes):  # pragma: no cover - compiled
+    """One time step of a task: the first layer's mem − thr into `shifted`, its spikes' window
+    means into `pooled`, then the second layer's step on them into `dst2` (spikes, or mem − thr)."""
+    _step(row, mem, beta, threshold, shifted, False)
+    _pool_rows(shifted[:half], shifted[half:], pooled, cols, channels, _spike_of)
+    _step(pooled, mem2, beta2, threshold2, dst2, as_spikes)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def lif_pool_lif_forward(current, beta, threshold, beta2, threshold2, spikes2,
                          width, channels):  # pragma: no cover - compiled
     """current (T, B·H·W·C) → the pooled layer's spikes (T, B·H/2·W/2·C): at each step the
-    first layer's spikes (a scratch row), their windows' means, and the second layer's neurons
-    on those means."""
+    first layer's mem − thr (a scratch row), its spikes' window means, and the second layer's
+    neurons on those means."""
     steps = current.shape[0]
     half = width * channels
     out_span = (width // 2) * channels
     for task in numba.prange(current.shape[1] // (2 * half)):
         lo, out = task * 2 * half, task * out_span
         mem = np.zeros(2 * half, np.float32)
-        spikes = np.empty(2 * half, np.float32)
+        shifted = np.empty(2 * half, np.float32)
         pooled = np.empty(out_span, np.float32)
         mem2 = np.zeros(out_span, np.float32)
         for t in range(steps):
-            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, spikes, True)
-            _pool_rows(spikes[:half], spikes[half:], pooled, width // 2, channels)
-            _step(pooled, mem2, beta2, threshold2, spikes2[t, out:out + out_span], True)
+            _step_pool_step(current[t, lo:lo + 2 * half], mem, beta, threshold, shifted, pooled, mem2,
+                            beta2, threshold2, spikes2[t, out:out + out_span], half, width // 2, channels, True)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -223,11 +232,9 @@ def lif_pool_lif_backward(current, grad_spikes2, beta, threshold, slope, beta2, 
         pooled = np.empty(out_span, np.float32)
         mem2 = np.zeros(out_span, np.float32)
         shifted2 = np.empty((steps, out_span), np.float32)  # the second layer's mem − thr
-        for t in range(steps):
-            row = grad_current[t, lo:lo + 2 * half]
-            _step(current[t, lo:lo + 2 * half], mem, beta, threshold, row, False)  # mem − thr
-            _pool_rows(row[:half], row[half:], pooled, width // 2, channels, _spike_of)
-            _step(pooled, mem2, beta2, threshold2, shifted2[t], False)
+        for t in range(steps):  # the forward again, mem − thr kept: the first layer's in grad_current
+            _step_pool_step(current[t, lo:lo + 2 * half], mem, beta, threshold, grad_current[t, lo:lo + 2 * half],
+                            pooled, mem2, beta2, threshold2, shifted2[t], half, width // 2, channels, False)
         mem[:] = _ZERO  # spent: from here they carry each layer's gradient back
         mem2[:] = _ZERO
         for t in range(steps - 1, -1, -1):
