@@ -154,6 +154,15 @@ def _measured(change: Change, component: str, choice: str, answer: "Answer", sta
         where=short_label(point, answer.user.settings))
 
 
+def _exact_points(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of points whose variant computes what it claims: the answers (how fast can my
+    step be, and which change gets there) never rest on an approximate variant, whose speed
+    counts only beside its accuracy (snn.approx)."""
+    if frame.empty:
+        return frame
+    return frame[[not parse_variant(v).approximate for v in frame["variant"]]]
+
+
 def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: int | None) -> str | None:
     """The one component whose variant sped up the step most, significant after correction;
     measured at the user's num_workers where any was (the user's own setting), else at any."""
@@ -161,9 +170,7 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
         return None
     mine = ratios[(ratios["layer_type"] == layer_type) & (ratios["device"] == device)
                   & (ratios["stage"] == STEP) & ratios["significant_holm"] & (ratios["speedup"] > 1)
-                  # one component at a time, and an exact one: an approximate variant's speed is
-                  # not a change to recommend until its accuracy is known (snn.approx)
-                  & ~ratios["component"].isin(("pipeline", "approx"))]
+                  & (ratios["component"] != "pipeline")]  # one component at a time
     if workers is not None and (mine["num_workers"] == workers).any():
         mine = mine[mine["num_workers"] == workers]
     if mine.empty:
@@ -232,12 +239,9 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
     if stages.empty:
         return []
     runs = pd.DataFrame() if runs is None else runs
-    steps = stages[stages["stage"] == STEP]
+    steps, ratios = _exact_points(stages[stages["stage"] == STEP]), _exact_points(ratios)
     biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
-    # Only exact points answer "how fast can my step be": an approximate variant computes
-    # something else, and its speed counts only beside its accuracy (snn.approx).
-    steps = steps[[not parse_variant(v).approximate for v in steps["variant"]]]
     for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
         users = group[group["variant"] == USER_PIPELINE].sort_values("num_workers")
         user = users.iloc[0] if not users.empty else None
