@@ -26,6 +26,12 @@ BUDGETS = ("per_layer", "global")  # DeepR: K per layer, or one K across all rew
 OPTIMIZER_STATE_POLICIES = ("keep", "zero_first_moment")
 
 
+def doubly_sparse(forward: str, approximation: str) -> bool:
+    """forward sparse and approximation sparseprop both replace the layers' products with sparse
+    ones: a network takes one at most."""
+    return forward == "sparse" and approximation == "sparseprop"
+
+
 @dataclass(frozen=True)
 class NetConfig:
     """Everything that shapes the network; hashable so it can key results."""
@@ -65,7 +71,7 @@ class NetConfig:
         if self.approximation not in APPROXIMATIONS:
             raise ValueError(f"unknown approximation {self.approximation!r}: choose one of "
                              f"{', '.join(APPROXIMATIONS)}")
-        if self.approximation == "sparseprop" and self.forward == "sparse":
+        if doubly_sparse(self.forward, self.approximation):
             raise ValueError("approximation sparseprop and forward sparse both replace the layers' "
                              "products with sparse ones: pick one (e.g. forward fused with approximation sparseprop)")
         if self.layer_type is not None and self.layer_type not in LAYER_TYPES:

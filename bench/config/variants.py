@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.errors import SettingError
+from snn.config import doubly_sparse
 from snn.names import APPROXIMATIONS, DEEPR_VARIANTS, FORWARDS, FRAME_CACHES, FRAMINGS, LOADINGS
 
 # Every component with interchangeable implementations, its variants, and the default one.
@@ -121,7 +122,7 @@ def parse_variant(text: str) -> Variant:
             raise SettingError(f"variant {text!r} names the {component} component twice: "
                                "pick one implementation per component")
         chosen[component] = name
-    if chosen.get("forward") == "sparse" and chosen.get("approx") == "sparseprop":
+    if doubly_sparse(chosen.get("forward", ""), chosen.get("approx", "")):
         raise SettingError(f"variant {text!r} joins forward:sparse and approx:sparseprop, which both make "
                            "the layers' products sparse: pick one (e.g. forward:fused+approx:sparseprop)")
     return Variant(tuple((c, chosen.get(c, default)) for c, (_, default) in VARIANT_COMPONENTS.items()))
