@@ -68,3 +68,16 @@ def empty_strided(shape, stride, dtype: torch.dtype, device: torch.device,
 def empty_like(like: torch.Tensor, pool: BufferPool | None) -> torch.Tensor:
     """`empty_strided` laid out as `like`."""
     return empty_strided(like.shape, like.stride(), like.dtype, like.device, pool)
+
+
+def empty_pooled(like: torch.Tensor, pool: BufferPool | None) -> torch.Tensor:
+    """`like` (..., C, H, W) with H and W halved, uninitialised and laid out as (..., H/2, W/2, C):
+    what the 2×2 pooling kernels write (snn.lif_kernel), as torch's channels-last pooling lays it out."""
+    *lead, channels, height, width = like.shape
+    row = width // 2 * channels  # one output row, channels innermost
+    strides, size = [], height // 2 * row
+    for n in reversed(lead):
+        strides.insert(0, size)
+        size *= n
+    return empty_strided((*lead, channels, height // 2, width // 2), (*strides, 1, row, channels),
+                         like.dtype, like.device, pool)

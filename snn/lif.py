@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from snn.buffers import BufferPool, empty_like, empty_strided
+from snn.buffers import BufferPool, empty_like, empty_pooled
 
 
 @dataclass(frozen=True)
@@ -146,16 +146,6 @@ class _LIFScan(torch.autograd.Function):
         return grad, None, None
 
 
-def _pooled_like(current: torch.Tensor, buffers: BufferPool | None) -> torch.Tensor:
-    """An uninitialised (T, B, C, H/2, W/2) tensor laid out as (T, B, H/2, W/2, C), as the
-    pooling kernels write it."""
-    steps, batch, channels, height, width = current.shape
-    shape = (steps, batch, channels, height // 2, width // 2)
-    row = width // 2 * channels
-    stride = (batch * height // 2 * row, height // 2 * row, 1, row, channels)
-    return empty_strided(shape, stride, current.dtype, current.device, buffers)
-
-
 class _LIFPoolLIFScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current: torch.Tensor, params: LIFParams, pooled_params: LIFParams,
@@ -164,7 +154,7 @@ class _LIFPoolLIFScan(torch.autograd.Function):
 
         current = current.detach()
         width, channels = current.shape[-1], current.shape[-3]
-        spikes = _pooled_like(current, buffers)
+        spikes = empty_pooled(current, buffers)
         use_torch_threads()
         lif_pool_lif_forward(_nhwc_rows(current), np.float32(params.beta), np.float32(params.threshold),
                              np.float32(pooled_params.beta), np.float32(pooled_params.threshold),

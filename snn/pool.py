@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from snn.buffers import BufferPool
+from snn.buffers import BufferPool, empty_pooled
 from snn.lif import compiled_path_for, use_torch_threads
 
 
@@ -60,9 +60,7 @@ class _AvgPool2x2(torch.autograd.Function):
             return F.avg_pool2d(x, 2)
         from snn.lif_kernel import avg_pool_forward
 
-        n, c, h, w = x.shape
-        out = buffers.empty_strided((n, c, h // 2, w // 2), (h * w * c // 4, 1, w * c // 2, c),
-                                    x.dtype, x.device)  # channels-last, as torch's would be
+        out = empty_pooled(x, buffers)
         use_torch_threads()
         avg_pool_forward(_nhwc(x.detach()), _nhwc(out))
         return out

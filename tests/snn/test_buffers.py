@@ -3,7 +3,7 @@ import pickle
 
 import torch
 
-from snn.buffers import KEPT_PER_SHAPE, BufferPool
+from snn.buffers import KEPT_PER_SHAPE, BufferPool, empty_pooled
 
 
 def _same_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -60,3 +60,13 @@ def test_a_copied_network_starts_with_no_buffers():
     for copied in (copy.deepcopy(pool), pickle.loads(pickle.dumps(pool))):
         assert copied._kept == {}
         assert copied.empty_like(torch.empty(3)).shape == (3,)
+
+
+def test_a_pooled_buffer_is_laid_out_as_torchs_channels_last_pooling_with_any_leading_dims():
+    x = torch.rand(6, 3, 8, 4).contiguous(memory_format=torch.channels_last)
+    pooled = torch.nn.functional.avg_pool2d(x, 2)
+    for pool in (None, BufferPool()):
+        out = empty_pooled(x, pool)
+        assert out.shape == pooled.shape and out.stride() == pooled.stride()
+        per_step = empty_pooled(x.unflatten(0, (2, 3)), pool)  # (T, B, C, H, W): the fused forward's
+        assert per_step.shape == (2, 3, 3, 4, 2) and per_step.stride() == (3 * out.stride(0), *out.stride())
