@@ -185,9 +185,13 @@ def _nhwc_rows(x: torch.Tensor) -> np.ndarray:
 
 
 def use_torch_threads() -> None:
+    """numba's kernels on as many threads as torch's pool (snn.threads: numba's layer started
+    first, so starting it does not reset torch's count)."""
     import numba
 
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+    from snn.threads import wanted
+
+    numba.set_num_threads(wanted(torch.get_num_threads())["numba_threads"])
 
 
 def _forward_compiled(current: torch.Tensor, p: LIFParams, spikes: torch.Tensor) -> None:

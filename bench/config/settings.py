@@ -174,7 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
             "context.options", "deepr", only_with=("deepr:custom",), neutral=None, id_omits_default=True),
     Setting("device", str, "cpu", device_problem, f"device: {DEVICE_FORMS}", "runtime"),
     Setting("threads", int, None, or_none(whole(1, MAX_THREADS)),
-            "torch intra-op threads (default: one per core); set and recorded", "runtime"),
+            "torch's intra-op threads and numba's kernel threads (default: one per core): set after numba "
+            "starts (which would reset them), checked after every step (a step that changes them fails "
+            "its point) and recorded as read then", "runtime"),
     Setting("flush_denormal", bool, False, flag,
             "flush denormal floats to zero (faster on CPUs)", "runtime"),
     Setting("lr", float, 5e-3, number(0.0, strict=True, high=MAX_LR),

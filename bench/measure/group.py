@@ -35,10 +35,29 @@ from bench.measure.point import (
 from bench.measure.timing import stage_timer
 from bench.measure.workload import first_batches, measure_workload
 from bench.plugins.reference import NotApplicable
+from snn.errors import UserError
 from snn.lif import warm_up_kernels
 from snn.names import FUSED_NEURONS
+from snn.threads import set_threads, threads_in_force, wanted
 
 Outcome = PointResult | PointFailure | PointSkipped
+
+
+class ThreadsChanged(UserError):
+    """A point's step left other thread counts in force than the point set: its times are not
+    those of the threads its rows would name."""
+
+
+def threads_problem(goal: dict[str, int], when: str) -> str | None:
+    """Why the threads in force now are not `goal` (snn.threads.wanted), naming both; None when
+    they are."""
+    now = threads_in_force()
+    if now == goal:
+        return None
+    return (f"its {when} step left torch on {now['threads']} and numba on {now['numba_threads']} thread(s) "
+            f"where threads = {goal['threads']} was set: its model, data set or rule (or a library they "
+            "call: torch.set_num_threads, numba, OpenMP) changes them; remove that call, or set threads "
+            f"= {now['threads']} to time what it asks for")
 
 
 def _failure(cfg: PointConfig, error: BaseException, env: dict) -> PointFailure:
@@ -99,6 +118,18 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
         return [outcomes.get(i) or _failure(c, error, env) for i, c in enumerate(configs)]
     turns = list(sessions)  # every session's turn, kept by one that fails: its copy is dropped
 
+    goal = wanted(first.resolved_threads)
+
+    def step_checked(act, when: str):
+        """`act`, then the threads it left in force: a step that changed them fails its point,
+        and the others go on with the threads set again."""
+        def checked(i, session):
+            act(i, session)
+            if (problem := threads_problem(goal, when)) is not None:
+                set_threads(first.resolved_threads)
+                raise ThreadsChanged(problem)
+        return checked
+
     def take_turns(rounds: int, act) -> None:
         for r in range(rounds):
             for i in turns if r % 2 == 0 else reversed(turns):
@@ -113,12 +144,15 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
                     del sessions[i]
 
     try:
-        take_turns(first.warmup_steps, lambda i, s: s.warm_up(batches))
+        take_turns(first.warmup_steps, step_checked(lambda i, s: s.warm_up(batches), "warm-up"))
         restarts_before = batches.epoch_restarts
         timers = {i: stage_timer(device) for i in sessions}
-        take_turns(first.measured_steps, lambda i, s: s.measure(batches, timers[i], clock))
+        take_turns(first.measured_steps, step_checked(lambda i, s: s.measure(batches, timers[i], clock), "timed"))
     finally:  # a Ctrl-C too: stop the workers now rather than at interpreter exit
         batches.close()
+    # The threads every remaining point's steps ran with, read after each of them: what its
+    # rows record, never the setting copied (a point whose step changed them has failed above).
+    env.update(threads_in_force())
     env["load_avg_1m_after"] = load_average()  # before the workload pass: it is not timing
     workloads = _workloads(sessions, data, device) if first.workload_batches else {}
     for i, session in sessions.items():

@@ -31,6 +31,7 @@ from bench.plugins.own_step import own_step, record_unmarked
 from bench.plugins.reference import NotApplicable, PluginError
 from bench.plugins.rewiring import Rewired, build_point_rewiring
 from snn.approx import autocast_dtype, check_approximation, use_sparseprop
+from snn.threads import set_threads
 from snn.train import NullTimer, StageTimer, Trainer
 
 OPTIMISER_CLASSES = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}  # snn.names.OPTIMISERS
@@ -89,7 +90,7 @@ class NotebookBatches(Batches):
 def apply_runtime(cfg: PointConfig) -> torch.device:
     """Resolve the device and set the process-wide state a point is timed under."""
     device = resolve_device(cfg.device)
-    torch.set_num_threads(cfg.resolved_threads)
+    set_threads(cfg.resolved_threads)  # torch's and numba's, checked (snn.threads)
     torch.set_flush_denormal(cfg.flush_denormal)
     return device
 
