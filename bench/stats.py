@@ -298,27 +298,114 @@ def ratio_across_runs(a_run_medians, b_run_medians, confidence: float = CONFIDEN
                  interval=f"Welch t across {a.size} and {b.size} runs")
 
 
-def run_interval(ratio: Ratio, a_samples, b_samples, paired: bool) -> Ratio:
-    """One run's ratio with the interval `runs_disagree` reads: its own CI where its steps gave
-    one, else the range its steps span (paired: the per-step ratios' min and max; unpaired: the
-    widest cross ratios, min(A)/max(B) to max(A)/min(B)). A range is the widest order-statistic
-    interval (coverage 1 − 2^(1−n): 87.5% at 4 steps), so a disagreement between ranges is one
-    the steps cannot explain."""
-    if math.isfinite(ratio.ci_low) and math.isfinite(ratio.ci_high):
-        return ratio
-    a, b = np.asarray(a_samples, dtype=float), np.asarray(b_samples, dtype=float)
-    if a.size == 0 or b.size == 0 or np.any(b <= 0):
-        return ratio
+@dataclass(frozen=True)
+class RunEstimate:
+    """One run's figure on a log scale, with its standard error from the run's own steps."""
+
+    log: float
+    se: float  # 0: one step, which says nothing of its own noise
+
+
+# The standard error of a median of n normal samples is about sqrt(pi/2) that of their mean.
+_MEDIAN_SE = math.sqrt(math.pi / 2)
+
+
+def _log_median_se(logs: np.ndarray) -> float:
+    return _MEDIAN_SE * float(logs.std(ddof=1)) / math.sqrt(logs.size) if logs.size > 1 else 0.0
+
+
+def run_estimate(a_samples, b_samples=None, paired: bool = False) -> RunEstimate:
+    """One run's figure: the log of its median step (`a_samples` alone), or of A's time over
+    B's (per step where `paired`, else the ratio of the two medians), with its standard error."""
+    a = np.log(np.asarray(a_samples, dtype=float))
+    if b_samples is None:
+        return RunEstimate(float(np.median(a)), _log_median_se(a))
+    b = np.log(np.asarray(b_samples, dtype=float))
     if paired and a.size == b.size:
-        low, high = float(np.min(a / b)), float(np.max(a / b))
-    else:
-        low, high = float(a.min() / b.max()), float(a.max() / b.min())
-    return Ratio(n=ratio.n, median=ratio.median, ci_low=low, ci_high=high, p_value=ratio.p_value,
-                 runs=ratio.runs, interval="range of one run's steps")
+        return RunEstimate(float(np.median(a - b)), _log_median_se(a - b))
+    return RunEstimate(float(np.median(a) - np.median(b)), math.hypot(_log_median_se(a), _log_median_se(b)))
 
 
-def runs_disagree(per_run: list[Ratio]) -> bool:
-    """Two runs whose own intervals do not overlap: the runs differ by more than their steps
-    explain. Runs without an interval (too few steps) cannot show it: False."""
-    bounded = [r for r in per_run if math.isfinite(r.ci_low) and math.isfinite(r.ci_high)]
-    return len(bounded) >= 2 and max(r.ci_low for r in bounded) > min(r.ci_high for r in bounded)
+def heterogeneity_p(runs: list[RunEstimate], allowance: float) -> float:
+    """The p-value of "these runs differ by no more than their own steps' noise and `allowance`
+    (a standard deviation on the log scale)": the runs' squared deviations from their mean over
+    the variance those two explain, against chi-squared with one degree fewer than the runs
+    (Cochran's Q with equal weights). 1.0 for fewer than 2 runs."""
+    if len(runs) < 2:
+        return 1.0
+    y = np.array([r.log for r in runs])
+    # One within-run variance for all runs, their mean: a standard error from a run's 3 steps is
+    # itself so noisy that weighting each run by its own called 7% of simulated steady runs unstable.
+    variance = float(np.mean([r.se ** 2 for r in runs])) + allowance ** 2
+    q = float(np.sum((y - y.mean()) ** 2)) / max(variance, 1e-12)
+    return float(scipy_stats.chi2.sf(q, len(runs) - 1))
+
+
+# The run-to-run spread a fresh process alone gives one point's figure on a quiet machine, as a
+# standard deviation of its log (about 10%: memory layout, the loader's start; docs/design.md).
+# A ratio of two points run in their own processes moves by sqrt(2) times as much.
+PROCESS_NOISE = 0.10
+RATIO_PROCESS_NOISE = PROCESS_NOISE * math.sqrt(2)
+
+
+def runs_disagree(runs: list[RunEstimate], allowance: float = RATIO_PROCESS_NOISE) -> bool:
+    """The runs differ by more than their steps and the process-to-process allowance explain,
+    at the report's confidence (`heterogeneity_p`): with runs that differ only by that much, this
+    says so at most 5% of the time."""
+    return heterogeneity_p(runs, allowance) < 1 - CONFIDENCE
+
+
+def pooled_run_variance(pool) -> tuple[float, int]:
+    """(variance, degrees of freedom) of a run's log figure about its point's mean, pooled over
+    `pool`: each point's run figures (medians, seconds); points with one run add nothing."""
+    squares, df = 0.0, 0
+    for runs in pool:
+        logs = np.log(np.asarray(runs, dtype=float))
+        if logs.size > 1:
+            squares += float(np.sum((logs - logs.mean()) ** 2))
+            df += logs.size - 1
+    return (squares / df if df else math.nan), df
+
+
+def pooled_ratio(a_runs, b_runs, pool, confidence: float = CONFIDENCE, candidates: int = 1,
+                 runs: tuple[float, ...] = ()) -> Ratio:
+    """A's time over B's from each one's independent runs (their medians, seconds), not timed
+    side by side: the ratio of the geometric means, with Student's t interval whose run-to-run
+    spread is pooled over `pool` (bench.stats.pooled_run_variance: every point timed on the same
+    machine, layer type and device, A and B among them). Three runs of one point give t two
+    degrees of freedom; pooled over a sweep's points, tens, and an interval a user can act on. It
+    assumes the process-to-process noise is alike across those points (tests/bench/
+    test_repetition_design.py simulates it). `candidates` > 1: A was picked as the fastest of that
+    many, and the interval is simultaneous over them (Bonferroni). `runs`: each run's own ratio,
+    for display. No pooled degree of freedom: no interval, never significant."""
+    if candidates < 1:
+        raise ValueError(f"a pick needs at least one candidate, got {candidates}")
+    a, b = np.log(np.asarray(a_runs, dtype=float)), np.log(np.asarray(b_runs, dtype=float))
+    if a.size == 0 or b.size == 0:
+        raise ValueError("a pooled ratio needs at least one run a side")
+    diff = float(a.mean() - b.mean())
+    variance, df = pooled_run_variance(pool)
+    interval = f"t across runs, spread pooled over {len(pool)} points ({df} df)"
+    if not df:
+        return Ratio(n=int(a.size + b.size), median=math.exp(diff), ci_low=math.nan, ci_high=math.nan,
+                     p_value=1.0, runs=runs, interval=interval)
+    se = math.sqrt(variance * (1 / a.size + 1 / b.size))
+    if se == 0.0:
+        return Ratio(n=int(a.size + b.size), median=math.exp(diff), ci_low=math.exp(diff),
+                     ci_high=math.exp(diff), p_value=1.0 if diff == 0 else 0.0, runs=runs, interval=interval)
+    half = float(scipy_stats.t.ppf(1 - (1 - confidence) / (2 * candidates), df)) * se
+    p = min(1.0, float(2 * scipy_stats.t.sf(abs(diff) / se, df)) * candidates)
+    return Ratio(n=int(a.size + b.size), median=math.exp(diff), ci_low=math.exp(diff - half),
+                 ci_high=math.exp(diff + half), p_value=p, runs=runs, interval=interval)
+
+
+def pooled_time(runs, pool, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """(centre, low, high) of one point's time from its runs' medians, with the run-to-run spread
+    pooled over `pool` as `pooled_ratio`; (centre, nan, nan) with no pooled degree of freedom."""
+    logs = np.log(np.asarray(runs, dtype=float))
+    centre = float(logs.mean())
+    variance, df = pooled_run_variance(pool)
+    if not df:
+        return math.exp(centre), math.nan, math.nan
+    half = float(scipy_stats.t.ppf(1 - (1 - confidence) / 2, df)) * math.sqrt(variance / logs.size)
+    return math.exp(centre), math.exp(centre - half), math.exp(centre + half)

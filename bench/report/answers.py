@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from bench.config.options import show_value
@@ -23,16 +24,20 @@ from bench.stats import (
     CI_TOO_FEW,
     INTERVAL_STEPS,
     Ratio,
-    combine_runs,
     difference_of_medians,
-    ratio_of_medians,
-    run_interval,
+    pooled_ratio,
+    pooled_time,
+    run_estimate,
     selected_ratio,
 )
 from snn.names import STAGES
 
 MS = 1e3
 USER_PIPELINE = pipeline_variant("notebook").name  # every component as the notebook has it
+FASTEST_PIPELINE = pipeline_variant("fastest").name  # the sweep's declared fastest pipeline
+# An interval whose high end is more than this times its low end does not make a "N x" headline:
+# it says between which bounds the answer lies, why it is not narrower and what to do.
+IMPRECISE = 2.0
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,19 @@ class Answer:
     remaining_share: float
     caveats: list[str] = field(default_factory=list)
     candidates: int = 1  # the points the fastest was picked from (same layer type, device, connectivity)
-    unstable: str = ""  # "unstable across runs: ..." when the speed-up's runs disagree beyond their own intervals
+    picked: bool = True  # the fastest was picked by these runs; False: the sweep's declared pipeline:fastest
+    unstable: str = ""  # "unstable across runs: ..." when the speed-up's runs disagree (bench.results.combine)
+    faster_still: str = ""  # a point whose median beat the declared fastest pipeline's, and whether that is shown
 
 
-def _timed(step: pd.Series) -> Timed:
-    return Timed(point_id=step["point_id"], config=step["config"], step_ms=step["median_s"] * MS,
-                 ci_low_ms=step["ci_low_s"] * MS, ci_high_ms=step["ci_high_s"] * MS,
-                 settings=row_settings(step))
+def _timed(step: pd.Series, pool: dict[str, list[float]]) -> Timed:
+    """A point's step; where its runs are known, its interval over them with the run-to-run
+    spread pooled over `pool` (bench.stats.pooled_time), as the headline's."""
+    runs = pool.get(step["point_id"], [])
+    centre, low, high = ((step["median_s"], step["ci_low_s"], step["ci_high_s"]) if len(runs) < 2
+                         else pooled_time(runs, list(pool.values())))
+    return Timed(point_id=step["point_id"], config=step["config"], step_ms=centre * MS,
+                 ci_low_ms=low * MS, ci_high_ms=high * MS, settings=row_settings(step))
 
 
 def row_settings(row: pd.Series) -> Settings:
@@ -181,7 +192,8 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
               if best["paired"] and best["num_workers"] > 0 else "")
     return (f"{best['component']}: {best['config']} against {best['reference_variant']}, "
             f"{best['speedup']:.2f}x faster per step (ratio {best['ratio_median']:.3f}, 95% CI "
-            f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])}; {how}).{caveat}")
+            f"{ci_text(best['ratio_ci_low'], best['ratio_ci_high'])} uncorrected, shown after "
+            f"correcting for every comparison; {how}).{caveat}")
 
 
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
@@ -213,21 +225,46 @@ def _env(row: pd.Series) -> dict:
     return {name: row.get(f"env.{name}") for name in ENV_FIELDS}
 
 
-def headline_ratio(fastest: pd.Series, user: pd.Series, runs: pd.DataFrame, candidates: int) -> tuple[Ratio, str]:
-    """The fastest step over the user's, picked from `candidates` points, and "unstable across
-    runs: ..." or "". Over the runs both were timed in (the same round of the sweep): each run's
-    ratio of medians, combined across runs (bench.stats.combine_runs, simultaneous over the
-    candidates); from one run, over its steps (bench.stats.selected_ratio)."""
+def run_pool(runs: pd.DataFrame, point_ids) -> dict[str, list[float]]:
+    """point id → its runs' step medians, in run order, for each of `point_ids` with runs: the
+    points whose run-to-run spread a headline pools (bench.stats.pooled_ratio)."""
+    if runs.empty:
+        return {}
+    wanted = set(point_ids)
+    steps = runs[(runs["stage"] == STEP) & runs["point_id"].isin(wanted) & (runs["median_s"] > 0)]
+    return {pid: list(rows.sort_values("run_index")["median_s"]) for pid, rows in steps.groupby("point_id")}
+
+
+def headline_ratio(fastest: pd.Series, user: pd.Series, runs: pd.DataFrame, candidates: int,
+                   pool: dict[str, list[float]] | None = None) -> tuple[Ratio, str]:
+    """The fastest step over the user's, and "unstable across runs: ..." or "". Across runs:
+    the ratio of the two points' geometric mean run medians, its interval with the run-to-run
+    spread pooled over `pool` (every point of the layer type and device; bench.stats.
+    pooled_ratio), simultaneous over `candidates` where the fastest was picked by these runs;
+    from one run, over its steps (bench.stats.selected_ratio)."""
     mine, theirs = _run_steps(runs, fastest["point_id"]), _run_steps(runs, user["point_id"])
     shared = sorted(set(mine) & set(theirs))
+    pool = pool if pool is not None else run_pool(runs, [fastest["point_id"], user["point_id"]])
     if len(shared) < 2:
         r = selected_ratio(fastest["samples_s"], user["samples_s"], candidates)
         return dataclasses.replace(r, runs=(r.median,), interval=INTERVAL_STEPS), ""
-    per_run = [ratio_of_medians(mine[i]["samples_s"], theirs[i]["samples_s"]) for i in shared]
-    spans = [run_interval(r, mine[i]["samples_s"], theirs[i]["samples_s"], paired=False)
-             for r, i in zip(per_run, shared)]
-    unstable = unstable_runs(spans, [_env(mine[i]) for i in shared])
-    return combine_runs(per_run, candidates=candidates), unstable
+    each = tuple(float(np.median(mine[i]["samples_s"]) / np.median(theirs[i]["samples_s"])) for i in shared)
+    estimates = [run_estimate(mine[i]["samples_s"], theirs[i]["samples_s"]) for i in shared]
+    unstable = unstable_runs(estimates, [_env(mine[i]) for i in shared])
+    ratio = pooled_ratio([mine[i]["median_s"] for i in sorted(mine)], [theirs[i]["median_s"] for i in sorted(theirs)],
+                         list(pool.values()), candidates=candidates, runs=each)
+    return ratio, unstable
+
+
+def _faster_still(measured: pd.Series, declared: pd.Series, runs: pd.DataFrame, pool: dict,
+                  candidates: int) -> str:
+    """A sentence on a point whose median step beat the declared fastest pipeline's, with its
+    ratio to it picked from `candidates` (simultaneous over them)."""
+    r, _ = headline_ratio(measured, declared, runs, candidates, pool)
+    verdict = "shown faster" if r.significant and r.median < 1 else "no difference shown"
+    return (f"{measured['config']} took a lower median step ({measured['median_s'] * MS:.0f} ms) than the "
+            f"fastest pipeline: ratio {r.median:.3f}, 95% CI {ci_text(r.ci_low, r.ci_high)} simultaneous over "
+            f"the {candidates} other points, {verdict}")
 
 
 def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
@@ -248,14 +285,25 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
         # Like with like: the fastest among points training what the user trains (their
         # connectivity); a dense point skips rewiring and trains another network.
         same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
-        fastest = same_work.sort_values("median_s").iloc[0]
-        # Picked as the fastest of len(same_work) by these very runs: its test accounts for the pick.
-        speedup, unstable = (headline_ratio(fastest, user, runs, len(same_work))
+        measured = same_work.sort_values("median_s").iloc[0]
+        pool = run_pool(runs, group["point_id"])  # one machine's process noise, over every point
+        declared = same_work[same_work["variant"] == FASTEST_PIPELINE]
+        # The sweep's declared fastest pipeline is compared with the user's as planned, with no
+        # pick to correct for; without it, the fastest is picked from the points other than the
+        # user's, and its interval is simultaneous over them.
+        picked = user is None or declared.empty
+        fastest = measured if picked else declared.sort_values("median_s").iloc[0]
+        others = len(same_work) - (user is not None)
+        candidates = max(1, others) if picked else 1
+        speedup, unstable = (headline_ratio(fastest, user, runs, candidates, pool)
                              if user is not None and user["point_id"] != fastest["point_id"] else (None, ""))
+        faster_still = ("" if picked or measured["point_id"] in (fastest["point_id"], user["point_id"])
+                        else _faster_still(measured, fastest, runs, pool, max(1, others - 1)))
         result.append(Answer(
             layer_type=layer_type, device=device,
-            user=_timed(user) if user is not None else None, fastest=_timed(fastest),
-            speedup=speedup, candidates=len(same_work), unstable=unstable,
+            user=_timed(user, pool) if user is not None else None, fastest=_timed(fastest, pool),
+            speedup=speedup, candidates=candidates, picked=picked, unstable=unstable,
+            faster_still=faster_still,
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
@@ -271,6 +319,35 @@ def runs_text(r: Ratio) -> str:
     return f"{r.interval}; each run: {', '.join(f'{x:.3f}' for x in r.runs)}"
 
 
+def precise(r: Ratio) -> bool:
+    """An interval narrow enough to print one "N x" for: bounded, and its high end at most
+    IMPRECISE times its low end."""
+    return r.ci_low > 0 and r.ci_high > 0 and r.ci_high / r.ci_low <= IMPRECISE
+
+
+def imprecision(answer: Answer) -> str:
+    """For a speed-up too wide to print as one number: what is known, why it is not narrower,
+    and the one thing to do; "" where it is precise."""
+    s = answer.speedup
+    if s is None or precise(s):
+        return ""
+    if not (s.ci_low > 0 and s.ci_high > 0):
+        return ("not measured precisely: too few runs for an interval (runs of one step each, or one run); "
+                "set runs = 3 or more and rerun")
+    why = ("its runs disagree beyond what a fresh process explains (unstable across runs)" if answer.unstable
+           else f"the runs spread widely ({runs_text(s)})")
+    return (f"not measured precisely: between {1 / s.ci_high:.2f}x and {1 / s.ci_low:.2f}x your step's speed "
+            f"(95% CI of the ratio {ci_text(s.ci_low, s.ci_high)}), since {why}; rerun on a quiet machine "
+            "(nothing else running), with more runs if it stays this wide")
+
+
+def pick_text(answer: Answer) -> str:
+    """How the fastest was chosen, as the interval beside it accounts for it."""
+    if not answer.picked:
+        return "the sweep's declared fastest pipeline, compared as planned (no pick to correct for)"
+    return f"simultaneous over the {answer.candidates} points it was picked from"
+
+
 def sentences(answer: Answer) -> list[str]:
     """The answer as the four lines a reader scans: my step, the fastest, the next change, and
     what this run cannot tell."""
@@ -280,18 +357,24 @@ def sentences(answer: Answer) -> list[str]:
 
     lines = [f"Your step ({answer.user.config}): {step(answer.user)}." if answer.user
              else "Your step: not timed in this run."]
-    fastest = f"Fastest measured ({answer.fastest.config}): {step(answer.fastest)}"
+    fastest = (f"Fastest measured ({answer.fastest.config}): " if answer.picked
+               else f"Fastest pipeline ({answer.fastest.config}): ") + step(answer.fastest)
     if answer.speedup is not None:
         s = answer.speedup
-        verdict = (f"{s.speedup:.2f}x faster than yours" if s.significant and s.median < 1
-                   else f"{1 / s.speedup:.2f}x slower than yours" if s.significant
-                   else "no difference from yours shown")
-        fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)}, simultaneous over "
-                    f"the {answer.candidates} points it was picked from; {runs_text(s)})")
+        if (vague := imprecision(answer)):
+            fastest += f", {vague}"
+        else:
+            verdict = (f"{s.speedup:.2f}x faster than yours" if s.significant and s.median < 1
+                       else f"{1 / s.speedup:.2f}x slower than yours" if s.significant
+                       else "no difference from yours shown")
+            fastest += (f", {verdict} (ratio {s.median:.3f}, 95% CI {ci_text(s.ci_low, s.ci_high)}, "
+                        f"{pick_text(answer)}; {runs_text(s)})")
         if answer.unstable:
             fastest += f"; {answer.unstable}"
     lines.append(fastest + f"; its biggest stage is {answer.remaining_stage}, "
                  f"{100 * answer.remaining_share:.0f}% of its step.")
+    if answer.faster_still:
+        lines.append(answer.faster_still[0].upper() + answer.faster_still[1:] + ".")
     lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else
                  "Largest single change: none was shown to speed up the step after correcting "
                  "for every comparison in this run, so none is recommended.")

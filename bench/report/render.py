@@ -20,6 +20,7 @@ from bench.report import (
     workload,
 )
 from bench.report.load import Profile, Results, load_results
+from bench.results.combine import UNSTABLE_MEANING
 from bench.results.paths import PROFILES, REPORT_CSV, SUMMARY_MD
 from bench.results.rows import ErrorRow, SkippedRow, StageRow
 from bench.results.store import write_csv
@@ -84,11 +85,14 @@ def _speedups(results: Results) -> str:
                           "to change, and the whole step; ratios.csv in the results directory "
                           "holds every stage. With several independent runs (the runs setting), "
                           "the ratio is the geometric mean of the runs' ratios (each_run) and its "
-                          "CI Student's t across runs (interval); unstable_runs flags runs whose own "
-                          "intervals do not overlap, with the likely cause the runs recorded. "
+                          "CI Student's t across runs (interval); unstable_runs flags runs that "
+                          f"{UNSTABLE_MEANING}, with the likely cause the runs recorded. "
                           "significant_holm: the CI excludes 1 and the test (t across runs; from "
                           "one run, the sign test paired, Mann-Whitney unpaired) rejects after "
-                          "Holm's correction across every comparison shown.", "note")
+                          "Holm's correction across every comparison shown. The CI printed is each "
+                          "comparison's own 95% interval, not corrected: one that excludes 1 beside "
+                          "significant_holm = False is a difference the correction does not let "
+                          "this page state.", "note")
     if "check" in table and table["check"].str.startswith("FAILED").any():
         note += html.paragraph("A variant whose equivalence check failed (the check column, from "
                                "`snn-bench check`) does not compute what its reference computes: its "
@@ -304,13 +308,17 @@ def _speedup_card(answer) -> dict:
     if s is None:
         return {"key": "speedup", "css": "", "label": "Speed-up", "value": "—",
                 "ci": "your step was not timed beside a faster one", "short": "", "full": ""}
+    label = "Speed-up, " + ("fastest" if answer.picked else "fastest pipeline") + " over yours"
+    if (vague := answers.imprecision(answer)):  # no single number for an interval this wide
+        value = (f"{1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×" if s.ci_low > 0 and s.ci_high > 0 else "?")
+        return {"key": "speedup", "css": "", "label": label, "value": value, "ci": vague,
+                "short": "", "full": ""}
     faster = s.significant and s.median < 1
     value = f"{s.speedup:.2f}×" if faster or not s.significant else f"{1 / s.speedup:.2f}× slower"
-    ci = (f"95% CI {1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×" if s.ci_low > 0 and s.ci_high > 0
-          else findings.CI_TOO_FEW)
-    return {"key": "speedup", "css": "faster" if faster else "", "label": "Speed-up, fastest over yours",
-            "value": value, "ci": f"{ci}; unpaired; simultaneous over the {answer.candidates} points the fastest was "
-                                  f"picked from; {answers.runs_text(s)}" + ("" if s.significant else "; no difference shown")
+    ci = f"95% CI {1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×"
+    return {"key": "speedup", "css": "faster" if faster else "", "label": label,
+            "value": value, "ci": f"{ci}; unpaired; {answers.pick_text(answer)}; {answers.runs_text(s)}"
+                                  + ("" if s.significant else "; no difference shown")
                                   + (f"; {answer.unstable}" if answer.unstable else ""),
             "short": "", "full": ""}
 
@@ -320,12 +328,13 @@ def _headline(answer, results: Results) -> str:
     cards = ([_step_card("user", "Your step", answer.user, answer.fastest)] if answer.user else
              [{"key": "user", "css": "", "label": "Your step", "value": "not timed",
                "ci": 'add a point with variant = "pipeline:notebook"', "short": "", "full": ""}])
-    cards += [_step_card("fastest", "Fastest step measured", answer.fastest, answer.user), _speedup_card(answer)]
+    cards += [_step_card("fastest", "Fastest step measured" if answer.picked else "Fastest pipeline's step",
+                         answer.fastest, answer.user), _speedup_card(answer)]
     found = answers.changes(answer, results.stages, results.ratios)
     table = pd.DataFrame([{
         "change": c.what, "how to apply": c.apply,
         "step time saved": "not measured alone" if c.saving_ms is None else _ms(c.saving_ms),
-        "95% CI": "" if c.saving_ms is None else findings.ci_text(c.ci_low_ms, c.ci_high_ms, ",.0f") + " ms",
+        "95% CI, uncorrected": "" if c.saving_ms is None else findings.ci_text(c.ci_low_ms, c.ci_high_ms, ",.0f") + " ms",
         "paired": "" if c.paired is None else ("paired" if c.paired else "unpaired"),
         "shown": "" if c.saving_ms is None else ("yes" if c.shown else "no difference shown"),
         "measured at": c.where} for c in found])
@@ -335,7 +344,9 @@ def _headline(answer, results: Results) -> str:
              f"{100 * answer.remaining_share:.0f}% of it. " + (
                  "Each change's saving is its own step ratio against its reference, where the run "
                  "measured it alone; 'shown' means significant after correcting for every "
-                 "comparison on this page." if found else ""),
+                 "comparison on this page (Holm), and its CI is that comparison's own, uncorrected: "
+                 "an interval that leaves out zero beside 'no difference shown' is a saving the "
+                 "correction does not let this page state." if found else ""),
              "Not told by this run: " + "; ".join(answer.caveats) + "."]
     if found and (name := pipeline_name(answer.fastest.settings.variant)):
         notes.insert(0, f'All of these at once: variant = "{name}".')

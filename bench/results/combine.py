@@ -4,26 +4,30 @@ The store keeps each run's rows as it timed them (`run_index` 0, 1, ...). This m
 every point, one StageRow per stage and one RatioRow per comparison with `run_index` None: the
 figure across its runs (bench.stats.combine_runs: the geometric mean of the runs' medians or
 median ratios, Student's t interval across runs), each run's own figure beside it, and for a
-ratio whose runs disagree beyond their own intervals (a run with too few steps for a CI: the
-range of its steps, bench.stats.run_interval), "unstable across runs" with the likely cause the
-runs' environments recorded. A point timed in one run gets its run's figures back,
+ratio whose runs differ by more than their own steps and a fresh process's allowance explain
+(bench.stats.runs_disagree), "unstable across runs" with the likely cause the runs'
+environments recorded. A point timed in one run gets its run's figures back,
 marked as an interval over steps. Pure: the report and the CSV export call it on stored rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable
 
 from bench.measure.stages import STEP
 from bench.results.rows import RatioRow, Row, StageRow
 from bench.stats import (
+    CONFIDENCE,
     INTERVAL_STEPS,
+    RATIO_PROCESS_NOISE,
     Ratio,
+    RunEstimate,
     combine_run_times,
     combine_runs,
     interval_across,
-    run_interval,
+    run_estimate,
     runs_disagree,
     summarise,
 )
@@ -54,12 +58,19 @@ def likely_cause(envs: list[dict]) -> str:
     return "; ".join(causes) or "no cause recorded (host, load and CPU clock were alike across runs)"
 
 
-def unstable_runs(spans: list[Ratio], envs: list[dict]) -> str:
-    """"unstable across runs: ..." with the likely cause when the runs' own intervals (`spans`,
-    bench.stats.run_interval) do not overlap, else ""; `envs`: the runs' environments."""
-    if not runs_disagree(spans):
+# What the flag means, wherever it is shown.
+UNSTABLE_MEANING = (f"the runs differ by more than their own steps and a fresh process's "
+                    f"{100 * RATIO_PROCESS_NOISE:.0f}% allowance explain (p < {1 - CONFIDENCE:.2f}): a "
+                    "rerun may land elsewhere")
+
+
+def unstable_runs(estimates: list[RunEstimate], envs: list[dict]) -> str:
+    """"unstable across runs: ..." with its meaning and the likely cause when the runs' figures
+    (`estimates`, bench.stats.run_estimate) disagree (bench.stats.runs_disagree), else "";
+    `envs`: the runs' environments."""
+    if not runs_disagree(estimates):
         return ""
-    return f"unstable across runs: the runs' own intervals do not overlap; {likely_cause(envs)}"
+    return f"unstable across runs: {UNSTABLE_MEANING}; {likely_cause(envs)}"
 
 
 def _by_run(rows: list) -> list:
@@ -96,19 +107,24 @@ def _as_ratio(row: RatioRow) -> Ratio:
                  p_value=row.p_value)
 
 
+def _run_estimate(row: RatioRow, samples: dict) -> RunEstimate:
+    """One run's ratio with its steps' standard error, from its step samples where stored."""
+    a = samples.get((row.point_id, row.run_index, row.stage))
+    b = samples.get((row.reference_point_id, row.run_index, row.stage))
+    if a and b and min(a) > 0 and min(b) > 0:
+        return run_estimate(a, b, row.paired)
+    return RunEstimate(math.log(row.ratio_median), 0.0) if row.ratio_median > 0 else RunEstimate(0.0, 0.0)
+
+
 def combine_ratio(runs: list[RatioRow], run_id: str, reference_run_id: str, envs: list[dict],
                   samples: dict | None = None) -> RatioRow:
     """One comparison across the runs that made it; `envs`: those runs' environments; `samples`:
-    (point id, run index, stage) → that run's step samples, for a run whose steps were too few
-    for an interval of its own (bench.stats.run_interval)."""
+    (point id, run index, stage) → that run's step samples, whose spread the unstable test reads."""
     runs = _by_run(runs)
     samples = samples or {}
     per_run = [_as_ratio(r) for r in runs]
-    spans = [run_interval(ratio, samples.get((r.point_id, r.run_index, r.stage), []),
-                          samples.get((r.reference_point_id, r.run_index, r.stage), []), r.paired)
-             for ratio, r in zip(per_run, runs)]
     r = combine_runs(per_run)
-    unstable = unstable_runs(spans, envs)
+    unstable = unstable_runs([_run_estimate(row, samples) for row in runs], envs)
     return dataclasses.replace(
         runs[0], run_id=run_id, reference_run_id=reference_run_id, run_index=None, n=r.n,
         ratio_median=r.median, ratio_ci_low=r.ci_low, ratio_ci_high=r.ci_high, speedup=r.speedup,

@@ -11,8 +11,11 @@ from bench.stats import (
     median_ci,
     order_statistic_ranks,
     paired_ratio,
+    pooled_ratio,
+    pooled_time,
     ratio_across_runs,
     ratio_of_medians,
+    run_estimate,
     runs_disagree,
     selected_ratio,
     sign_test,
@@ -271,13 +274,43 @@ def test_a_pick_across_runs_widens_its_interval_by_the_candidates():
     assert picked.p_value == pytest.approx(min(1.0, one.p_value * 6))
 
 
-def test_runs_disagree_only_where_two_runs_intervals_do_not_overlap():
-    a, b = Ratio(6, 0.5, 0.48, 0.52), Ratio(6, 0.51, 0.49, 0.53)
-    far = Ratio(6, 0.6, 0.58, 0.62)
-    unbounded = Ratio(4, 0.9, np.nan, np.nan)
-    assert not runs_disagree([a, b])
-    assert runs_disagree([a, b, far])
-    assert not runs_disagree([a, unbounded])  # too few steps to tell
+def test_runs_disagree_only_beyond_their_steps_and_the_process_allowance():
+    steady = [run_estimate([0.50, 0.51, 0.49], [1.0, 1.0, 1.0]), run_estimate([0.55, 0.56, 0.54], [1.0, 1.0, 1.0])]
+    assert not runs_disagree(steady)  # 10% apart: what a fresh process alone can give
+    slow = run_estimate([1.0, 1.02, 0.98], [1.0, 1.0, 1.0])  # one run 2x the others
+    assert runs_disagree([*steady, slow])
+    assert not runs_disagree(steady[:1])  # one run cannot disagree
+    # the same 2x, where the steps themselves spread that far, is explained by them
+    noisy = [run_estimate([0.3, 0.5, 0.9], [1.0, 1.0, 1.0]), run_estimate([0.5, 1.0, 1.6], [1.0, 1.0, 1.0])]
+    assert not runs_disagree(noisy)
+
+
+def test_a_run_estimate_is_the_log_median_with_its_steps_standard_error():
+    one = run_estimate([0.1, 0.2, 0.4])
+    assert one.log == pytest.approx(np.log(0.2))
+    assert one.se == pytest.approx(np.sqrt(np.pi / 2) * np.log([0.1, 0.2, 0.4]).std(ddof=1) / np.sqrt(3))
+    paired = run_estimate([0.1, 0.2], [0.2, 0.4], paired=True)
+    assert paired.log == pytest.approx(np.log(0.5)) and paired.se == pytest.approx(0.0, abs=1e-12)  # each step: 0.5
+    assert run_estimate([0.2], [0.4]).se == 0.0
+
+
+def test_a_pooled_ratio_takes_its_spread_from_every_points_runs():
+    a, b = [0.50, 0.55, 0.52], [1.0, 1.1, 0.95]
+    pool = [a, b, [2.0, 2.1, 1.9], [3.0, 3.3, 2.9]]
+    r = pooled_ratio(a, b, pool)
+    logs = [np.log(p) for p in pool]
+    variance = sum(((x - x.mean()) ** 2).sum() for x in logs) / 8
+    half = scipy_stats.t.ppf(0.975, 8) * np.sqrt(variance * 2 / 3)
+    diff = np.log(a).mean() - np.log(b).mean()
+    assert r.median == pytest.approx(np.exp(diff))
+    assert (r.ci_low, r.ci_high) == pytest.approx((np.exp(diff - half), np.exp(diff + half)))
+    assert r.interval == "t across runs, spread pooled over 4 points (8 df)" and r.significant
+    picked = pooled_ratio(a, b, pool, candidates=5)
+    assert picked.ci_low < r.ci_low and picked.ci_high > r.ci_high
+    single = pooled_ratio([0.5], [1.0], [[0.5], [1.0]])  # one run each: nothing to pool
+    assert np.isnan(single.ci_low) and not single.significant
+    centre, low, high = pooled_time(a, pool)
+    assert centre == pytest.approx(np.exp(np.log(a).mean())) and low < centre < high
 
 
 def test_run_times_combine_as_ratios_do():

@@ -37,7 +37,7 @@ def test_the_answer_gives_my_step_the_fastest_step_and_the_largest_single_change
     (answer,) = answers.answers(stages, _ratios(fused))
     mine, fastest, change, caveats = answers.sentences(answer)
     assert mine.startswith("Your step (conv2d | ") and "1002 ms per step" in mine
-    assert fastest.startswith("Fastest measured (") and "305 ms per step" in fastest
+    assert fastest.startswith("Fastest pipeline (") and "305 ms per step" in fastest
     assert "3.28x faster than yours" in fastest
     assert fastest.endswith("its biggest stage is backward, 66% of its step.")
     assert change.startswith("Largest single change: forward: ") and "1.43x faster per step" in change
@@ -173,14 +173,54 @@ def _answer_across(user_runs, fastest_runs, clock=None):
 
 def test_the_headline_speedup_is_taken_across_runs_with_each_runs_ratio_beside_it():
     answer = _answer_across([1.0, 1.1, 0.9], [0.30, 0.33, 0.27])
-    assert answer.speedup.runs == (0.30, 0.30, 0.30) and answer.speedup.interval == "t across 3 runs"
+    assert answer.speedup.runs == (0.30, 0.30, 0.30)
+    assert answer.speedup.interval == "t across runs, spread pooled over 2 points (4 df)"
     assert answer.unstable == ""
     (_, fastest, *_) = answers.sentences(answer)
-    assert "t across 3 runs; each run: 0.300, 0.300, 0.300" in fastest
+    assert "spread pooled over 2 points (4 df); each run: 0.300, 0.300, 0.300" in fastest
+    assert "the sweep's declared fastest pipeline, compared as planned" in fastest
+
+
+def test_the_headline_pools_the_run_spread_over_every_point_of_its_layer_type_and_device():
+    two = _answer_across([1.0, 1.1, 0.9], [0.30, 0.32, 0.29])
+    others = [r for i in range(2, 8) for r in _runs_of(i, "deepr:exact", [0.5, 0.52, 0.49])]
+    per_run = _runs_of(0, USER, [1.0, 1.1, 0.9]) + _runs_of(1, FASTEST, [0.30, 0.32, 0.29]) + others
+    (many,) = answers.answers(frame(combined_rows(per_run)), _ratios(), runs=frame(per_run))
+    assert many.speedup.median == pytest.approx(two.speedup.median)
+    assert many.speedup.interval == "t across runs, spread pooled over 8 points (16 df)"
+    assert many.speedup.ci_high / many.speedup.ci_low < two.speedup.ci_high / two.speedup.ci_low
+    # the steps shown beside it take the same pooled spread
+    assert many.user.ci_high_ms / many.user.ci_low_ms < two.user.ci_high_ms / two.user.ci_low_ms
+
+
+def test_without_a_declared_fastest_pipeline_the_pick_is_corrected_over_the_other_points():
+    per_run = (_runs_of(0, USER, [1.0, 1.1, 0.9]) + _runs_of(1, "deepr:exact", [0.30, 0.32, 0.29])
+               + _runs_of(2, "deepr:exact+forward:fused", [0.5, 0.52, 0.49]))
+    (answer,) = answers.answers(frame(combined_rows(per_run)), _ratios(), runs=frame(per_run))
+    assert answer.picked and answer.candidates == 2  # the user's own point is never a candidate
+    assert "simultaneous over the 2 points it was picked from" in answers.sentences(answer)[1]
+
+
+def test_a_point_faster_than_the_declared_pipeline_is_named_with_its_own_corrected_test():
+    per_run = (_runs_of(0, USER, [1.0, 1.1, 0.9]) + _runs_of(1, FASTEST, [0.30, 0.32, 0.29])
+               + _runs_of(2, "deepr:exact", [0.20, 0.21, 0.19]))
+    (answer,) = answers.answers(frame(combined_rows(per_run)), _ratios(), runs=frame(per_run))
+    assert answer.fastest.point_id == "p1" and not answer.picked
+    assert "took a lower median step (200 ms) than the fastest pipeline" in answer.faster_still
+    assert "shown faster" in answer.faster_still
+    assert any(line.startswith("Conv2d | deepr:exact") for line in answers.sentences(answer))
+
+
+def test_an_interval_wider_than_2x_prints_its_bounds_why_and_what_to_do_never_one_number():
+    answer = _answer_across([1.0, 1.0, 1.0], [0.10, 0.60, 0.30])
+    assert answer.speedup.ci_high / answer.speedup.ci_low > answers.IMPRECISE
+    (_, fastest, *_) = answers.sentences(answer)
+    assert "not measured precisely: between " in fastest and "rerun on a quiet machine" in fastest
+    assert "faster than yours" not in fastest and "no difference" not in fastest
 
 
 def test_runs_that_disagree_beyond_their_own_intervals_make_the_headline_unstable_naming_the_clock():
-    answer = _answer_across([1.0, 1.0, 1.0], [0.30, 0.45, 0.30], clock=[2600, 2000, 2600])
+    answer = _answer_across([1.0, 1.0, 1.0], [0.30, 0.60, 0.30], clock=[2600, 2000, 2600])
     assert answer.unstable.startswith("unstable across runs")
     assert "CPU clock ranged 2000-2600 MHz" in answer.unstable
     (_, fastest, *_) = answers.sentences(answer)

@@ -62,8 +62,8 @@ def test_runs_that_disagree_beyond_their_own_intervals_are_flagged_with_the_like
     envs = [{"load_avg_1m_before": 0.1, "load_avg_1m_after": 0.2},
             {"load_avg_1m_before": 1.9, "load_avg_1m_after": 2.0},
             {"load_avg_1m_before": 0.1, "load_avg_1m_after": 0.1}]
-    rows = (_runs("a", [0.05, 0.07, 0.05], envs) + _runs("ref", [0.1, 0.1, 0.1])
-            + _ratios([0.50, 0.70, 0.51], [(0.49, 0.51), (0.68, 0.72), (0.50, 0.52)]))
+    rows = (_runs("a", [0.05, 0.09, 0.05], envs) + _runs("ref", [0.1, 0.1, 0.1])
+            + _ratios([0.50, 0.90, 0.51], [(0.49, 0.51), (0.88, 0.92), (0.50, 0.52)]))
     (ratio,) = _combined(rows, "ratio")
     assert ratio.unstable_runs.startswith("unstable across runs")
     assert "load average ranged 0.1-2.0" in ratio.unstable_runs
