@@ -44,6 +44,7 @@ class PointConfig:
     warmup_steps: int = 2
     measured_steps: int = 10
     runs: int = 1  # independent runs of the point's group (bench.run.sweep); a group run is one of them
+    disturbed_reruns: int = 2  # times a group run the machine disturbed is timed again (bench.run.sweep)
     seed: int = 0
     workload_batches: int = 0  # after timing: NeuroBench metrics over this many test batches
     # deepr:custom: the rule's factory (bench.plugins.rewiring) and its options, as sorted items
@@ -109,7 +110,8 @@ def group_key(cfg: PointConfig) -> dict:
     so group ids stay those of the points stored before a plug-in could be named."""
     key = asdict(loader_key(cfg))
     del key["settings"]
-    for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options"):
+    for name in ("rewiring_rule", "rewiring_options", "model", "model_options", "dataset", "dataset_options",
+                 "disturbed_reruns"):
         if key[name] == getattr(PointConfig, name):
             del key[name]
     for name in ("input_gain", "approximation"):  # added later (a model option; always its default)
@@ -165,6 +167,7 @@ def point_config(settings: Settings | dict) -> PointConfig:
         dataset_options=_items(s.dataset_options),
         measured_steps=s.measured_steps,
         runs=s.runs,
+        disturbed_reruns=s.disturbed_reruns,
         seed=s.seed,
         settings=s,
     )

@@ -194,6 +194,12 @@ SETTINGS: tuple[Setting, ...] = (
             "independent runs of each timing group, each in a fresh process with a fresh loader and "
             "warm-up, its points in a shuffled order; intervals are taken across runs (1: across "
             "the steps of one run, which a rerun can land outside)", "timing"),
+    Setting("disturbed_reruns", int, 2, whole(0, MAX_RUNS),
+            "times a group run that the machine disturbed (other processes' CPU or steal time past "
+            "their limits during its timed steps, or a fixed kernel's speed changing across it: "
+            "bench.measure.interference) is timed again before it is stored as disturbed, kept out "
+            "of the answers, and timed again by the next resume; 0: never", "timing",
+            id_omits_default=True),
     Setting("workload_batches", int, 0, whole(0),
             "after timing, count NeuroBench's workload metrics (synaptic operations, activation and "
             "connection sparsity, footprint) over this many test batches, and the counting's cost; "
@@ -241,6 +247,7 @@ class Settings:
     warmup_steps: int
     measured_steps: int
     runs: int
+    disturbed_reruns: int
     workload_batches: int
 
     def as_dict(self) -> dict:

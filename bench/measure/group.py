@@ -24,6 +24,7 @@ import torch
 from bench.config.point_config import PointConfig, loader_key
 from bench.measure.data import data_state, open_dataset, open_test_loader
 from bench.measure.environment import capture_environment, load_average
+from bench.measure.interference import Usage, calibrate, disturbance, evidence
 from bench.measure.point import (
     PointFailure,
     PointResult,
@@ -144,12 +145,19 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
                     del sessions[i]
 
     try:
+        calibration_before = calibrate()  # the machine's speed now, on the point's threads
         take_turns(first.warmup_steps, step_checked(lambda i, s: s.warm_up(batches), "warm-up"))
         restarts_before = batches.epoch_restarts
         timers = {i: stage_timer(device) for i in sessions}
+        usage_before = Usage.now()
         take_turns(first.measured_steps, step_checked(lambda i, s: s.measure(batches, timers[i], clock), "timed"))
+        usage_after = Usage.now()
     finally:  # a Ctrl-C too: stop the workers now rather than at interpreter exit
         batches.close()
+    # Whether the machine disturbed the timed steps (bench.measure.interference): the sweep
+    # runs a disturbed group run again, and the report keeps one that stays so out of its answers.
+    env["interference"] = evidence(usage_before, usage_after, calibration_before, calibrate())
+    env["disturbed"] = disturbance(env["interference"])
     # The threads every remaining point's steps ran with, read after each of them: what its
     # rows record, never the setting copied (a point whose step changed them has failed above).
     env.update(threads_in_force())

@@ -48,6 +48,7 @@ class Timed:
     ci_low_ms: float  # nan: too few steps for a 95% CI
     ci_high_ms: float
     settings: Settings | None = None
+    disturbed: str = ""  # why the machine disturbed a run of it that stayed so: no number is stated
 
 
 @dataclass(frozen=True)
@@ -82,14 +83,31 @@ class Answer:
     faster_still: str = ""  # a point whose median beat the declared fastest pipeline's, and whether that is shown
 
 
-def _timed(step: pd.Series, pool: dict[str, list[float]]) -> Timed:
+def _timed(step: pd.Series, pool: dict[str, list[float]], disturbed: dict[str, str]) -> Timed:
     """A point's step; where its runs are known, its interval over them with the run-to-run
-    spread pooled over `pool` (bench.stats.pooled_time), as the headline's."""
+    spread pooled over `pool` (bench.stats.pooled_time), as the headline's; `disturbed`: point
+    id → why the machine disturbed one of its runs."""
     runs = pool.get(step["point_id"], [])
     centre, low, high = ((step["median_s"], step["ci_low_s"], step["ci_high_s"]) if len(runs) < 2
                          else pooled_time(runs, list(pool.values())))
     return Timed(point_id=step["point_id"], config=step["config"], step_ms=centre * MS,
-                 ci_low_ms=low * MS, ci_high_ms=high * MS, settings=row_settings(step))
+                 ci_low_ms=low * MS, ci_high_ms=high * MS, settings=row_settings(step),
+                 disturbed=disturbed.get(step["point_id"], ""))
+
+
+BUSY = "not measured precisely: the machine was busy"
+QUIET_RERUN = ("rerun on a quiet machine (the same command again: it times the disturbed runs "
+               "again and keeps the rest)")
+
+
+def disturbed_points(runs: pd.DataFrame) -> dict[str, str]:
+    """point id → why the machine disturbed one of its runs, for each point with a run that
+    stayed disturbed after the sweep's reruns (bench.measure.interference)."""
+    if runs.empty or "env.disturbed" not in runs:
+        return {}
+    hit = runs[(runs["stage"] == STEP) & runs["env.disturbed"].fillna("").astype(bool)]
+    return {pid: f"run {int(rows['run_index'].iloc[0])}: {rows['env.disturbed'].iloc[0]}"
+            for pid, rows in hit.groupby("point_id")}
 
 
 def row_settings(row: pd.Series) -> Settings:
@@ -232,6 +250,8 @@ def run_pool(runs: pd.DataFrame, point_ids) -> dict[str, list[float]]:
         return {}
     wanted = set(point_ids)
     steps = runs[(runs["stage"] == STEP) & runs["point_id"].isin(wanted) & (runs["median_s"] > 0)]
+    if "env.disturbed" in steps:  # a disturbed run's time is the machine's, not the process's
+        steps = steps[~steps["env.disturbed"].fillna("").astype(bool)]
     return {pid: list(rows.sort_values("run_index")["median_s"]) for pid, rows in steps.groupby("point_id")}
 
 
@@ -279,13 +299,16 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
     steps, ratios = _exact_points(stages[stages["stage"] == STEP]), _exact_points(ratios)
     biggest = biggest_stages(stages)  # each point's largest stage, by point id
     result = []
+    disturbed = disturbed_points(runs)
     for (layer_type, device), group in steps.groupby(["layer_type", "device"], sort=True):
         users = group[group["variant"] == USER_PIPELINE].sort_values("num_workers")
         user = users.iloc[0] if not users.empty else None
         # Like with like: the fastest among points training what the user trains (their
         # connectivity); a dense point skips rewiring and trains another network.
         same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
-        measured = same_work.sort_values("median_s").iloc[0]
+        # A point the machine disturbed is never picked: its time is partly another process's.
+        clean = same_work[~same_work["point_id"].isin(disturbed)]
+        measured = (clean if not clean.empty else same_work).sort_values("median_s").iloc[0]
         pool = run_pool(runs, group["point_id"])  # one machine's process noise, over every point
         declared = same_work[same_work["variant"] == FASTEST_PIPELINE]
         # The sweep's declared fastest pipeline is compared with the user's as planned, with no
@@ -293,15 +316,18 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
         # user's, and its interval is simultaneous over them.
         picked = user is None or declared.empty
         fastest = measured if picked else declared.sort_values("median_s").iloc[0]
-        others = len(same_work) - (user is not None)
+        others = len(clean) - (user is not None and user["point_id"] in set(clean["point_id"]))
         candidates = max(1, others) if picked else 1
+        busy = any(p is not None and p["point_id"] in disturbed for p in (user, fastest))
         speedup, unstable = (headline_ratio(fastest, user, runs, candidates, pool)
-                             if user is not None and user["point_id"] != fastest["point_id"] else (None, ""))
-        faster_still = ("" if picked or measured["point_id"] in (fastest["point_id"], user["point_id"])
+                             if user is not None and user["point_id"] != fastest["point_id"] and not busy
+                             else (None, ""))
+        faster_still = ("" if picked or busy or measured["point_id"] in (fastest["point_id"], user["point_id"])
                         else _faster_still(measured, fastest, runs, pool, max(1, others - 1)))
         result.append(Answer(
             layer_type=layer_type, device=device,
-            user=_timed(user, pool) if user is not None else None, fastest=_timed(fastest, pool),
+            user=_timed(user, pool, disturbed) if user is not None else None,
+            fastest=_timed(fastest, pool, disturbed),
             speedup=speedup, candidates=candidates, picked=picked, unstable=unstable,
             faster_still=faster_still,
             best_change=_best_change(ratios, layer_type, device,
@@ -352,6 +378,8 @@ def sentences(answer: Answer) -> list[str]:
     """The answer as the four lines a reader scans: my step, the fastest, the next change, and
     what this run cannot tell."""
     def step(t: Timed) -> str:
+        if t.disturbed:
+            return f"{BUSY} ({t.disturbed}); {QUIET_RERUN}"
         ci = ci_text(t.ci_low_ms, t.ci_high_ms, '.0f')
         return f"{t.step_ms:.0f} ms per step ({'95% CI ' + ci + ' ms' if ci != CI_TOO_FEW else ci})"
 

@@ -278,7 +278,8 @@ def _answers(results: Results, out: Path) -> str:
     body = "".join(_headline(a, results) for a in found)
     panels = [(f"{a.layer_type} on {a.device}: your step to the fastest measured (named above)",
                a.user.step_ms, a.fastest.step_ms, bars)
-              for a in found if not (bars := answers.waterfall(results.stages, a)).empty]
+              for a in found if not (a.fastest.disturbed or (a.user and a.user.disturbed))
+              and not (bars := answers.waterfall(results.stages, a)).empty]
     if panels:
         plots.waterfall(panels, out / WATERFALL_PNG)
         body += html.image(WATERFALL_PNG, "from your step to the fastest, stage by stage") + html.paragraph(
@@ -299,6 +300,10 @@ def _step_card(key: str, label: str, timed, other) -> dict:
     ci = findings.ci_text(timed.ci_low_ms, timed.ci_high_ms, ",.0f")
     short = (answers.short_label(timed.settings, other.settings)
              if other is not None and timed.settings is not None and other.settings is not None else timed.config)
+    if timed.disturbed:  # no number: part of its time was another process's
+        return {"key": key, "css": "", "label": label, "value": "busy",
+                "ci": f"{answers.BUSY} ({timed.disturbed}); {answers.QUIET_RERUN}", "short": short,
+                "full": timed.config}
     return {"key": key, "css": "", "label": label, "value": _ms(timed.step_ms),
             "ci": f"95% CI {ci} ms" if ci != findings.CI_TOO_FEW else ci, "short": short, "full": timed.config}
 
@@ -306,8 +311,10 @@ def _step_card(key: str, label: str, timed, other) -> dict:
 def _speedup_card(answer) -> dict:
     s = answer.speedup
     if s is None:
+        busy = answer.fastest.disturbed or (answer.user.disturbed if answer.user else "")
         return {"key": "speedup", "css": "", "label": "Speed-up", "value": "—",
-                "ci": "your step was not timed beside a faster one", "short": "", "full": ""}
+                "ci": f"{answers.BUSY}; {answers.QUIET_RERUN}" if busy
+                else "your step was not timed beside a faster one", "short": "", "full": ""}
     label = "Speed-up, " + ("fastest" if answer.picked else "fastest pipeline") + " over yours"
     if (vague := answers.imprecision(answer)):  # no single number for an interval this wide
         value = (f"{1 / s.ci_high:.2f}–{1 / s.ci_low:.2f}×" if s.ci_low > 0 and s.ci_high > 0 else "?")

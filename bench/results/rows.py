@@ -44,7 +44,8 @@ ENV_FIELDS = ("host", "platform", "cpu_model", "cores", "device", "gpu", "gpu_dr
               "numba_threads", "numba_jit", "flush_denormal", "load_avg_1m_before", "load_avg_1m", "load_avg_1m_after",
               "data_root", "synthetic_data", "data_fingerprint", "plugin_digests", "skipped_samples",
               "frame_cache_build_s", "forward_compile_s", "group_started_unix", "group_finished_unix",
-              "ray_node", "process_id", "cpu_mhz", "pipeline_resolved", "git_commit", "git_dirty")
+              "ray_node", "process_id", "cpu_mhz", "pipeline_resolved", "interference", "disturbed",
+              "disturbed_attempts", "git_commit", "git_dirty")
 # Measured per sweep group rather than describing the machine or software: two groups that
 # differ only in these ran in the same environment (the report counts environments without them).
 PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "frame_cache_build_s",
@@ -52,7 +53,9 @@ PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "f
                     "ray_node",  # a node id is new at each cluster start: "host" names the machine
                     "process_id", "cpu_mhz",  # each run is a fresh process; the clock moves
                     "plugin_digests",  # the code a group's plug-ins ran, not the machine
-                    "pipeline_resolved")  # what pipeline:fastest ran for one point
+                    "pipeline_resolved",  # what pipeline:fastest ran for one point
+                    # what the machine did during one group run (bench.measure.interference)
+                    "interference", "disturbed", "disturbed_attempts")
 # The fields that make two runs' timings comparable (a baseline warns when one differs).
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
                   "tonic", "numpy", "numba", "python", "threads", "numba_threads", "numba_jit",

@@ -64,7 +64,12 @@ def completed_runs(rows: list[Row]) -> set[tuple[str, int]]:
     to its model or data (a final skip): the group runs a resumed sweep leaves out."""
     final = {(r.point_id, i) for r in rows if isinstance(r, SkippedRow) and r.cause == "variant"
              for i in range(r.settings.runs)}
-    return set(ResultStore._complete_runs(rows)) | final
+    last = ResultStore._complete_runs(rows)
+    # A run the machine disturbed (bench.measure.interference) is kept for the report, which says
+    # so, and timed again by the next resume: "rerun on a quiet machine" is that command.
+    disturbed = {(r.point_id, r.run_index) for r in rows if isinstance(r, StageRow) and r.env.get("disturbed")
+                 and last.get((r.point_id, r.run_index)) == r.run_id}
+    return (set(last) - disturbed) | final
 
 
 def completed_points(rows: list[Row]) -> set[str]:

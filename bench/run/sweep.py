@@ -66,6 +66,7 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
 
     def execute(groups: list[list[PlannedPoint]]):
         for index, outcomes in executor.run(groups):
+            outcomes = rerun_disturbed(groups[index], outcomes, executor, stream)
             run = {"sweep": plan.name, "run_id": new_run_id(), "group_wall_s": _group_wall_s(outcomes)}
             rows, failures = group_rows(groups[index], outcomes, plan.references, run)
             for point, outcome in zip(groups[index], outcomes):
@@ -85,6 +86,33 @@ def run_sweep(plan: SweepPlan, out_dir: str | Path, executor: Executor | None = 
                         failed=tally.failed, skipped=tally.skipped, interrupted=tally.interrupted,
                         results_csv=csvs[0], ratios_csv=csvs[1], profiled=profiles[0],
                         profile_failed=profiles[1])
+
+
+def _disturbed(outcomes) -> str:
+    """Why the machine disturbed this group run (bench.measure.interference), or ""."""
+    return next((o.environment["disturbed"] for o in outcomes if o.environment.get("disturbed")), "")
+
+
+def rerun_disturbed(points: list[PlannedPoint], outcomes: list, executor: Executor, stream: TextIO) -> list:
+    """The group run timed again while the machine disturbed it, at most `disturbed_reruns`
+    times (each in a fresh run of the executor); the last attempt's outcomes, with each earlier
+    attempt's reasons and evidence in env["disturbed_attempts"]."""
+    limit = max(p.settings.disturbed_reruns for p in points)
+    attempts = []
+    while (why := _disturbed(outcomes)) and len(attempts) < limit:
+        attempts.append({"disturbed": why, "interference": next(
+            o.environment.get("interference") for o in outcomes if o.environment.get("disturbed"))})
+        print(f"timing {points[0].label} (run {points[0].run_index}) again, {len(attempts)} of at most "
+              f"{limit}: the machine disturbed it: {why}", file=stream)
+        ((_, outcomes),) = list(executor.run([points]))
+    if attempts:
+        for outcome in outcomes:
+            outcome.environment["disturbed_attempts"] = attempts
+        if why := _disturbed(outcomes):
+            print(f"warning: {points[0].label} (run {points[0].run_index}) stayed disturbed after "
+                  f"{limit} rerun(s): it is stored, kept out of the answers, and timed again when the "
+                  f"sweep is resumed; run it on a quiet machine ({why})", file=stream)
+    return outcomes
 
 
 def profile_selected(plan: SweepPlan, directory: Path, stream: TextIO,

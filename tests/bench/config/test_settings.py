@@ -26,7 +26,7 @@ OTHER = {"data_root": "/elsewhere", "bad_samples": "skip", "layer_type": "linear
          "batch_size": 4, "num_workers": 1, "pin_memory": True, "endless_sampler": True,
          "persistent_workers": False, "variant": "deepr:notebook", "connectivity": 0.05,
          "l1": 1e-4, "temperature": 1e-6, "sparse_init": "masked", "device": "cuda", "threads": 3, "flush_denormal": True,
-         "lr": 0.5, "lr_rule": "fixed", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3, "runs": 2,
+         "lr": 0.5, "lr_rule": "fixed", "optimiser": "sgd", "seed": 7, "warmup_steps": 0, "measured_steps": 3, "runs": 2, "disturbed_reruns": 0,
          "workload_batches": 2, "rewiring_rule": "examples/rewiring/rules.py:RigL",
          "rewiring_options": {"drop_fraction": 0.05}, "model": "examples/plain_lif/plugin.py:plain_lif",
          "model_options": {"hidden": 64}, "dataset": "examples/plain_lif/plugin.py:spike_patterns",

@@ -43,5 +43,7 @@ def test_the_environment_a_group_records_is_exactly_the_one_list_of_fields():
     group_only = {"load_avg_1m_before", "load_avg_1m_after", "skipped_samples", "frame_cache_build_s", "forward_compile_s",  # set by run_group
                   "group_started_unix", "group_finished_unix",  # set by the executor
                   "ray_node",  # set on Ray
-                  "pipeline_resolved"}  # set per point by run_group under pipeline:fastest
+                  "pipeline_resolved",  # set per point by run_group under pipeline:fastest
+                  "interference", "disturbed",  # set by run_group after the timed steps
+                  "disturbed_attempts"}  # set by the sweep when it ran a disturbed group run again
     assert set(env) | group_only == set(ENV_FIELDS)

@@ -1,0 +1,82 @@
+"""bench.measure.interference: a run the machine disturbed is told from a quiet one, by evidence
+read from the machine itself (a real competing process, never a stand-in)."""
+
+import time
+
+import pytest
+import torch
+
+from bench.measure.interference import (
+    CALIBRATION_LIMIT,
+    FOREIGN_CPU_LIMIT,
+    Usage,
+    calibrate,
+    disturbance,
+    evidence,
+)
+from tests.bench.processes import competitor
+
+
+def _work(seconds: float) -> None:
+    a = torch.rand(384, 384)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ a
+
+
+def _evidence_of(seconds: float) -> dict:
+    before_kernel, before = calibrate(), Usage.now()
+    _work(seconds)
+    after = Usage.now()
+    return evidence(before, after, before_kernel, calibrate())
+
+
+@pytest.fixture
+def busy():
+    with competitor():
+        yield
+
+
+def test_a_quiet_machine_is_not_called_disturbed():
+    torch.set_num_threads(2)
+    found = _evidence_of(1.0)
+    assert found["foreign_cpu_share"] < FOREIGN_CPU_LIMIT
+    assert disturbance(found) == ""
+
+
+def test_a_competing_process_is_seen_as_other_processes_cpu(busy):
+    torch.set_num_threads(2)
+    found = _evidence_of(1.0)
+    assert found["foreign_cpu_share"] > FOREIGN_CPU_LIMIT
+    assert "other processes used" in disturbance(found)
+
+
+def test_a_machine_that_slows_during_the_run_is_seen_by_the_fixed_kernel():
+    """The kernel before the run on a quiet machine, after it beside a competitor."""
+    torch.set_num_threads(2)
+    before = calibrate()
+    with competitor():
+        after = calibrate()
+    assert after / before - 1 > CALIBRATION_LIMIT
+
+
+def test_each_reason_names_its_evidence_and_limit():
+    quiet = {"foreign_cpu_share": 0.01, "steal_share": 0.0, "cores": 2,
+             "calibration_before_s": 0.0012, "calibration_after_s": 0.00125}
+    assert disturbance(quiet) == "" and disturbance({}) == ""
+    busy = {**quiet, "foreign_cpu_share": 0.4, "steal_share": 0.08, "calibration_after_s": 0.0036}
+    reasons = disturbance(busy).split("; ")
+    assert reasons[0] == "other processes used 40% of the 2 core(s) during the timed steps (limit 10%)"
+    assert reasons[1].startswith("the hypervisor took 8% of the cores")
+    assert reasons[2].startswith("a fixed kernel took 1.20 ms before the run and 3.60 ms after it")
+    assert disturbance({**quiet, "calibration_after_s": 0.0008}).startswith("a fixed kernel")  # faster after, too
+
+
+def test_shares_are_per_core_second_of_the_timed_steps():
+    before = Usage(wall=10.0, busy=100.0, steal=5.0, own=50.0)
+    after = Usage(wall=12.0, busy=104.0, steal=5.2, own=52.0)  # 4 busy core-seconds, 2 of them ours
+    found = evidence(before, after, 0.001, 0.001, cores=2)
+    assert found["foreign_cpu_share"] == pytest.approx(0.5) and found["steal_share"] == pytest.approx(0.05)
+    assert found["own_cpu_per_wall"] == pytest.approx(1.0) and found["timed_wall_s"] == pytest.approx(2.0)
+    no_steal = evidence(Usage(0.0, 0.0, None, 0.0), Usage(1.0, 0.0, None, 0.0), 0.001, 0.001, cores=2)
+    assert no_steal["steal_share"] is None and no_steal["foreign_cpu_share"] == 0.0
