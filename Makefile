@@ -96,8 +96,9 @@ study-approx: data setup-libraries
 
 # pytest-benchmark: `make bench-save` on main, then `make bench-compare` on a branch.
 # bench-compare fails when a benchmark's median is more than BENCH_FAIL_PERCENT slower than the
-# saved run. Its default is the project's one regression threshold, set in bench/regression.py
-# (the report flags saved runs with the same number); on a quiet machine pass a smaller one:
+# saved run and the two runs' own noise cannot explain it (bench/report/pytest_benchmarks.py:
+# a bootstrap CI over each run's rounds, the report's rule). Its default is the project's one
+# regression threshold, set in bench/regression.py; on a quiet machine pass a smaller one:
 # make bench-compare BENCH_FAIL_PERCENT=10.
 BENCH_FAIL_PERCENT ?= $(shell $(PYTHON) bench/regression.py)
 BENCH_OPTS := -q --benchmark-enable --benchmark-group-by=group \
@@ -106,9 +107,12 @@ BENCH_OPTS := -q --benchmark-enable --benchmark-group-by=group \
 bench-save: setup
 	$(PY) -m pytest tests/benchmarks $(BENCH_OPTS) --benchmark-autosave --benchmark-save-data
 
+BENCH_CURRENT := .benchmarks/compare-current.json
+
 bench-compare: setup
-	$(PY) -m pytest tests/benchmarks $(BENCH_OPTS) --benchmark-compare \
-		--benchmark-compare-fail=median:$(BENCH_FAIL_PERCENT)%
+	$(PY) -m pytest tests/benchmarks $(BENCH_OPTS) --benchmark-compare --benchmark-json=$(BENCH_CURRENT)
+	$(PY) -m bench.report.pytest_benchmarks --current $(BENCH_CURRENT) --baseline .benchmarks \
+		--threshold $(BENCH_FAIL_PERCENT)
 
 # DeepR variants against each other and the elementwise floor only, as ratios from one run.
 bench-deepr: setup

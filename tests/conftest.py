@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from bench.measure.environment import benchmark_machine_info
 from snn.data.synth import SynthConfig, write_synthetic_dvsgesture
+from snn.threads import set_threads
 
 # Small but complete: 110 files per split (tonic's minimum is 100), ~3000 events per sample.
 TINY = SynthConfig(train_per_class=10, test_per_class=10, mean_events=3000, seed=0)
@@ -31,7 +31,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     # Every saved run and every comparison names the CPU, torch/CUDA, GPU and threads.
     from tests.benchmarks.settings import THREADS
 
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)  # torch's and numba's, after numba starts (snn.threads)
     machine_info["snn_bench"] = benchmark_machine_info()
 
 

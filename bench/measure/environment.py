@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from bench.plugins.reference import load
+from snn.threads import threads_in_force
 
 BUSY_LOAD_PER_CORE = 0.5  # 1-minute load average per core above which timings get noisy
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -150,4 +151,4 @@ def benchmark_machine_info() -> dict:
     """What pytest-benchmark's machine_info lacks for comparing runs across machines."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return {"cpu_model": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), **gpu_info(device)}
+            **threads_in_force(), **gpu_info(device)}

@@ -1,8 +1,15 @@
-"""Saved pytest-benchmark runs (.benchmarks/<machine>/NNNN_*.json) as report tables.
+"""Saved pytest-benchmark runs (.benchmarks/<machine>/NNNN_*.json) as report tables, and the
+judge of `make bench-compare`.
 
 A run saved by `make bench-save` keeps every round's time (--benchmark-save-data), so two runs
-compare as a ratio of medians with a bootstrap CI; runs saved without data compare by their
-medians alone, and the table says so.
+compare as a ratio of medians with a bootstrap CI that resamples each run's own rounds; runs
+saved without data compare by their medians alone, and the table says so. A regression is a
+median more than the threshold slower whose CI excludes no change (bench.report.compare.
+change_flag): a difference the two runs' own noise explains is never one, so a save and a
+compare of the same commit flag nothing (pytest-benchmark's --benchmark-compare-fail judges the
+medians alone, and flagged a 25-us benchmark +112% on an unchanged commit).
+
+    python -m bench.report.pytest_benchmarks --current NOW.json [--baseline .benchmarks] [--threshold 30]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UserError
+from bench.regression import REGRESSION_PERCENT
 from bench.report.compare import change_flag
 from bench.stats import MIN_SAMPLES, ratio_of_medians
 
@@ -115,3 +123,51 @@ def machine_differences(current: BenchmarkRun, baseline: BenchmarkRun) -> list[s
     now, before = facts(current), facts(baseline)
     return [f"{key}: {now.get(key)} now, {before.get(key)} in the baseline"
             for key in sorted(set(now) | set(before)) if now.get(key) != before.get(key)]
+
+
+def verdict_lines(table: pd.DataFrame, threshold: float) -> list[str]:
+    """One line per regression of a `compare_runs` table, naming the ratio and its CI."""
+    lines = []
+    for _, row in table[table["flag"] == "regression"].iterrows():
+        ci = ("no CI: saved without per-round data" if math.isnan(row["ci_low"])
+              else f"95% CI {row['ci_low']:.2f}-{row['ci_high']:.2f}")
+        lines.append(f"regression: {row['name']} ({row['group']}) took {row['ratio']:.2f}x the saved run's "
+                     f"median ({row['current_ms']:.3f} ms against {row['baseline_ms']:.3f} ms; {ci}), "
+                     f"past the {100 * threshold:.0f}% threshold and the two runs' own noise")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Judge a pytest-benchmark run (--benchmark-json) against the newest saved one: exit 1 with
+    a line per regression, 0 with none, 2 with one line on a bad input."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m bench.report.pytest_benchmarks",
+                                     description="judge a benchmark run against a saved one")
+    parser.add_argument("--current", required=True, help="the run to judge (pytest --benchmark-json=FILE)")
+    parser.add_argument("--baseline", default=".benchmarks",
+                        help="a saved run, or the folder whose newest saved run is the baseline")
+    parser.add_argument("--threshold", type=float, default=REGRESSION_PERCENT,
+                        help="percent slower a median must be to be a regression")
+    args = parser.parse_args(argv)
+    try:
+        current, baseline = load_run(args.current), load_run(args.baseline)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    threshold = args.threshold / 100
+    table = compare_runs(current, baseline, threshold)
+    print(f"{len(table)} benchmark(s) compared with {baseline.title}")
+    for difference in machine_differences(current, baseline):
+        print(f"warning: the machine differs: {difference}")
+    lines = verdict_lines(table, threshold)
+    for line in lines:
+        print(line)
+    if not lines:
+        print(f"no regression: no median is more than {args.threshold:g}% slower beyond the two runs' own noise")
+    return 1 if lines else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

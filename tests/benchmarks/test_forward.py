@@ -13,6 +13,7 @@ import torch
 from bench.stats import paired_ratio
 from snn.lif import warm_up_kernels
 from snn.model import FORWARDS, LAYER_TYPES, NetConfig, build_net
+from snn.threads import set_threads
 from tests.benchmarks.rounds import interleaved_times
 from tests.benchmarks.settings import THREADS
 
@@ -33,7 +34,7 @@ def _step(net, frames, targets):
 @pytest.mark.parametrize("layer_type", LAYER_TYPES)
 @pytest.mark.parametrize("forward", DENSE_FORWARDS)
 def test_forward_backward(benchmark, record_median, forward, layer_type):
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)  # torch's and numba's, after numba starts (snn.threads)
     warm_up_kernels()  # fused: compiling is never timed
     torch.manual_seed(0)
     net = build_net(NetConfig(layer_type=layer_type, num_steps=TIME_STEPS, forward=forward))
@@ -55,7 +56,7 @@ TARGET_BATCH, TARGET_STEPS, TARGET_THREADS, TARGET_ROUNDS = 16, 60, 2, 12
 # fixture only says whether this is a timed run.
 @pytest.mark.filterwarnings("ignore:Benchmark fixture was not used")
 def test_forward_backward_against_its_target(benchmark, record_forward_target):
-    torch.set_num_threads(TARGET_THREADS)
+    set_threads(TARGET_THREADS)  # torch's and numba's, after numba starts (snn.threads)
     warm_up_kernels()
     torch.manual_seed(0)
     nets = {forward: build_net(NetConfig(num_steps=TARGET_STEPS, forward=forward)) for forward in DENSE_FORWARDS}

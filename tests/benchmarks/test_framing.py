@@ -9,6 +9,9 @@ import tonic
 
 from snn.data.synth import synth_events
 from snn.data.transforms import FRAMINGS, FrameConfig, build_transform
+from snn.threads import set_threads
+from tests.benchmarks.rounds import iterations_for
+from tests.benchmarks.settings import THREADS
 
 EVENT_COUNTS = (10_000, 300_000, 1_000_000)  # 300k: a DVS Gesture sample's size
 
@@ -31,6 +34,8 @@ def test_framing(benchmark, record_median, framing, n_events):
     transform = build_transform(FrameConfig(framing=framing))
     benchmark.group = f"framing {n_events} events"
     benchmark.extra_info.update(framing=framing, n_events=n_events, frame_size=32, n_time_bins=60)
-    frames = benchmark.pedantic(transform, args=(events,), rounds=10, warmup_rounds=1, iterations=1)
+    set_threads(THREADS)  # the compiled framing runs numba's kernels
+    iterations = iterations_for(transform, events) if benchmark.enabled else 1
+    frames = benchmark.pedantic(transform, args=(events,), rounds=15, warmup_rounds=2, iterations=iterations)
     assert frames.shape == (60, 2, 32, 32)
     record_median(benchmark, framing, reference="tonic")

@@ -27,6 +27,7 @@ from bench.stats import paired_ratio
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.deepr.flat import flatten_into_buffer
 from snn.model import NetConfig, build_net
+from snn.threads import set_threads
 from tests.benchmarks.rounds import interleaved_times
 from tests.benchmarks.settings import THREADS
 
@@ -114,7 +115,7 @@ def _variant(name: str, target: str, connectivity: float) -> Variant:
 @pytest.mark.parametrize("connectivity, death_rate", CASES, ids=[f"c{c}-deaths{f}" for c, f in CASES])
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_rewiring(benchmark, record_median, variant, target, connectivity, death_rate):
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)  # torch's and numba's, after numba starts (snn.threads)
     timed = _variant(variant, target, connectivity)
     generator = torch.Generator().manual_seed(1)
     benchmark.group = f"rewiring {target} c={connectivity} deaths={death_rate:.1%}"
@@ -138,7 +139,7 @@ TARGET_ROUNDS = 60
 @pytest.mark.parametrize("target", sorted(TARGETS))
 @pytest.mark.parametrize("connectivity, death_rate", CASES, ids=[f"c{c}-deaths{f}" for c, f in CASES])
 def test_exact_against_its_targets(benchmark, record_deepr_targets, target, connectivity, death_rate):
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)  # torch's and numba's, after numba starts (snn.threads)
     variants = {name: _variant(name, target, connectivity) for name in VARIANTS}
     # The same draws for each: one generator per variant, seeded alike.
     generators = {name: torch.Generator().manual_seed(1) for name in VARIANTS}

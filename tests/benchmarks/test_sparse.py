@@ -16,6 +16,7 @@ from bench.stats import paired_ratio
 from snn.deepr import DeepRConfig, build_rewiring
 from snn.lif import warm_up_kernels
 from snn.model import NetConfig, build_net
+from snn.threads import set_threads
 from tests.benchmarks.rounds import interleaved_times
 
 CONNECTIVITIES = (1.0, 0.1, 0.01, 0.001)
@@ -39,7 +40,7 @@ def _nets(layer_type: str, connectivity: float) -> dict[str, torch.nn.Module]:
 @pytest.mark.parametrize("layer_type", ["conv2d", "linear"])
 @pytest.mark.parametrize("connectivity", CONNECTIVITIES)
 def test_sparse_against_dense_forward(benchmark, layer_type, connectivity):
-    torch.set_num_threads(THREADS)
+    set_threads(THREADS)  # torch's and numba's, after numba starts (snn.threads)
     warm_up_kernels()
     nets = _nets(layer_type, connectivity)
     frames = (torch.rand(BATCH, TIME_STEPS, 2, 32, 32) < 0.1).float()

@@ -14,6 +14,7 @@ from bench.measure.interference import (
     disturbance,
     evidence,
 )
+from snn.threads import set_threads
 from tests.bench.processes import competitor
 
 
@@ -38,14 +39,14 @@ def busy():
 
 
 def test_a_quiet_machine_is_not_called_disturbed():
-    torch.set_num_threads(2)
+    set_threads(2)
     found = _evidence_of(1.0)
     assert found["foreign_cpu_share"] < FOREIGN_CPU_LIMIT
     assert disturbance(found) == ""
 
 
 def test_a_competing_process_is_seen_as_other_processes_cpu(busy):
-    torch.set_num_threads(2)
+    set_threads(2)
     found = _evidence_of(1.0)
     assert found["foreign_cpu_share"] > FOREIGN_CPU_LIMIT
     assert "other processes used" in disturbance(found)
@@ -53,7 +54,7 @@ def test_a_competing_process_is_seen_as_other_processes_cpu(busy):
 
 def test_a_machine_that_slows_during_the_run_is_seen_by_the_fixed_kernel():
     """The kernel before the run on a quiet machine, after it beside a competitor."""
-    torch.set_num_threads(2)
+    set_threads(2)
     before = calibrate()
     with competitor():
         after = calibrate()

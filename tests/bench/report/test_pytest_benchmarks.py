@@ -89,3 +89,35 @@ def test_the_report_can_hold_only_saved_benchmark_runs(tmp_path):
     assert 'id="findings-section"' not in html  # no sweep results were given
     with pytest.raises(ValueError, match="nothing to report"):
         render_report(None, tmp_path / "out2")
+
+
+def _noisy_run(path, medians: dict[str, list[float]]):
+    """A saved run whose rounds are given, as pytest-benchmark stores them."""
+    run = _saved_run(path, {name: sorted(rounds)[len(rounds) // 2] for name, rounds in medians.items()})
+    saved = json.loads(run.read_text())
+    for benchmark in saved["benchmarks"]:
+        benchmark["stats"]["data"] = medians[benchmark["fullname"]]
+        benchmark["stats"]["rounds"] = len(medians[benchmark["fullname"]])
+    run.write_text(json.dumps(saved))
+    return run
+
+
+def test_the_compare_judge_fails_a_regression_with_one_line_each_and_passes_noise(tmp_path, capsys):
+    from bench.report.pytest_benchmarks import main
+
+    _saved_run(tmp_path / "saved" / "machine" / "0001_main.json", MAIN)
+    assert main(["--current", str(_saved_run(tmp_path / "now.json", BRANCH)), "--baseline",
+                 str(tmp_path / "saved"), "--threshold", "10"]) == 1
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("regression:")]
+    assert line.startswith("regression: reference (forward) took 1.30x the saved run's median")
+    assert "past the 10% threshold and the two runs' own noise" in line
+    # a median 60% slower whose rounds spread over the same range (a bimodal wait) is noise
+    flip = {"loader::workers=2": [0.0001, 0.0001, 0.02, 0.02, 0.0001, 0.02, 0.0001]}
+    flop = {"loader::workers=2": [0.02, 0.0001, 0.02, 0.0001, 0.02, 0.02, 0.0001]}
+    _noisy_run(tmp_path / "saved2" / "m" / "0001_a.json", flip)
+    assert main(["--current", str(_noisy_run(tmp_path / "now2.json", flop)), "--baseline",
+                 str(tmp_path / "saved2")]) == 0
+    assert "no regression" in capsys.readouterr().out
+    assert main(["--current", str(tmp_path / "absent.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
