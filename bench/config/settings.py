@@ -198,7 +198,8 @@ SETTINGS: tuple[Setting, ...] = (
             "times a group run that the machine disturbed (other processes' CPU or steal time past "
             "their limits during its timed steps, or a fixed kernel's speed changing across it: "
             "bench.measure.interference) is timed again before it is stored as disturbed, kept out "
-            "of the answers, and timed again by the next resume; 0: never", "timing",
+            "of the answers, and timed again by the next resume; 0: never timed again (still "
+            "recorded as disturbed)", "timing",
             id_omits_default=True),
     Setting("workload_batches", int, 0, whole(0),
             "after timing, count NeuroBench's workload metrics (synaptic operations, activation and "

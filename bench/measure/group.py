@@ -156,7 +156,8 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
         batches.close()
     # Whether the machine disturbed the timed steps (bench.measure.interference): the sweep
     # runs a disturbed group run again, and the report keeps one that stays so out of its answers.
-    env["interference"] = evidence(usage_before, usage_after, calibration_before, calibrate())
+    env["interference"] = evidence(usage_before, usage_after, calibration_before, calibrate(),
+                                   first.resolved_threads)
     env["disturbed"] = disturbance(env["interference"])
     # The threads every remaining point's steps ran with, read after each of them: what its
     # rows record, never the setting copied (a point whose step changed them has failed above).

@@ -8,6 +8,12 @@ timed steps:
 - the CPU time other processes used, per core-second available: the machine's busy time
   (psutil.cpu_times, every OS) less this process's and its DataLoader workers' own; measured
   here, 0.0-0.3% on a quiet 2-core VM and 32-39% with one busy loop beside a 2-thread step;
+- the time this process's threads spent ready to run but waiting for a core (Linux's
+  /proc/self/task/*/schedstat), per second of the point's threads: 0.3-0.6% quiet here, 35-38%
+  beside the busy loop. Other processes' CPU alone is no harm on a machine with cores to spare
+  (a Ray node running several groups at once), and waiting alone may be the point's own
+  DataLoader workers crowding its threads (warned about as oversubscription): the two together
+  are a competitor taking this run's cores. Where the wait is not reported, the CPU share decides;
 - the time the hypervisor stole from this VM (Linux's steal time), per core-second;
 - this process tree's CPU seconds per wall second (what its threads got);
 - a short fixed kernel (matrix products on the point's threads), timed before the warm-up and
@@ -23,11 +29,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 import torch
 
 FOREIGN_CPU_LIMIT = 0.10  # other processes' share of the cores during the timed steps
+WAIT_LIMIT = 0.05  # this process's threads' run-queue wait, per second of the point's threads
 STEAL_LIMIT = 0.05  # the hypervisor's share of the cores during the timed steps
 CALIBRATION_LIMIT = 0.20  # the fixed kernel's time after the run against before, either way
 CALIBRATION_SIZE, CALIBRATION_REPEATS = 512, 40  # 1.2 ms a product on 2 cores here: 50 ms a reading
@@ -41,6 +49,7 @@ class Usage:
     busy: float  # the machine's busy CPU seconds, over all cores
     steal: float | None  # seconds stolen by the hypervisor (None: not reported here)
     own: float  # this process's and its children's CPU seconds
+    wait: float | None = None  # seconds this process's threads waited for a core (None: not reported)
 
     @classmethod
     def now(cls) -> Usage:
@@ -48,7 +57,23 @@ class Usage:
         # guest time is already inside user time on Linux; idle and I/O wait are not busy
         total = sum(v for k, v in machine.items() if k not in ("guest", "guest_nice"))
         busy = total - machine.get("idle", 0.0) - machine.get("iowait", 0.0)
-        return cls(wall=time.perf_counter(), busy=busy, steal=machine.get("steal"), own=_own_cpu())
+        return cls(wall=time.perf_counter(), busy=busy, steal=machine.get("steal"), own=_own_cpu(),
+                   wait=_runqueue_wait())
+
+
+def _runqueue_wait() -> float | None:
+    """Seconds this process's threads have spent runnable but not running (Linux schedstat's
+    second field, nanoseconds); None where the OS does not report it."""
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    if not tasks.is_dir():
+        return None
+    total = 0
+    for task in tasks.iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):  # a thread that ended between listing and reading
+            continue
+    return total / 1e9
 
 
 def _own_cpu() -> float:
@@ -80,17 +105,21 @@ def calibrate(repeats: int = CALIBRATION_REPEATS) -> float:
 
 
 def evidence(before: Usage, after: Usage, calibration_before: float, calibration_after: float,
-             cores: int | None = None) -> dict:
-    """What the machine did during the timed steps (between `before` and `after`)."""
+             threads: int, cores: int | None = None) -> dict:
+    """What the machine did during the timed steps (between `before` and `after`) to a point
+    running `threads` threads."""
     cores = cores or os.cpu_count() or 1
     wall = max(after.wall - before.wall, 1e-9)
     own = after.own - before.own
     foreign = max(0.0, (after.busy - before.busy) - own) / (wall * cores)
     steal = (None if before.steal is None or after.steal is None
              else max(0.0, after.steal - before.steal) / (wall * cores))
+    wait = (None if before.wait is None or after.wait is None
+            else max(0.0, after.wait - before.wait) / (wall * threads))
     return {"timed_wall_s": round(wall, 4), "foreign_cpu_share": round(foreign, 4),
+            "runqueue_wait_share": None if wait is None else round(wait, 4),
             "steal_share": None if steal is None else round(steal, 4),
-            "own_cpu_per_wall": round(own / wall, 3), "cores": cores,
+            "own_cpu_per_wall": round(own / wall, 3), "cores": cores, "threads": threads,
             "calibration_before_s": calibration_before, "calibration_after_s": calibration_after}
 
 
@@ -100,9 +129,13 @@ def disturbance(found: dict) -> str:
     if not found:
         return ""
     reasons = []
-    if found.get("foreign_cpu_share", 0.0) > FOREIGN_CPU_LIMIT:
+    wait = found.get("runqueue_wait_share")
+    if found.get("foreign_cpu_share", 0.0) > FOREIGN_CPU_LIMIT and (wait is None or wait > WAIT_LIMIT):
+        waited = ("" if wait is None else f", and its threads waited for a core {100 * wait:.0f}% of "
+                  f"the time (limit {100 * WAIT_LIMIT:.0f}%)")
         reasons.append(f"other processes used {100 * found['foreign_cpu_share']:.0f}% of the "
-                       f"{found['cores']} core(s) during the timed steps (limit {100 * FOREIGN_CPU_LIMIT:.0f}%)")
+                       f"{found['cores']} core(s) during the timed steps (limit {100 * FOREIGN_CPU_LIMIT:.0f}%)"
+                       + waited)
     if (found.get("steal_share") or 0.0) > STEAL_LIMIT:
         reasons.append(f"the hypervisor took {100 * found['steal_share']:.0f}% of the cores (steal time, "
                        f"limit {100 * STEAL_LIMIT:.0f}%)")

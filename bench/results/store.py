@@ -66,9 +66,10 @@ def completed_runs(rows: list[Row]) -> set[tuple[str, int]]:
              for i in range(r.settings.runs)}
     last = ResultStore._complete_runs(rows)
     # A run the machine disturbed (bench.measure.interference) is kept for the report, which says
-    # so, and timed again by the next resume: "rerun on a quiet machine" is that command.
+    # so, and timed again by the next resume: "rerun on a quiet machine" is that command
+    # (disturbed_reruns = 0 asks for no rerun of any kind).
     disturbed = {(r.point_id, r.run_index) for r in rows if isinstance(r, StageRow) and r.env.get("disturbed")
-                 and last.get((r.point_id, r.run_index)) == r.run_id}
+                 and r.settings.disturbed_reruns > 0 and last.get((r.point_id, r.run_index)) == r.run_id}
     return (set(last) - disturbed) | final
 
 

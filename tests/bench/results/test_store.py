@@ -161,6 +161,22 @@ def test_a_point_is_done_when_every_one_of_its_runs_is(tmp_path):
     assert store.completed_ids() == {"a"}
 
 
+def test_a_disturbed_run_is_timed_again_by_a_resume_unless_reruns_are_off(tmp_path):
+    busy = {"disturbed": "other processes used 40% of the 2 core(s)"}
+
+    def run(point_id, run_id, reruns, env):
+        return [dataclasses.replace(r, run_index=0) for r in
+                [stage_row(point_id, run_id, stage, env=env,
+                           point_settings=settings(runs=1, disturbed_reruns=reruns)) for stage in ROW_STAGES]]
+
+    store = ResultStore(tmp_path)
+    store.append(run("a", "g0", 2, busy) + run("off", "g0", 0, busy))
+    assert completed_runs(store.rows()) == {("off", 0)}  # "a" is timed again; "off" asked for no rerun
+    store.append(run("a", "g1", 2, {"disturbed": ""}))  # the resume, on a quiet machine
+    assert store.completed_ids() == {"a", "off"}
+    assert {r.run_id for r in store.current_rows() if r.point_id == "a"} == {"g1"}
+
+
 def test_current_rows_keep_every_run_and_a_failed_runs_error(tmp_path):
     store = ResultStore(tmp_path)
     store.append(_run("a", "g0", 0) + _run("a", "g1", 1))
