@@ -341,10 +341,13 @@ def heterogeneity_p(runs: list[RunEstimate], allowance: float) -> float:
     return float(scipy_stats.chi2.sf(q, len(runs) - 1))
 
 
-# The run-to-run spread a fresh process alone gives one point's figure on a quiet machine, as a
-# standard deviation of its log (about 10%: memory layout, the loader's start; docs/design.md).
-# A ratio of two points run in their own processes moves by sqrt(2) times as much.
-PROCESS_NOISE = 0.10
+# The run-to-run spread a fresh process alone may give one point's figure on a quiet machine, as a
+# standard deviation of its log: up to about 10% (memory layout, the loader's start; 1.5-6% measured
+# on this project's VM; docs/design.md),
+# allowed 11% so that steady runs are called unstable under 5% of the time in simulation, not at
+# the edge of it (tests/bench/test_repetition_design.py). A ratio of two points run in their own
+# processes moves by sqrt(2) times as much.
+PROCESS_NOISE = 0.11
 RATIO_PROCESS_NOISE = PROCESS_NOISE * math.sqrt(2)
 
 

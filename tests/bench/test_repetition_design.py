@@ -98,7 +98,7 @@ def test_the_replaced_design_was_too_wide_to_act_on():
     assert simulate(300, 6, process=0.10)["width"] < 1.6
 
 
-@pytest.mark.parametrize("process, at_most", [(0.0, 0.0), (0.05, 0.01), (0.10, 0.05)])
+@pytest.mark.parametrize("process, at_most", [(0.0, 0.0), (0.05, 0.01), (0.10, 0.04)])
 def test_unstable_is_said_of_steady_runs_at_most_at_its_stated_rate(process, at_most):
     rng = np.random.default_rng(7)
     trials = 2000
@@ -108,11 +108,12 @@ def test_unstable_is_said_of_steady_runs_at_most_at_its_stated_rate(process, at_
     assert said / trials <= at_most
 
 
-def test_unstable_is_said_of_a_run_the_machine_slowed_by_half_most_of_the_time():
+@pytest.mark.parametrize("slowed_by, at_least", [(1.6, 0.4), (2.0, 0.85)])
+def test_unstable_is_said_of_a_run_the_machine_slowed(slowed_by, at_least):
     rng = np.random.default_rng(8)
     trials, said = 500, 0
     for _ in range(trials):
         slowed = _runs(rng, 0.0, 0.05, 0.03)
-        slowed[2] = slowed[2] * 1.6
+        slowed[2] = slowed[2] * slowed_by
         said += runs_disagree([run_estimate(a, b) for a, b in zip(slowed, _runs(rng, 0.0, 0.05, 0.03))])
-    assert said / trials >= 0.6
+    assert said / trials >= at_least
