@@ -105,6 +105,9 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
             outcomes[i] = _failure(cfg, error, env)
     if not sessions:
         return [outcomes[i] for i in range(len(configs))]
+    # The machine's speed now, on the point's threads, before the loader's workers start (their
+    # start-up is the group's own load, not another process's): bench.measure.interference.
+    calibration_before = calibrate()
     try:
         # one copy of each batch per session that takes turns: the same samples at each one's i-th step
         batches, _ = open_batches(first, data=data, copies=len(sessions))
@@ -145,7 +148,6 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
                     del sessions[i]
 
     try:
-        calibration_before = calibrate()  # the machine's speed now, on the point's threads
         take_turns(first.warmup_steps, step_checked(lambda i, s: s.warm_up(batches), "warm-up"))
         restarts_before = batches.epoch_restarts
         timers = {i: stage_timer(device) for i in sessions}

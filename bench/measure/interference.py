@@ -16,8 +16,9 @@ timed steps:
   are a competitor taking this run's cores. Where the wait is not reported, the CPU share decides;
 - the time the hypervisor stole from this VM (Linux's steal time), per core-second;
 - this process tree's CPU seconds per wall second (what its threads got);
-- a short fixed kernel (matrix products on the point's threads), timed before the warm-up and
-  after the timed steps: a machine that slowed down or sped up during the run shows it.
+- a short fixed kernel (matrix products on the point's threads), timed before the group's
+  DataLoader starts (its workers' start-up is the group's own load) and after it stops: a machine
+  that slowed down or sped up during the run shows it.
 
 A run beyond any of the limits below is *disturbed*: the sweep runs it again, up to the
 `disturbed_reruns` setting, and a run still disturbed is stored with its evidence and kept out
@@ -38,7 +39,8 @@ FOREIGN_CPU_LIMIT = 0.10  # other processes' share of the cores during the timed
 WAIT_LIMIT = 0.05  # this process's threads' run-queue wait, per second of the point's threads
 STEAL_LIMIT = 0.05  # the hypervisor's share of the cores during the timed steps
 CALIBRATION_LIMIT = 0.20  # the fixed kernel's time after the run against before, either way
-CALIBRATION_SIZE, CALIBRATION_REPEATS = 512, 40  # 1.2 ms a product on 2 cores here: 50 ms a reading
+CALIBRATION_SIZE = 512  # 1.25 ms a product on 2 cores here
+CALIBRATION_BLOCKS, CALIBRATION_PER_BLOCK = 5, 8  # 50 ms a reading
 
 
 @dataclass(frozen=True)
@@ -89,19 +91,26 @@ def _own_cpu() -> float:
     return seconds
 
 
-def calibrate(repeats: int = CALIBRATION_REPEATS) -> float:
-    """The mean time of one fixed matrix product on torch's threads now, in seconds (three
-    untimed products first). The same work every time, so two readings differ only by what the
-    machine gave them. A mean over back-to-back products, not a median: a competitor takes the
-    cores in slices of a few milliseconds, which a median of 1-ms products steps around."""
+def calibrate(blocks: int = CALIBRATION_BLOCKS, per_block: int = CALIBRATION_PER_BLOCK) -> float:
+    """The time of one fixed matrix product on torch's threads now, in seconds: the fastest of
+    `blocks` blocks' means of `per_block` back-to-back products (three untimed products first).
+    The same work every time, so two readings differ only by what the machine gave them. A
+    block's mean, not one product: a competitor takes the cores in slices of a few milliseconds,
+    which single 1-ms products step around (a median of them did not move beside a busy loop);
+    the fastest block, not all of them: the cores' own leftovers (a worker process exiting,
+    OpenMP threads spinning down after the last step) fade within a block or two, and a
+    competitor does not (here: 1.25 ms quiet, 2.3-4.0 ms beside one busy loop)."""
     generator = torch.Generator().manual_seed(0)
     a = torch.rand(CALIBRATION_SIZE, CALIBRATION_SIZE, generator=generator)
     for _ in range(3):  # the thread pool's start and the first products' page faults: untimed
         a @ a
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ a
-    return (time.perf_counter() - start) / repeats
+    fastest = float("inf")
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(per_block):
+            a @ a
+        fastest = min(fastest, (time.perf_counter() - start) / per_block)
+    return fastest
 
 
 def evidence(before: Usage, after: Usage, calibration_before: float, calibration_after: float,
