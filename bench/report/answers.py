@@ -259,8 +259,8 @@ def headline_ratio(fastest: pd.Series, user: pd.Series, runs: pd.DataFrame, cand
                    pool: dict[str, list[float]] | None = None) -> tuple[Ratio, str]:
     """The fastest step over the user's, and "unstable across runs: ..." or "". Across runs:
     the ratio of the two points' geometric mean run medians, its interval with the run-to-run
-    spread pooled over `pool` (every point of the layer type and device; bench.stats.
-    pooled_ratio), simultaneous over `candidates` where the fastest was picked by these runs;
+    spread pooled over `pool` (the points of the layer type and device that load as these two
+    do; bench.stats.pooled_ratio), simultaneous over `candidates` where the fastest was picked by these runs;
     from one run, over its steps (bench.stats.selected_ratio)."""
     mine, theirs = _run_steps(runs, fastest["point_id"]), _run_steps(runs, user["point_id"])
     shared = sorted(set(mine) & set(theirs))
@@ -309,13 +309,17 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
         # A point the machine disturbed is never picked: its time is partly another process's.
         clean = same_work[~same_work["point_id"].isin(disturbed)]
         measured = (clean if not clean.empty else same_work).sort_values("median_s").iloc[0]
-        pool = run_pool(runs, group["point_id"])  # one machine's process noise, over every point
         declared = same_work[same_work["variant"] == FASTEST_PIPELINE]
         # The sweep's declared fastest pipeline is compared with the user's as planned, with no
         # pick to correct for; without it, the fastest is picked from the points other than the
         # user's, and its interval is simultaneous over them.
         picked = user is None or declared.empty
         fastest = measured if picked else declared.sort_values("median_s").iloc[0]
+        # One machine's process noise, pooled over the points loading as the two compared do:
+        # a group whose loader has workers spreads its runs far more (0.4-0.65 on the linear
+        # preset here, against 0.01-0.12 without), which is its loading's noise, not theirs.
+        loading = {int(fastest["num_workers"])} | ({int(user["num_workers"])} if user is not None else set())
+        pool = run_pool(runs, group[group["num_workers"].isin(loading)]["point_id"])
         others = len(clean) - (user is not None and user["point_id"] in set(clean["point_id"]))
         candidates = max(1, others) if picked else 1
         busy = any(p is not None and p["point_id"] in disturbed for p in (user, fastest))
