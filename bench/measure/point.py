@@ -6,6 +6,7 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
@@ -14,6 +15,7 @@ from bench.config.devices import resolve_device
 from bench.config.point_config import PointConfig
 from bench.config.settings import Settings, normalise
 from bench.config.variants import parse_variant
+from bench.errors import UserError
 from bench.measure.data import open_dataset, open_loader
 from bench.measure.floors import DataFloor, SynapseFloor
 from bench.measure.stages import (
@@ -146,6 +148,10 @@ class PointSkipped:
     environment: dict
 
 
+class Diverged(UserError):
+    """A point whose loss went NaN or infinite while it was timed."""
+
+
 class PointSession:
     """One configuration's network, optimiser and rewiring, stepped on batches it is given.
 
@@ -219,6 +225,11 @@ class PointSession:
                 self.floor.backward()
         timer.finish_step()
         self.losses.append(float(result.loss))
+        if not math.isfinite(self.losses[-1]):
+            raise Diverged(f"its loss was {self.losses[-1]} at timed step {len(self.losses)}: a point whose "
+                           "training diverged is not timed or ranked (its arithmetic on NaN and inf is not "
+                           "the work a training step does); lower lr, or find where the model's forward "
+                           "makes NaN (snn-bench check FILE)")
         if self.traffic is not None:
             self.traffic.record()
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.util
 import inspect
+import os
 import re
-import sys
 from pathlib import Path
 
 from bench.errors import SettingError, UserError
+from bench.plugins import files
 
 # What a reference looks like: a module path or a .py file, then ":" and an attribute name.
-REFERENCE = re.compile(r"(?P<source>[^:]+\.py|[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_]\w*)")
+# A file may hold colons (a Windows drive: C:\Users\me\plug.py): its name runs to the last ".py:".
+REFERENCE = re.compile(r"(?P<source>.+\.py|[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_]\w*)")
 
 
 class PluginError(SettingError):
@@ -69,26 +70,50 @@ def load(reference: str, setting: str) -> tuple[object, str]:
 
 
 def _load_file(path: Path, setting: str):
-    resolved = path.resolve()
-    name = "snn_bench_plugin_" + hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, resolved)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # before running it: dataclasses and pickling look it up there
+    """The module of a plug-in file, under the name every process imports it by
+    (bench.plugins.files); PluginError naming `setting` when it does not import."""
+    name = files.module_name(path)
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        del sys.modules[name]
+        return importlib.import_module(name)
+    except Exception as error:  # any import failure is the plug-in's: say which and why
         raise PluginError(f"{setting}: {path} does not import ({type(error).__name__}: {error})") from error
-    return module
+
+
+def _source_files(module) -> list[Path]:
+    """The source a plug-in runs, what it imports beside it included (a helper changed between
+    two runs changes the digest too): a file's folder, its .py files and the packages in it; a
+    module of a package of the user's (this checkout's snn.plugin, say), that whole package. A
+    module of an installed distribution is its file alone: its version is recorded besides."""
+    file = getattr(module, "__file__", None)
+    if not file or not Path(file).is_file():
+        return []
+    file = Path(file).resolve()
+    if "site-packages" in file.parts or "dist-packages" in file.parts:
+        return [file]
+    if (file.parent / "__init__.py").exists():  # in a package of the user's: all of that package
+        top = file.parent
+        while (top.parent / "__init__.py").exists():
+            top = top.parent
+        return sorted(top.rglob("*.py"))
+    folder = file.parent
+    found = set(folder.glob("*.py"))
+    for package in (p.parent for p in folder.glob("*/__init__.py")):
+        found.update(package.rglob("*.py"))
+    return sorted(found)
 
 
 def _digest(module) -> str:
-    """sha256 of the module's source file (its name where there is no file)."""
-    file = getattr(module, "__file__", None)
-    data = Path(file).read_bytes() if file and Path(file).is_file() else module.__name__.encode()
-    return hashlib.sha256(data).hexdigest()[:16]
+    """sha256 over the plug-in's source files (`_source_files`: names and contents; its module
+    name where it has no file)."""
+    sources = _source_files(module)
+    if not sources:
+        return hashlib.sha256(module.__name__.encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    base = Path(os.path.commonpath(sources)) if len(sources) > 1 else sources[0].parent
+    for source in sources:  # names relative to their common folder: a copied tree digests alike
+        digest.update(str(source.relative_to(base)).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_factory(reference: str, setting: str, takes: str) -> tuple[object, str]:

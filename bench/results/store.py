@@ -10,7 +10,6 @@ and the next writer cuts it off before appending. So `kill -9` loses at most the
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
+import filelock
 import pandas as pd
 
 from bench.errors import UserError
@@ -94,26 +94,33 @@ class ResultStore:
     # -- writing -------------------------------------------------------------------------
     @contextlib.contextmanager
     def exclusive(self):
-        """Hold the directory for one writer: two sweeps into one store would race."""
+        """Hold the directory for one writer: two sweeps into one store would race. The lock is
+        filelock's (flock on POSIX, msvcrt on Windows), never held past this block."""
         try:  # the first write of a sweep: an unwritable --out fails here, before any timing
             self.directory.mkdir(parents=True, exist_ok=True)
-            handle = open(self.directory / LOCK, "w")
+            (self.directory / LOCK).touch()
         except OSError as error:
             raise StoreWriteError(f"cannot write to {self.directory} ({error.strerror}): pass a "
                                   "writable --out") from error
-        with handle:
-            free = shutil.disk_usage(self.directory).free
-            if free < MIN_FREE_BYTES:
-                raise StoreWriteError(f"{self.directory} has {free / 2**20:.1f} MiB free, less than the "
-                                      f"{MIN_FREE_BYTES // 2**20} MiB a sweep's results and report need: "
-                                      "free some space or pass another --out")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as error:
-                raise StoreBusyError(
-                    f"another snn-bench sweep is writing to {self.directory}; wait for it to "
-                    "finish or pass a different --out") from error
+        free = shutil.disk_usage(self.directory).free
+        if free < MIN_FREE_BYTES:
+            raise StoreWriteError(f"{self.directory} has {free / 2**20:.1f} MiB free, less than the "
+                                  f"{MIN_FREE_BYTES // 2**20} MiB a sweep's results and report need: "
+                                  "free some space or pass another --out")
+        lock = filelock.FileLock(self.directory / LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout as error:
+            raise StoreBusyError(
+                f"another snn-bench sweep is writing to {self.directory}; wait for it to "
+                "finish or pass a different --out") from error
+        except OSError as error:
+            raise StoreWriteError(f"cannot lock {self.directory / LOCK} ({error.strerror}): pass a "
+                                  "writable --out") from error
+        try:
             yield self
+        finally:
+            lock.release()
 
     def repair(self) -> int:
         """Cut a torn final line (a write cut short by a crash); returns the bytes dropped."""

@@ -144,8 +144,13 @@ class FreshProcessExecutor(InProcessExecutor):
     next group run starts afresh."""
 
     def __init__(self) -> None:
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(PRELOAD)
+        # Windows has no forkserver: there each group run's process is spawned, a fresh
+        # interpreter that imports torch and the harness itself (a second or two more a run).
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            self._context = multiprocessing.get_context("forkserver")
+            self._context.set_forkserver_preload(PRELOAD)
+        else:
+            self._context = multiprocessing.get_context("spawn")
 
     def run(self, groups: list[list[PlannedPoint]]) -> Iterator[tuple[int, list[Outcome]]]:
         for index, points in enumerate(groups):

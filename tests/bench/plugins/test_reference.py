@@ -1,0 +1,118 @@
+"""bench.plugins.reference and .files: plug-in files that import what sits beside them, load in
+any process under one name, digest everything they run, and are named with any path."""
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.cli import main
+from bench.plugins import files
+from bench.plugins.reference import REFERENCE, load, reference_problem
+from bench.results.rows import StageRow
+from bench.results.store import ResultStore
+
+EXAMPLE = Path(__file__).parents[3] / "examples" / "plain_lif"
+ROOT = Path(__file__).parents[3]
+
+PLUGIN = '''
+from helper import WIDTH
+
+
+class Thing:
+    width = WIDTH
+
+
+def make(context):
+    return Thing()
+'''
+
+
+def _plugin(folder: Path, width: int = 3) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "helper.py").write_text(f"WIDTH = {width}\n")
+    (folder / "plug.py").write_text(PLUGIN)
+    return folder / "plug.py"
+
+
+def test_a_plug_in_file_imports_the_module_beside_it(tmp_path):
+    plug = _plugin(tmp_path / "mine")
+    factory, _ = load(f"{plug}:make", "model")
+    assert factory(None).width == 3
+
+
+def test_the_digest_changes_with_a_helper_beside_the_plug_in(tmp_path):
+    plug = _plugin(tmp_path / "mine")
+    _, before = load(f"{plug}:make", "model")
+    (plug.parent / "helper.py").write_text("WIDTH = 5\n")
+    _, after = load(f"{plug}:make", "model")
+    assert before != after
+
+
+def test_a_plug_in_files_objects_unpickle_in_a_fresh_interpreter(tmp_path):
+    """What a spawned (or forkserver-started) DataLoader worker does with the data set."""
+    plug = _plugin(tmp_path / "mine")
+    factory, _ = load(f"{plug}:make", "model")
+    blob = tmp_path / "thing.pickle"
+    blob.write_bytes(pickle.dumps(factory(None)))
+    code = f"import pickle; print(pickle.loads(open({str(blob)!r}, 'rb').read()).width)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
+    assert type(factory(None)).__module__ == files.module_name(plug)
+
+
+def test_a_windows_path_with_its_drive_letter_is_a_reference():
+    assert reference_problem(r"C:\Users\me\snn\plug.py:model") is None
+    match = REFERENCE.fullmatch(r"C:\Users\me\snn\plug.py:model")
+    assert (match["source"], match["attribute"]) == (r"C:\Users\me\snn\plug.py", "model")
+    assert REFERENCE.fullmatch("snn.plugin:seed_network")["source"] == "snn.plugin"
+    assert reference_problem("plug.py") is not None  # no attribute
+
+
+def test_every_module_imports_where_fcntl_does_not_exist():
+    """Windows has no fcntl: the harness must not need it."""
+    code = """
+import importlib, pkgutil, sys
+sys.modules["fcntl"] = None  # import fcntl now raises ImportError, as on Windows
+import bench, snn
+optional = ("ray", "spikingjelly", "norse", "sinabs", "sparseprop")
+failed = []
+for package in (bench, snn):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as error:
+            if error.name not in optional:
+                failed.append(f"{info.name}: {error!r}")
+        except ImportError as error:
+            failed.append(f"{info.name}: {error!r}")
+print("\\n".join(failed))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_the_shipped_example_runs_with_two_workers_under_the_default_executor(tmp_path):
+    """Its data set is a plug-in file: each worker of the group run's loader unpickles it (the
+    group run's process starts by forkserver, and its loader's workers with it)."""
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f"""
+name = "plain-lif-workers"
+[settings]
+model = "{EXAMPLE}/plugin.py:plain_lif"
+dataset = "{EXAMPLE}/plugin.py:spike_patterns"
+num_steps = 20
+batch_size = 16
+num_workers = 2
+threads = 1
+runs = 1
+warmup_steps = 1
+measured_steps = 2
+variant = "deepr:none"
+""")
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out)]) == 0
+    steps = [r for r in ResultStore(out).rows() if isinstance(r, StageRow) and r.stage == "step"]
+    assert len(steps) == 1 and steps[0].settings.num_workers == 2
