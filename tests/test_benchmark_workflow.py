@@ -93,3 +93,23 @@ def test_a_save_and_a_compare_of_the_same_commit_flag_nothing(tmp_path):
                              "--baseline", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert judged.returncode == 0, judged.stdout + judged.stderr
     assert "no regression" in judged.stdout
+
+
+def test_a_regression_a_fresh_process_does_not_show_again_is_not_one(tmp_path):
+    """--confirm: a benchmark flagged on one run's rounds is timed again alone in a fresh process."""
+    saved = _pytest("--benchmark-enable", "--benchmark-autosave", "--benchmark-save-data", storage=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    (run,) = tmp_path.glob("*/0001_*.json")
+    slowed = json.loads(run.read_text())
+    for benchmark in slowed["benchmarks"]:  # as if this process had run it twice as slow
+        benchmark["stats"]["data"] = [2 * x for x in benchmark["stats"]["data"]]
+        for field in ("min", "max", "mean", "median", "q1", "q3"):
+            benchmark["stats"][field] *= 2
+    now = tmp_path / "now.json"
+    now.write_text(json.dumps(slowed))
+    judge = [sys.executable, "-m", "bench.report.pytest_benchmarks", "--current", str(now), "--baseline", str(run)]
+    flagged = subprocess.run(judge, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert flagged.returncode == 1 and "regression: " in flagged.stdout
+    confirmed = subprocess.run([*judge, "--confirm"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert confirmed.returncode == 0, confirmed.stdout + confirmed.stderr
+    assert "not confirmed: " in confirmed.stdout and "no regression" in confirmed.stdout
