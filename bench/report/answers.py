@@ -19,7 +19,7 @@ from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
 from bench.results.combine import unstable_runs
-from bench.results.rows import ENV_FIELDS
+from bench.results.rows import ENV_FIELDS, MACHINE_FIELDS
 from bench.stats import (
     CI_TOO_FEW,
     INTERVAL_STEPS,
@@ -81,6 +81,7 @@ class Answer:
     picked: bool = True  # the fastest was picked by these runs; False: the sweep's declared pipeline:fastest
     unstable: str = ""  # "unstable across runs: ..." when the speed-up's runs disagree (bench.results.combine)
     faster_still: str = ""  # a point whose median beat the declared fastest pipeline's, and whether that is shown
+    elsewhere: str = ""  # points left out for running on another machine, code or data than the user's step
 
 
 def _timed(step: pd.Series, pool: dict[str, list[float]], disturbed: dict[str, str]) -> Timed:
@@ -214,6 +215,32 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
             f"correcting for every comparison; {how}).{caveat}")
 
 
+# What two steps must share for one to be divided by the other: the machine and its software
+# (bench.results.rows.MACHINE_FIELDS), the harness's commit and the data.
+COMPARABLE_FIELDS = (*MACHINE_FIELDS, "git_commit", "data_fingerprint")
+
+
+def _env_value(row: pd.Series, field: str):
+    value = row.get(f"env.{field}")
+    return None if value is None or (isinstance(value, float) and value != value) else value
+
+
+def env_differences(row: pd.Series, other: pd.Series) -> list[str]:
+    """What differs between two rows' environments among COMPARABLE_FIELDS: "host a, not b"."""
+    return [f"{field} {_env_value(row, field)}, not {_env_value(other, field)}" for field in COMPARABLE_FIELDS
+            if _env_value(row, field) != _env_value(other, field)]
+
+
+def _elsewhere(left_out: pd.DataFrame, user: pd.Series) -> str:
+    """One sentence on the points left out of the answer for another environment than yours."""
+    if left_out.empty:
+        return ""
+    first = left_out.iloc[0]
+    return (f"{len(left_out)} point(s) ran on another machine, code or data than your step "
+            f"({first['config']}: {'; '.join(env_differences(first, user))}), so no answer divides one "
+            "by the other: time them in one sweep on one machine")
+
+
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
     caveats = list(skipped)
     cores, threads = int(env_number(fastest, "env.cores")), int(env_number(fastest, "env.threads"))
@@ -306,6 +333,11 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
         # Like with like: the fastest among points training what the user trains (their
         # connectivity); a dense point skips rewiring and trains another network.
         same_work = group if user is None else group[group["connectivity"] == user["connectivity"]]
+        # Like with like: a step timed on another machine, commit or data is not divided by yours.
+        away = (pd.Series(False, index=same_work.index) if user is None else
+                pd.Series([bool(env_differences(row, user)) for _, row in same_work.iterrows()], index=same_work.index))
+        elsewhere = _elsewhere(same_work[away], user) if user is not None else ""
+        same_work = same_work[~away]
         # A point the machine disturbed is never picked: its time is partly another process's.
         clean = same_work[~same_work["point_id"].isin(disturbed)]
         measured = (clean if not clean.empty else same_work).sort_values("median_s").iloc[0]
@@ -333,7 +365,7 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
             user=_timed(user, pool, disturbed) if user is not None else None,
             fastest=_timed(fastest, pool, disturbed),
             speedup=speedup, candidates=candidates, picked=picked, unstable=unstable,
-            faster_still=faster_still,
+            faster_still=faster_still, elsewhere=elsewhere,
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
@@ -407,6 +439,8 @@ def sentences(answer: Answer) -> list[str]:
                  f"{100 * answer.remaining_share:.0f}% of its step.")
     if answer.faster_still:
         lines.append(answer.faster_still[0].upper() + answer.faster_still[1:] + ".")
+    if answer.elsewhere:
+        lines.append("Left out: " + answer.elsewhere + ".")
     lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else
                  "Largest single change: none was shown to speed up the step after correcting "
                  "for every comparison in this run, so none is recommended.")

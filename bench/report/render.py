@@ -355,6 +355,8 @@ def _headline(answer, results: Results) -> str:
                  "an interval that leaves out zero beside 'no difference shown' is a saving the "
                  "correction does not let this page state." if found else ""),
              "Not told by this run: " + "; ".join(answer.caveats) + "."]
+    if answer.elsewhere:
+        notes.insert(0, "Left out: " + answer.elsewhere + ".")
     if found and (name := pipeline_name(answer.fastest.settings.variant)):
         notes.insert(0, f'All of these at once: variant = "{name}".')
     return html.headline(f"answer-{answer.layer_type}-{answer.device}-card", f"{answer.layer_type} on {answer.device}",

@@ -28,6 +28,7 @@ from bench.results.outcome_rows import skipped_row
 from bench.results.paths import SWEEP_COPY
 from bench.results.rows import Row, SkippedRow
 from bench.results.store import ResultStore, StoreWriteError
+from bench.run.data_prep import stale_points
 from bench.run.progress import Progress
 
 # What executing the units yields, as each finishes: (unit index, rows to store, labels of the
@@ -84,6 +85,12 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
     store = ResultStore(out_dir)
     with store.exclusive():
         stored = store.rows()  # read once: what is done, what was skipped, whose directory it is
+        # Rows that read other data than their data set holds now count as not done (their
+        # history stays in the store; the new rows are the current word).
+        stale, data_warnings = stale_points(stored, plan.points)
+        for warning in data_warnings:
+            print(f"warning: {warning}", file=stream)
+        stored = [r for r in stored if r.point_id not in stale]
         if any(isinstance(r, kind.foreign) for r in stored):
             other = "study" if kind.name == "sweep" else "sweep"
             raise StoreWriteError(f"{store.directory} holds a {other}'s results: a sweep and a study "

@@ -51,3 +51,37 @@ def prepare_data(points: Iterable[Settings], stream: TextIO) -> None:
     configs = {dataset_key(cfg): cfg for cfg in map(point_config, points)}  # one build per data set
     for cfg in configs.values():
         listed_dataset(cfg)
+
+
+def stale_points(stored, points) -> tuple[set[str], list[str]]:
+    """(ids of the planned `points` whose stored rows read other data than their data set holds
+    now, one warning per data set): a folder rewritten under the same data root is a different
+    data set under the same point id, and a resume would otherwise keep the old rows beside new
+    points timed on the new data. A data set that cannot be read here is left to the run to say."""
+    from bench.measure.data import dataset_key, listed_dataset
+
+    by_id = {p.point_id: p for p in points}
+    recorded: dict[str, set[str]] = {}
+    for row in stored:
+        fingerprint = (getattr(row, "env", None) or {}).get("data_fingerprint")
+        if fingerprint and row.point_id in by_id:
+            recorded.setdefault(row.point_id, set()).add(fingerprint)
+    now: dict[tuple, str | None] = {}
+    found: dict[tuple, list] = {}
+    for point_id, fingerprints in recorded.items():
+        cfg = point_config(by_id[point_id].settings)
+        key = dataset_key(cfg)
+        if key not in now:
+            try:
+                now[key] = listed_dataset(cfg).fingerprint
+            except Exception:  # absent or unreadable here: the run itself says what is wrong
+                now[key] = None
+        if now[key] is not None and fingerprints - {now[key]}:
+            found.setdefault(key, [cfg, set(), []])
+            found[key][1].update(fingerprints - {now[key]})
+            found[key][2].append(point_id)
+    warnings = [f"the data of {len(ids)} stored point(s) ({cfg.dataset}, {cfg.data_root or 'its default root'}) "
+                f"has changed since they were timed (fingerprint {', '.join(sorted(then))} then, "
+                f"{now[key]} now): they are timed again on the data there now"
+                for key, (cfg, then, ids) in found.items()]
+    return {pid for _, _, ids in found.values() for pid in ids}, warnings

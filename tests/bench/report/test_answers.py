@@ -225,3 +225,35 @@ def test_runs_that_disagree_beyond_their_own_intervals_make_the_headline_unstabl
     assert "CPU clock ranged 2000-2600 MHz" in answer.unstable
     (_, fastest, *_) = answers.sentences(answer)
     assert "unstable across runs" in fastest
+
+
+def test_a_step_timed_on_another_machine_or_commit_is_left_out_and_said_so():
+    mine = _point(0, USER, USER_STAGES)
+    theirs = [dataclasses.replace(r, env={"host": "other-box", "git_commit": "abc1234"})
+              for r in _point(1, FASTEST, FAST_STAGES)]
+    (answer,) = answers.answers(frame(mine + theirs), _ratios())
+    assert answer.speedup is None and answer.fastest.point_id == "p0"  # yours is all that is comparable
+    assert answer.elsewhere.startswith("1 point(s) ran on another machine, code or data than your step")
+    assert "host other-box, not h" in answer.elsewhere and "git_commit abc1234, not None" in answer.elsewhere
+    summary = answers.markdown([answer])
+    assert "- Left out: 1 point(s)" in summary and "faster than yours" not in summary
+    (same,) = answers.answers(frame(mine + _point(1, FASTEST, FAST_STAGES)), _ratios())
+    assert same.elsewhere == "" and same.speedup is not None
+
+
+def test_through_the_cli_a_report_mixing_machines_names_them_and_divides_nothing(tmp_path):
+    from bench.cli import main
+    from bench.results.store import ResultStore
+
+    from tests.bench.make_rows import timed_rows
+
+    def run(point_id, variant, step, env):
+        return [dataclasses.replace(r, run_index=0) for r in
+                timed_rows(point_id, "g0", step, env=env, point_settings=settings(variant=variant, connectivity=0.1, runs=1))]
+
+    ResultStore(tmp_path).append(run("mine", USER, 1.0, {"host": "h"})
+                                 + run("theirs", FASTEST, 0.3, {"host": "other-box", "cpu_model": "Xeon", "git_commit": "abc1234"}))
+    assert main(["report", str(tmp_path)]) == 0
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "Left out: 1 point(s) ran on another machine, code or data than your step" in summary
+    assert "cpu_model Xeon" in summary and "faster than yours" not in summary
