@@ -90,7 +90,8 @@ def test_a_save_and_a_compare_of_the_same_commit_flag_nothing(tmp_path):
     compared = timed("--benchmark-compare", f"--benchmark-json={now}")
     assert compared.returncode == 0, compared.stdout + compared.stderr
     judged = subprocess.run([sys.executable, "-m", "bench.report.pytest_benchmarks", "--current", str(now),
-                             "--baseline", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+                             "--baseline", str(tmp_path), "--confirm"],  # as make bench-compare judges
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert judged.returncode == 0, judged.stdout + judged.stderr
     assert "no regression" in judged.stdout
 

@@ -40,10 +40,14 @@ def busy():
 
 
 def test_a_quiet_machine_is_not_called_disturbed():
+    """Within three tries of one second: a machine quiet for a test suite may still run a
+    background job for a moment (the sweep itself reruns such a run)."""
     set_threads(2)
-    found = _evidence_of(1.0)
-    assert found["foreign_cpu_share"] < FOREIGN_CPU_LIMIT and found["runqueue_wait_share"] < WAIT_LIMIT
-    assert disturbance(found) == ""
+    tries = []
+    while len(tries) < 3 and (not tries or disturbance(tries[-1])):
+        tries.append(_evidence_of(1.0))
+    assert disturbance(tries[-1]) == "", tries
+    assert tries[-1]["foreign_cpu_share"] < FOREIGN_CPU_LIMIT and tries[-1]["runqueue_wait_share"] < WAIT_LIMIT
 
 
 def test_a_competing_process_is_seen_as_other_processes_cpu(busy):
