@@ -319,15 +319,15 @@ SYNTH_LOCK = ".snn-bench-synth.lock"
 def ensure_synthetic(root: str | Path, stream=None) -> None:
     """Write the synthetic set under root unless it is there; one writer at a time (several Ray
     tasks on one node may arrive at once: the others wait on the lock, then find it written)."""
-    import fcntl
     import sys
+
+    import filelock  # flock on POSIX, msvcrt on Windows (which has no fcntl)
 
     root = Path(root)
     if read_manifest(root) is not None:
         return
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / SYNTH_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with filelock.FileLock(root / SYNTH_LOCK):
         if read_manifest(root) is None:
             print(f"writing synthetic DVS Gesture to {root} (once, ~1 GB) ...", file=stream or sys.stderr)
             write_synthetic_dvsgesture(root, SynthConfig())

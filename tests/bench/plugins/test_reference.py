@@ -92,6 +92,10 @@ print("\\n".join(failed))
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+    # nor inside a function, where an import test cannot see it (the synthetic set's lock was so)
+    users = [str(f.relative_to(ROOT)) for package in ("bench", "snn") for f in (ROOT / package).rglob("*.py")
+             if "import fcntl" in f.read_text()]
+    assert users == []
 
 
 def test_the_shipped_example_runs_with_two_workers_under_the_default_executor(tmp_path):
