@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import torch
 
+from snn.errors import UserError
 
-class ThreadsNotHonoured(RuntimeError):
+
+class ThreadsNotHonoured(UserError):
     """The threads in force are not those that were set, and setting them again did not hold."""
 
 

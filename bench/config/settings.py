@@ -195,8 +195,8 @@ SETTINGS: tuple[Setting, ...] = (
             "warm-up, its points in a shuffled order; intervals are taken across runs (1: across "
             "the steps of one run, which a rerun can land outside)", "timing"),
     Setting("disturbed_reruns", int, 2, whole(0, MAX_RUNS),
-            "times a group run that the machine disturbed (other processes' CPU or steal time past "
-            "their limits during its timed steps, or a fixed kernel's speed changing across it: "
+            "times a group run that the machine disturbed (other processes taking its cores while its "
+            "threads waited, steal time, or a fixed kernel slower after it than before: "
             "bench.measure.interference) is timed again before it is stored as disturbed, kept out "
             "of the answers, and timed again by the next resume; 0: never timed again (still "
             "recorded as disturbed)", "timing",

@@ -22,6 +22,7 @@ import traceback as tb
 import torch
 
 from bench.config.point_config import PointConfig, loader_key
+from bench.errors import UserError
 from bench.measure.data import data_state, open_dataset, open_test_loader
 from bench.measure.environment import capture_environment, load_average
 from bench.measure.interference import Usage, calibrate, disturbance, evidence
@@ -36,7 +37,6 @@ from bench.measure.point import (
 from bench.measure.timing import stage_timer
 from bench.measure.workload import first_batches, measure_workload
 from bench.plugins.reference import NotApplicable
-from snn.errors import UserError
 from snn.lif import warm_up_kernels
 from snn.names import FUSED_NEURONS
 from snn.threads import set_threads, threads_in_force, wanted

@@ -19,7 +19,7 @@ from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
 from bench.results.combine import unstable_runs
-from bench.results.rows import ENV_FIELDS, MACHINE_FIELDS
+from bench.results.rows import COMPARABLE_FIELDS, ENV_FIELDS
 from bench.stats import (
     CI_TOO_FEW,
     INTERVAL_STEPS,
@@ -101,12 +101,19 @@ QUIET_RERUN = ("rerun on a quiet machine (the same command again: it times the d
                "again and keeps the rest)")
 
 
+def _disturbed(runs: pd.DataFrame) -> pd.Series:
+    """Which run rows a run the machine disturbed wrote (bench.measure.interference)."""
+    if "env.disturbed" not in runs:
+        return pd.Series(False, index=runs.index)
+    return runs["env.disturbed"].fillna("").astype(bool)
+
+
 def disturbed_points(runs: pd.DataFrame) -> dict[str, str]:
     """point id → why the machine disturbed one of its runs, for each point with a run that
-    stayed disturbed after the sweep's reruns (bench.measure.interference)."""
-    if runs.empty or "env.disturbed" not in runs:
+    stayed disturbed after the sweep's reruns."""
+    if runs.empty:
         return {}
-    hit = runs[(runs["stage"] == STEP) & runs["env.disturbed"].fillna("").astype(bool)]
+    hit = runs[(runs["stage"] == STEP) & _disturbed(runs)]
     return {pid: f"run {int(rows['run_index'].iloc[0])}: {rows['env.disturbed'].iloc[0]}"
             for pid, rows in hit.groupby("point_id")}
 
@@ -215,11 +222,6 @@ def _best_change(ratios: pd.DataFrame, layer_type: str, device: str, workers: in
             f"correcting for every comparison; {how}).{caveat}")
 
 
-# What two steps must share for one to be divided by the other: the machine and its software
-# (bench.results.rows.MACHINE_FIELDS), the harness's commit and the data.
-COMPARABLE_FIELDS = (*MACHINE_FIELDS, "git_commit", "data_fingerprint")
-
-
 def _env_value(row: pd.Series, field: str):
     value = row.get(f"env.{field}")
     return None if value is None or (isinstance(value, float) and value != value) else value
@@ -276,9 +278,8 @@ def run_pool(runs: pd.DataFrame, point_ids) -> dict[str, list[float]]:
     if runs.empty:
         return {}
     wanted = set(point_ids)
-    steps = runs[(runs["stage"] == STEP) & runs["point_id"].isin(wanted) & (runs["median_s"] > 0)]
-    if "env.disturbed" in steps:  # a disturbed run's time is the machine's, not the process's
-        steps = steps[~steps["env.disturbed"].fillna("").astype(bool)]
+    # a disturbed run's time is partly the machine's, not the process's: left out
+    steps = runs[(runs["stage"] == STEP) & runs["point_id"].isin(wanted) & (runs["median_s"] > 0) & ~_disturbed(runs)]
     return {pid: list(rows.sort_values("run_index")["median_s"]) for pid, rows in steps.groupby("point_id")}
 
 

@@ -14,8 +14,11 @@ medians alone, and flagged a 25-us benchmark +112% on an unchanged commit).
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,9 +146,6 @@ def confirmed(regressions: pd.DataFrame, baseline: BenchmarkRun, threshold: floa
     shows again: a run's own rounds cannot show how far a whole process moves a benchmark of tens
     of microseconds (three 35-57 us rewiring updates once read 1.2-1.5x slower in one compare of
     an unchanged commit and not in the next), and pyperf's answer is another process."""
-    import subprocess
-    import sys
-
     kept = []
     for i, (_, row) in enumerate(regressions.iterrows()):
         again = folder / f"confirm-{i}.json"
@@ -168,9 +168,6 @@ def confirmed(regressions: pd.DataFrame, baseline: BenchmarkRun, threshold: floa
 def main(argv: list[str] | None = None) -> int:
     """Judge a pytest-benchmark run (--benchmark-json) against the newest saved one: exit 1 with
     a line per regression, 0 with none, 2 with one line on a bad input."""
-    import argparse
-    import sys
-
     parser = argparse.ArgumentParser(prog="python -m bench.report.pytest_benchmarks",
                                      description="judge a benchmark run against a saved one")
     parser.add_argument("--current", required=True, help="the run to judge (pytest --benchmark-json=FILE)")

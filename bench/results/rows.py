@@ -60,6 +60,9 @@ PER_GROUP_FIELDS = ("load_avg_1m_before", "load_avg_1m", "load_avg_1m_after", "f
 MACHINE_FIELDS = ("host", "cpu_model", "cores", "gpu", "gpu_driver", "cuda", "torch", "snntorch",
                   "tonic", "numpy", "numba", "python", "threads", "numba_threads", "numba_jit",
                   "flush_denormal", "synthetic_data")
+# What two steps must share for one to be divided by the other (the report's answers): the
+# machine and its software, the harness's commit and the data.
+COMPARABLE_FIELDS = (*MACHINE_FIELDS, "git_commit", "data_fingerprint")
 
 
 class SchemaVersionError(UserError):
