@@ -37,7 +37,7 @@ from bench.measure.agreement import StepRecord, compare_steps, peak_step_memory,
 from bench.measure.data import dataset_context, open_dataset
 from bench.measure.point import PointSession, apply_runtime, open_batches
 from bench.plugins.dataset import build_dataset
-from bench.plugins.rewiring import check_rule
+from bench.plugins.rewiring import INVARIANT_RULES, check_rule, targets_of
 from snn.approx import sparseprop_choices
 from snn.train import NullTimer, no_rewiring, train_step
 
@@ -55,7 +55,7 @@ class Check:
 def checks_for(settings: Settings) -> list[str]:
     """The components of this point's variant that have an equivalence to check."""
     variant = parse_variant(settings.variant)
-    return ([c for c in ("deepr",) if variant.of("deepr") in ("exact", "custom")]
+    return ([c for c in ("deepr",) if variant.of("deepr") in INVARIANT_RULES]
             # an approximate variant's spikes differ by design: measured against the same variant
             # computed as built (approx), never held to the forward's equality
             + [c for c in ("forward",) if variant.of("forward") != "reference" and not variant.approximate]
@@ -89,7 +89,7 @@ def _rewiring(settings: Settings, updates: int) -> Check:
     batches, _ = open_batches(cfg, data=data)
     try:
         plain = replace(session.trainer, rewire=no_rewiring)  # the rule's step is check_rule's
-        targets = [round(settings.connectivity * w.numel()) for w in session.weights]
+        targets = targets_of(session.weights, settings.connectivity)
         result = check_rule(session.rewiring, session.weights, targets,
                             lambda: train_step(plain, batches, NullTimer()), updates=updates)
     finally:

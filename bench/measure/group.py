@@ -165,6 +165,12 @@ def run_group(configs: list[PointConfig], clock=time.perf_counter) -> list[Outco
     # rows record, never the setting copied (a point whose step changed them has failed above).
     env.update(threads_in_force())
     env["load_avg_1m_after"] = load_average()  # before the workload pass: it is not timing
+    for i in list(sessions):  # a rule that broke its invariants while timed: not this connectivity
+        try:
+            sessions[i].check_rule()
+        except Exception as error:
+            outcomes[i] = _failure(configs[i], error, env)
+            del sessions[i]
     workloads = _workloads(sessions, data, device) if first.workload_batches else {}
     for i, session in sessions.items():
         active, total = session.connections()

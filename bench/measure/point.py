@@ -31,7 +31,7 @@ from bench.plugins.dataset import DatasetSpec
 from bench.plugins.model import CheckedLoss, ModelContext, ModelSpec, build_model, nondeterminism
 from bench.plugins.own_step import own_step, record_unmarked
 from bench.plugins.reference import NotApplicable, PluginError
-from bench.plugins.rewiring import Rewired, build_point_rewiring
+from bench.plugins.rewiring import INVARIANT_RULES, Rewired, build_point_rewiring, invariant_problems
 from snn.approx import autocast_dtype, check_approximation, use_sparseprop
 from snn.threads import set_threads
 from snn.train import NullTimer, StageTimer, Trainer
@@ -152,6 +152,11 @@ class Diverged(UserError):
     """A point whose loss went NaN or infinite while it was timed."""
 
 
+class RuleBroken(UserError):
+    """A point whose rewiring rule broke its invariants during the timed steps: its times are of
+    another network than its connectivity names."""
+
+
 class PointSession:
     """One configuration's network, optimiser and rewiring, stepped on batches it is given.
 
@@ -232,6 +237,23 @@ class PointSession:
                            "makes NaN (snn-bench check FILE)")
         if self.traffic is not None:
             self.traffic.record()
+
+    def check_rule(self) -> None:
+        """RuleBroken when the point's rule (exact DeepR, or deepr:custom) breaks its invariants now,
+        after the timed steps: `snn-bench check` runs only a few updates, and a rule that breaks
+        later would be timed and ranked at a connectivity it no longer keeps."""
+        deepr = self.config.deepr
+        if (self.rewiring is None or deepr.variant not in INVARIANT_RULES
+                or deepr.budget != "per_layer" or deepr.schedule_start is not None):
+            return  # a global budget or a schedule sets no fixed K per parameter to hold it to
+        targets = [round(c * w.numel()) for c, w in zip(deepr.per_layer(len(self.weights)), self.weights)]
+        problems = invariant_problems(self.rewiring, self.weights, targets,
+                                      f"after {len(self.losses)} timed step(s)")
+        if problems:
+            raise RuleBroken(f"deepr:{self.config.deepr.variant} broke its invariants: {'; '.join(problems[:3])}; "
+                             "a point is timed only while its rule keeps K active connections per parameter "
+                             "and its dormant weights zero: fix the rule's step() (snn-bench check runs its "
+                             "first updates)")
 
     def connections(self) -> tuple[int, int]:
         """(active, total) rewired connections; a dense net keeps all of them."""

@@ -29,6 +29,9 @@ from snn.seeds import stream_seed
 SETTING = "rewiring_rule"
 # The notebook's DeepR and exact DeepR, built through the same factory contract as a user's rule.
 BUILTIN_RULES = {"notebook": "snn.plugin:notebook_deepr", "exact": "snn.plugin:exact_deepr"}
+# The deepr choices held to the invariants (K active per parameter, dormant weights zero) by
+# `snn-bench check` and at the end of every timed run; the notebook's DeepR promises no exact K.
+INVARIANT_RULES = ("exact", "custom")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class RewiringContext:
 
     def targets(self) -> list[int]:
         """K = round(c·n) per parameter: how many entries stay active (exact DeepR's budget)."""
-        return [round(self.connectivity * p.numel()) for p in self.parameters]
+        return targets_of(self.parameters, self.connectivity)
 
     def generator(self, stream: str = "rewiring_rule") -> torch.Generator:
         """A generator of one named stream of the point's seed (snn.seeds): "rewiring_rule" for
@@ -146,8 +149,14 @@ class RuleCheck:
         return not self.problems
 
 
+def targets_of(parameters, connectivity: float) -> list[int]:
+    """K = round(c·n) per parameter (RewiringContext.targets, for parameters outside a context)."""
+    return [round(connectivity * p.numel()) for p in parameters]
+
+
 @torch.no_grad()
-def _invariants(rule, parameters, targets, when: str) -> list[str]:
+def invariant_problems(rule, parameters, targets, when: str) -> list[str]:
+    """Each invariant `rule` breaks now, as "<when>: <problem>" (empty: it keeps them all)."""
     masks = list(rule.active_masks())
     if (problem := mask_problem(masks, parameters)) is not None:
         return [f"{when}: {problem}"]
@@ -167,9 +176,9 @@ def check_rule(rule, parameters, targets: list[int], train_step: Callable[[], No
     each followed by `rule.step()`, and check the invariants before the first and after every
     update: the masks are bool tensors shaped as the parameters, exactly `targets[i]` entries
     are active, and every dormant weight is zero. Importable for users' own tests."""
-    problems = _invariants(rule, parameters, targets, "before the first update")
+    problems = invariant_problems(rule, parameters, targets, "before the first update")
     for update in range(1, updates + 1):
         train_step()
         rule.step()
-        problems += _invariants(rule, parameters, targets, f"after update {update}")
+        problems += invariant_problems(rule, parameters, targets, f"after update {update}")
     return RuleCheck(updates=updates, problems=tuple(problems))

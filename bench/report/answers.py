@@ -82,6 +82,7 @@ class Answer:
     unstable: str = ""  # "unstable across runs: ..." when the speed-up's runs disagree (bench.results.combine)
     faster_still: str = ""  # a point whose median beat the declared fastest pipeline's, and whether that is shown
     elsewhere: str = ""  # points left out for running on another machine, code or data than the user's step
+    failed_check: str = ""  # points left out because their latest `snn-bench check` failed
 
 
 def _timed(step: pd.Series, pool: dict[str, list[float]], disturbed: dict[str, str]) -> Timed:
@@ -243,6 +244,16 @@ def _elsewhere(left_out: pd.DataFrame, user: pd.Series) -> str:
             "by the other: time them in one sweep on one machine")
 
 
+def _failed_check(left_out: pd.DataFrame, failed: dict[str, str]) -> str:
+    """One sentence on the points left out of the answer because their equivalence check failed."""
+    if left_out.empty:
+        return ""
+    first = left_out.iloc[0]
+    return (f"{len(left_out)} point(s) failed their equivalence check, so none is ranked or divided by "
+            f"yours ({first['config']}: {failed[first['point_id']]}): a variant that does not compute what "
+            "its reference computes is not a faster way to train; fix it and run snn-bench check again")
+
+
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
     caveats = list(skipped)
     cores, threads = int(env_number(fastest, "env.cores")), int(env_number(fastest, "env.threads"))
@@ -316,11 +327,12 @@ def _faster_still(measured: pd.Series, declared: pd.Series, runs: pd.DataFrame, 
 
 
 def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
-            runs: pd.DataFrame | None = None) -> list[Answer]:
+            runs: pd.DataFrame | None = None, failed_checks: dict[str, str] | None = None) -> list[Answer]:
     """One Answer per layer type × device that has timed points; the fastest is taken among the
     points at the user's connectivity when the user's pipeline was timed. `skipped`: one sentence
     per reason points were skipped (an absent device), repeated in every answer's caveats;
-    `runs`: each run's stage rows, which the speed-up is taken across."""
+    `runs`: each run's stage rows, which the speed-up is taken across; `failed_checks`: point id →
+    its failed check's first problem (bench.report.load.failed_checks), points never ranked."""
     if stages.empty:
         return []
     runs = pd.DataFrame() if runs is None else runs
@@ -339,6 +351,12 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
                 pd.Series([bool(env_differences(row, user)) for _, row in same_work.iterrows()], index=same_work.index))
         elsewhere = _elsewhere(same_work[away], user) if user is not None else ""
         same_work = same_work[~away]
+        # A variant whose equivalence check failed computes something else: never the fastest way.
+        wrong = same_work["point_id"].isin(failed_checks or {})
+        failed_check = _failed_check(same_work[wrong], failed_checks or {})
+        same_work = same_work[~wrong]
+        if same_work.empty:
+            continue
         # A point the machine disturbed is never picked: its time is partly another process's.
         clean = same_work[~same_work["point_id"].isin(disturbed)]
         measured = (clean if not clean.empty else same_work).sort_values("median_s").iloc[0]
@@ -366,7 +384,7 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
             user=_timed(user, pool, disturbed) if user is not None else None,
             fastest=_timed(fastest, pool, disturbed),
             speedup=speedup, candidates=candidates, picked=picked, unstable=unstable,
-            faster_still=faster_still, elsewhere=elsewhere,
+            faster_still=faster_still, elsewhere=elsewhere, failed_check=failed_check,
             best_change=_best_change(ratios, layer_type, device,
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
@@ -402,6 +420,11 @@ def imprecision(answer: Answer) -> str:
     return (f"not measured precisely: between {1 / s.ci_high:.2f}x and {1 / s.ci_low:.2f}x your step's speed "
             f"(95% CI of the ratio {ci_text(s.ci_low, s.ci_high)}), since {why}; rerun on a quiet machine "
             "(nothing else running), with more runs if it stays this wide")
+
+
+def left_out(answer: Answer) -> list[str]:
+    """Why points were left out of this answer, one sentence each."""
+    return [why for why in (answer.elsewhere, answer.failed_check) if why]
 
 
 def pick_text(answer: Answer) -> str:
@@ -440,8 +463,7 @@ def sentences(answer: Answer) -> list[str]:
                  f"{100 * answer.remaining_share:.0f}% of its step.")
     if answer.faster_still:
         lines.append(answer.faster_still[0].upper() + answer.faster_still[1:] + ".")
-    if answer.elsewhere:
-        lines.append("Left out: " + answer.elsewhere + ".")
+    lines += ["Left out: " + why + "." for why in left_out(answer)]
     lines.append(f"Largest single change: {answer.best_change}" if answer.best_change else
                  "Largest single change: none was shown to speed up the step after correcting "
                  "for every comparison in this run, so none is recommended.")

@@ -122,6 +122,16 @@ def latest_checks(stored: list[Row]) -> list[CheckRow]:
     return list({(r.point_id, r.component): r for r in stored if isinstance(r, CheckRow)}.values())
 
 
+def failed_checks(checks: list[CheckRow]) -> dict[str, str]:
+    """Point id → "<component>: <first problem>" for each point whose latest check of some component
+    failed (an approximate variant's, judged by accuracy, is not an equivalence)."""
+    failed = {}
+    for row in checks:
+        if not row.passed and row.component != "approx":
+            failed.setdefault(row.point_id, f"{row.component} check failed, {'; '.join(row.problems[:1])}")
+    return failed
+
+
 def with_checks(ratios: pd.DataFrame, stored: list[Row]) -> pd.DataFrame:
     """Ratios with `check`: the verdict of the latest `snn-bench check` of the variant point's
     component ("passed", "FAILED: ..."), or "" where none was run."""

@@ -19,7 +19,7 @@ from bench.report import (
     pytest_benchmarks,
     workload,
 )
-from bench.report.load import Profile, Results, load_results
+from bench.report.load import Profile, Results, failed_checks, load_results
 from bench.results.combine import UNSTABLE_MEANING
 from bench.results.paths import PROFILES, REPORT_CSV, SUMMARY_MD
 from bench.results.rows import ErrorRow, SkippedRow, StageRow
@@ -271,7 +271,8 @@ def _answers(results: Results, out: Path) -> str:
     """The first screen: per layer type and device, my step, the fastest and the speed-up as large
     numbers, then the changes that get there and how to apply each; the same answers in words in
     summary.md beside the page."""
-    found = answers.answers(results.stages, results.ratios, _skipped(results), results.runs)
+    found = answers.answers(results.stages, results.ratios, _skipped(results), results.runs,
+                            failed_checks(results.checks))
     (out / SUMMARY_MD).write_text(answers.markdown(found))
     if not found:
         return html.paragraph("Nothing was timed, so there is nothing to answer yet.", "note")
@@ -355,8 +356,7 @@ def _headline(answer, results: Results) -> str:
                  "an interval that leaves out zero beside 'no difference shown' is a saving the "
                  "correction does not let this page state." if found else ""),
              "Not told by this run: " + "; ".join(answer.caveats) + "."]
-    if answer.elsewhere:
-        notes.insert(0, "Left out: " + answer.elsewhere + ".")
+    notes[:0] = ["Left out: " + why + "." for why in answers.left_out(answer)]
     if found and (name := pipeline_name(answer.fastest.settings.variant)):
         notes.insert(0, f'All of these at once: variant = "{name}".')
     return html.headline(f"answer-{answer.layer_type}-{answer.device}-card", f"{answer.layer_type} on {answer.device}",
