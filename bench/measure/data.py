@@ -7,13 +7,15 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from tonic.collation import PadTensors
+
 from bench.config.point_config import PointConfig
 from bench.config.settings import SYNTHETIC_DATA, Settings, cache_root, synthetic_root
 from bench.plugins.dataset import DatasetContext, DatasetSpec, build_dataset, refuse_event_variants
-from bench.plugins.reference import NotApplicable
+from bench.plugins.reference import NotApplicable, PluginError
 from bench.run.progress import CountProgress
 from snn.data.frame_cache import HASHES, FrameCache, cache_key
-from snn.data.loader import build_loader, stack_batch
+from snn.data.loader import CheckedCollate, build_loader, stack_batch
 
 
 def dataset_context(cfg: PointConfig, settings: Settings | None = None) -> DatasetContext:
@@ -67,10 +69,13 @@ def cached_split(spec: DatasetSpec, train: bool, cfg: PointConfig) -> FrameCache
     return FrameCache(split, spec.shape(), root / key)
 
 
-def _collate(spec: DatasetSpec):
-    if spec.collate is not None:
-        return spec.collate
-    return None if spec.events is not None else stack_batch  # None: the loader config's (tonic's padding)
+def _collate(spec: DatasetSpec, cfg: PointConfig) -> CheckedCollate:
+    """The split's collate (the spec's, stacking, or for events the loader config's padding),
+    checked against what the spec declares (labels; the sample shape of data read as it is)."""
+    collate = spec.collate or (stack_batch if spec.events is None or cfg.loader.collate != "pad"
+                               else PadTensors(batch_first=True))
+    shape = spec.sample_shape if spec.events is None and spec.collate is None else None
+    return CheckedCollate(collate, spec.num_classes, shape)
 
 
 def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None, copies: int = 1):
@@ -81,7 +86,7 @@ def open_loader(spec: DatasetSpec, cfg: PointConfig, worker_init_fn=None, copies
     if uses_frame_cache(spec, cfg):  # filled here, before any timing, and timed on its own
         dataset = cached_split(spec, True, cfg)
         build_s = dataset.fill(CountProgress("frame cache", "sample"))
-    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec), copies=copies)
+    loader = build_loader(dataset, cfg.loader, worker_init_fn=worker_init_fn, collate_fn=_collate(spec, cfg), copies=copies)
     return loader, build_s
 
 
@@ -89,12 +94,16 @@ def open_test_loader(spec: DatasetSpec, cfg: PointConfig):
     """The test split, in order, every sample once, framed as the point's training data (from
     the same frame cache when the point uses one)."""
     dataset = spec.test
+    if len(dataset) == 0:
+        raise PluginError(f"dataset {cfg.dataset}: its test split is empty, and the workload pass "
+                          "(workload_batches) and a study's accuracy read it: give the split samples, or set "
+                          "workload_batches = 0 in a sweep")
     if uses_frame_cache(spec, cfg):
         dataset = cached_split(spec, False, cfg)
         dataset.fill()
     plain = replace(cfg.loader, shuffle=False, endless=False, drop_last=False, num_workers=0,
                     persistent_workers=False, prefetch_factor=None, loading="persistent")
-    return build_loader(dataset, plain, collate_fn=_collate(spec))
+    return build_loader(dataset, plain, collate_fn=_collate(spec, cfg))
 
 
 def data_state(spec: DatasetSpec) -> dict:

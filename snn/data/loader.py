@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from tonic.collation import PadTensors
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler
@@ -16,10 +19,50 @@ class BatchLargerThanDataError(UserError, ValueError):
     """The dataset holds fewer samples than one (dropped-last) batch."""
 
 
+class BadBatch(UserError, ValueError):
+    """A batch whose samples or labels are not what their data set declares."""
+
+
 def stack_batch(batch):
     """(frames (B, T, P, H, W) in the samples' dtype, targets (B,) int64): no padding, no cast."""
     frames, targets = zip(*batch)
-    return torch.stack(frames), torch.tensor(targets, dtype=torch.int64)
+    shapes = {tuple(torch.as_tensor(f).shape) for f in frames}
+    if len(shapes) > 1:
+        raise BadBatch(f"one batch holds samples of {len(shapes)} shapes ({', '.join(map(str, sorted(shapes)[:3]))}): "
+                       "stacked samples must share one shape; make the data set's samples one shape (pad or "
+                       "crop them), or give its spec a collate that pads")
+    return torch.stack([torch.as_tensor(f) for f in frames]), torch.tensor(targets, dtype=torch.int64)
+
+
+@dataclass(frozen=True)
+class CheckedCollate:
+    """`collate`, then a check of what it made: every label in [0, num_classes) and, where
+    `sample_shape` is given, every sample of that shape. It runs where the batch is made (in a
+    worker, or in the main process without workers: a min and a max over B labels, microseconds),
+    so a label out of range fails its batch with the fix instead of scoring 0% or reaching the
+    loss as an index error."""
+
+    collate: Callable
+    num_classes: int
+    sample_shape: tuple[int, ...] | None = None
+
+    def __call__(self, batch):
+        made = self.collate(batch)
+        if not (isinstance(made, (tuple, list)) and len(made) == 2 and isinstance(made[1], torch.Tensor)):
+            return made  # a collate of the data set's own with another batch layout
+        frames, targets = made
+        if targets.numel() and not targets.is_floating_point():
+            low, high = int(targets.min()), int(targets.max())
+            if low < 0 or high >= self.num_classes:
+                raise BadBatch(f"a label of {low if low < 0 else high} in a batch where the data set declares "
+                               f"num_classes = {self.num_classes} (labels 0 to {self.num_classes - 1}): fix its "
+                               "labels, or its spec's num_classes")
+        if (self.sample_shape is not None and isinstance(frames, torch.Tensor)
+                and tuple(frames.shape[1:]) != tuple(self.sample_shape)):
+            raise BadBatch(f"samples of shape {tuple(frames.shape[1:])} where the data set declares sample_shape "
+                           f"= {tuple(self.sample_shape)}: fix its spec's sample_shape (or leave it None to read "
+                           "it from the first sample)")
+        return made
 
 
 class RepeatedBatches(Sampler):
