@@ -27,7 +27,7 @@ from bench.config.settings import BY_NAME, Settings, point_label  # noqa: E402
 from bench.config.variants import APPROXIMATE_LABEL, REFERENCES, parse_variant  # noqa: E402
 from bench.report import html  # noqa: E402
 from bench.report.plots import save_figure  # noqa: E402
-from bench.results.paths import STUDY_PAGE  # noqa: E402
+from bench.results.paths import STUDY_PAGE, STUDY_RECORD_JSON, SWEEP_COPY  # noqa: E402
 from bench.results.rows import ErrorRow, StudyRunRow  # noqa: E402
 from bench.results.store import ResultStore  # noqa: E402
 from bench.study.analysis import (  # noqa: E402
@@ -41,7 +41,7 @@ from bench.study.analysis import (  # noqa: E402
     time_to_accuracy,
     verdicts,
 )
-from bench.study.spec import StudyRecord  # noqa: E402
+from bench.study.spec import StudyRecord, run_key  # noqa: E402
 
 SYNTHETIC_WARNING = ("This study ran on SYNTHETIC data: it shows the method, not the answer. Only the "
                      "real DVS Gesture can confirm or refute the user's claims; run the same study "
@@ -165,12 +165,15 @@ def render_study_report(results_dir: str | Path, out: str | Path, record: StudyR
     out.mkdir(parents=True, exist_ok=True)
     thresholds = record.options.thresholds
     rows, errors = study_runs(results_dir)
-    left_out = 0
-    if record.runs is not None:
-        current = set(record.runs)
-        left_out = len({r.point_id for r in rows + errors if r.point_id not in current})
-        rows = [r for r in rows if r.point_id in current]
-        errors = [r for r in errors if r.point_id in current]
+    # The runs judged: those the record names, else those its options trained (a run's id hashes
+    # its settings and training options: bench.study.spec.run_key), so runs of 4 and of 6
+    # iterations are never pooled into one verdict.
+    current = (set(record.runs) if record.runs is not None else
+               {r.point_id for r in rows + errors
+                if r.settings is not None and r.point_id == run_key(r.settings, record.options)})
+    left_out = len({r.point_id for r in rows + errors if r.point_id not in current})
+    rows = [r for r in rows if r.point_id in current]
+    errors = [r for r in errors if r.point_id in current]
     runs = as_runs(rows)
     synthetic = any(r.env.get("synthetic_data") for r in rows)
     data_roots = sorted({str(r.env.get("data_root")) for r in rows})
@@ -181,9 +184,12 @@ def render_study_report(results_dir: str | Path, out: str | Path, record: StudyR
                                    f"{', '.join(data_roots) or 'none'}", "note"))
     if left_out:
         sections.append(html.paragraph(
-            f"{left_out} stored run(s) left out: the current study file (or its [study] options) no "
-            "longer asks for them. They stay in results.jsonl; rerun the file that trained them to "
-            "judge them again.", "warning"))
+            f"{left_out} stored run(s) left out: " + (
+                "the current study file (or its [study] options) no longer asks for them. "
+                if record.runs is not None else
+                f"they were trained under other [study] options than the results' file copy names "
+                f"({SWEEP_COPY}; {STUDY_RECORD_JSON}, which lists the runs, is missing). ")
+            + "They stay in results.jsonl; rerun the file that trained them to judge them again.", "warning"))
     if record.options.claims:
         sections.append(_verdicts(runs, thresholds, synthetic))
     comparisons = against_references(runs, REFERENCES)

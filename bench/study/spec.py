@@ -198,13 +198,19 @@ def write_record(study: Study, results_dir: str | Path) -> None:
 
 
 def stored_record(results_dir: str | Path) -> StudyRecord:
-    """The record beside a study's results; results from before it was recorded give their
-    file copy's [study] options and no run list (every stored run counts)."""
+    """The record beside a study's results; without it (results from before it was recorded, or
+    a record deleted) the file copy's [study] options and no run list: the report then judges the
+    stored runs those options trained (`run_key`), never runs of other options pooled with them."""
     results_dir = Path(results_dir)
     recorded = results_dir / STUDY_RECORD_JSON
     if recorded.is_file():
-        data = json.loads(recorded.read_text())
-        table, runs, where = data["options"], tuple(data["runs"]), recorded
+        try:
+            data = json.loads(recorded.read_text())
+            table, runs, where = data["options"], tuple(data["runs"]), recorded
+        except (ValueError, KeyError, TypeError) as error:  # cut short, or not a record
+            raise SweepConfigError(f"{recorded} is damaged ({type(error).__name__}: {error}): delete it and "
+                                   "the report judges the runs its file copy's [study] options trained, or "
+                                   "rerun the study file with the same --out to write it again") from None
     else:
         table, runs, where = _document(results_dir / SWEEP_COPY).get("study", {}), None, results_dir / SWEEP_COPY
     problems: list[str] = []

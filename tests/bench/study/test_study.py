@@ -158,3 +158,26 @@ def test_a_study_of_an_approximate_variant_judges_it_by_accuracy_and_leaves_the_
     assert ("linear, c=0.2, lr=0.005: deepr:exact+forward:fused+approx:bf16 (approximate: judged by accuracy, not equality) against "
             "deepr:exact+forward:fused at iteration 3") in page
     assert "Configurations with approx:" in page
+
+
+def test_without_its_record_the_report_never_pools_runs_of_other_options(tiny_root, tmp_path, capsys):
+    study_file, out = tmp_path / "study.toml", tmp_path / "out"
+    _write_study(study_file, tiny_root, [0.005], iterations=4)
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    assert main(["study", str(study_file), "--out", str(out), "--iterations", "6"]) == 0
+    (out / "study.json").unlink()  # the file copy says iterations = 4: its runs are judged alone
+    assert main(["report", str(out)]) == 0
+    page = (out / "report" / "study.html").read_text()
+    assert "1 runs trained" in page and "1 stored run(s) left out: they were trained under other [study] options" in page
+
+
+def test_a_damaged_study_record_is_one_line_naming_the_fix(tiny_root, tmp_path, capsys):
+    study_file, out = tmp_path / "study.toml", tmp_path / "out"
+    _write_study(study_file, tiny_root, [0.005], iterations=2)
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    record = out / "study.json"
+    record.write_text(record.read_text()[:40])  # cut short, as by a full disk
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "study.json is damaged (JSONDecodeError" in err and "delete it" in err and "Traceback" not in err
