@@ -434,13 +434,16 @@ def network_name(model: str, layer_type: str | None) -> str:
     return model.rpartition(":")[2]
 
 
-def point_label(settings: Settings | dict, also: Collection[str] = ()) -> str:
+def point_label(settings: Settings | dict, also: Collection[str] = (), ran: str | None = None) -> str:
     """A point as a reader names it: "conv2d | deepr:exact c=0.1 | 0 workers | cpu", then any
     other setting away from its default, or named in `also` (a report passes the settings that
     differ between its points, threads and data root included): "| seed=1 lr=0.05". The one
-    label every table, figure and message uses."""
+    label every table, figure and message uses. `ran`: what a pipeline:fastest point ran (its
+    env.pipeline_resolved) where that is not the variant it asked for: "pipeline:fastest (ran
+    deepr:exact)", never components that did not run."""
     s = Settings.from_dict(settings)
-    variant = s.variant + (f" c={s.connectivity:g}" if s.connectivity not in (None, 1.0) else "")
+    shown = s.variant if ran is None or ran == s.variant else f"pipeline:fastest (ran {ran})"
+    variant = shown + (f" c={s.connectivity:g}" if s.connectivity not in (None, 1.0) else "")
     label = f"{network_name(s.model, s.layer_type)} | {variant} | {s.num_workers} workers | {s.device}"
     extras = []
     for setting in SETTINGS:

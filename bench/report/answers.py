@@ -18,7 +18,7 @@ from bench.config.settings import BY_NAME, SETTING_NAMES, Settings
 from bench.config.variants import parse_variant, pipeline_name, pipeline_variant
 from bench.measure.stages import STEP
 from bench.report.findings import biggest_stages, ci_text, env_number
-from bench.results.combine import unstable_runs
+from bench.results.combine import mixed_code, unstable_runs
 from bench.results.rows import COMPARABLE_FIELDS, ENV_FIELDS
 from bench.stats import (
     CI_TOO_FEW,
@@ -254,6 +254,19 @@ def _failed_check(left_out: pd.DataFrame, failed: dict[str, str]) -> str:
             "its reference computes is not a faster way to train; fix it and run snn-bench check again")
 
 
+def _code_caveats(runs: pd.DataFrame, points: list[pd.Series]) -> list[str]:
+    """One sentence per compared point whose runs ran different plug-in code (combine.mixed_code)."""
+    if runs.empty or "env.plugin_digests" not in runs:
+        return []
+    caveats = []
+    for point in points:
+        mine = runs[(runs["point_id"] == point["point_id"]) & (runs["stage"] == STEP)].sort_values("run_index")
+        if (mixed := mixed_code([{"plugin_digests": d if isinstance(d, dict) else None}
+                                 for d in mine["env.plugin_digests"]])):
+            caveats.append(f"{point['config']}: {mixed}")
+    return caveats
+
+
 def _caveats(fastest: pd.Series, user: pd.Series | None, skipped: list[str]) -> list[str]:
     caveats = list(skipped)
     cores, threads = int(env_number(fastest, "env.cores")), int(env_number(fastest, "env.threads"))
@@ -389,7 +402,8 @@ def answers(stages: pd.DataFrame, ratios: pd.DataFrame, skipped: list[str] = (),
                                      int(user["num_workers"]) if user is not None else None),
             remaining_stage=biggest.loc[fastest["point_id"], "stage"],
             remaining_share=float(biggest.loc[fastest["point_id"], "share_of_step"]),
-            caveats=_caveats(fastest, user, list(skipped))))
+            caveats=_code_caveats(runs, [p for p in (user, fastest) if p is not None])
+            + _caveats(fastest, user, list(skipped))))
     return result
 
 

@@ -43,6 +43,15 @@ def match_key(row) -> str:
 DIFFERENT_DATA = "different data"  # the flag of a pair timed on different data: no verdict
 
 
+def code_change(now: dict | None, before: dict | None) -> str:
+    """The plug-ins whose source differs between two matched rows (env.plugin_digests), in words:
+    "" when they ran the same plug-in code."""
+    now, before = now or {}, before or {}
+    changed = sorted(ref for ref in set(now) | set(before) if now.get(ref) != before.get(ref))
+    return "; ".join(f"{ref.rpartition(':')[2]}: {before.get(ref) or 'absent'} -> {now.get(ref) or 'absent'}"
+                     for ref in changed)
+
+
 def step_ratio(now: pd.Series, before: pd.Series) -> Ratio:
     """One configuration's step, now over the baseline's (module docstring)."""
     if len(now["run_medians_s"]) >= 2 and len(before["run_medians_s"]) >= 2:
@@ -54,11 +63,12 @@ def step_ratio(now: pd.Series, before: pd.Series) -> Ratio:
 
 def compare(current: Results, baseline: Results, threshold: float = REGRESSION_THRESHOLD) -> pd.DataFrame:
     """One row per configuration timed in both: ratio current/baseline, CI across runs, each
-    side's run medians, flag. A pair whose data differ (env.data_fingerprint) is flagged
+    side's run medians, flag, and which plug-ins' code differs between the two (`plugin_code`:
+    the ratio then measures that change of code too). A pair whose data differ (env.data_fingerprint) is flagged
     "different data", never a regression or an improvement: the ratio then measures the data as
     much as the code."""
     columns = ["configuration", "current_ms", "baseline_ms", "ratio", "ci_low", "ci_high", "flag",
-               "current_runs_ms", "baseline_runs_ms", "interval"]
+               "plugin_code", "current_runs_ms", "baseline_runs_ms", "interval"]
     if current.stages.empty or baseline.stages.empty:
         return pd.DataFrame(columns=columns)
     now = current.stages[current.stages["stage"] == STEP]
@@ -75,10 +85,17 @@ def compare(current: Results, baseline: Results, threshold: float = REGRESSION_T
         rows.append({"configuration": row["config"], "current_ms": row["median_s"] * 1e3,
                      "baseline_ms": old["median_s"] * 1e3, "ratio": r.median, "ci_low": r.ci_low,
                      "ci_high": r.ci_high, "flag": flag,
+                     # the same settings built from other plug-in code: the ratio measures that change
+                     "plugin_code": code_change(_digests(row), _digests(old)),
                      "current_runs_ms": ", ".join(f"{m * 1e3:.0f}" for m in row["run_medians_s"]),
                      "baseline_runs_ms": ", ".join(f"{m * 1e3:.0f}" for m in old["run_medians_s"]),
                      "interval": r.interval})
     return pd.DataFrame(rows, columns=columns)
+
+
+def _digests(row: pd.Series) -> dict | None:
+    value = row.get("env.plugin_digests")
+    return value if isinstance(value, dict) else None
 
 
 def machine_differences(current: Results, baseline: Results) -> list[str]:

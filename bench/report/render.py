@@ -219,6 +219,12 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
             f"{different} matched configuration(s) ran on different data in the two runs (their "
             "data fingerprints differ: another synthetic setting, or other event files): they are "
             "flagged 'different data' and not counted as regressions or improvements.", "warning")
+    recoded = table[table["plugin_code"] != ""]
+    if not recoded.empty:
+        body += html.paragraph(
+            f"{len(recoded)} matched configuration(s) were built from other plug-in code in the two runs "
+            f"(the plugin_code column: {recoded.iloc[0]['configuration']}: {recoded.iloc[0]['plugin_code']}): "
+            "their ratio measures that change of code with the harness's.", "warning")
     plots.baseline_ratios(table, threshold, out / "baseline.png")
     body += html.paragraph(f"{len(table)} configurations matched; {sum(table['flag'] == 'regression')} "
                            f"regression(s) and {sum(table['flag'] == 'improvement')} improvement(s) "
@@ -230,7 +236,7 @@ def _baseline(results: Results, baseline: Results, threshold: float, out: Path) 
                **{c: _three_decimals for c in ("ratio", "ci_low", "ci_high")}}
     return body + html.image("baseline.png", "current over baseline step time") + html.table(
         table, "baseline", formats, lambda r: r["flag"].replace(" ", "-"),
-        text_columns=("configuration", "flag", "current_runs_ms", "baseline_runs_ms", "interval"))
+        text_columns=("configuration", "flag", "plugin_code", "current_runs_ms", "baseline_runs_ms", "interval"))
 
 
 def _benchmarks(run_path, baseline_path, threshold: float, out: Path) -> str:

@@ -73,6 +73,23 @@ def unstable_runs(estimates: list[RunEstimate], envs: list[dict]) -> str:
     return f"unstable across runs: {UNSTABLE_MEANING}; {likely_cause(envs)}"
 
 
+def mixed_code(envs: list[dict]) -> str:
+    """What differs in the plug-in code the runs of one point ran (env.plugin_digests, in run
+    order), in words: "" when every run ran the same code. A resume after a plug-in changed
+    times new runs of an old point with the new code; their figure is one across both."""
+    digests = [e.get("plugin_digests") or {} for e in envs]
+    refs = sorted({ref for d in digests for ref in d if len({str(x.get(ref)) for x in digests}) > 1})
+    if not refs:
+        return ""
+    ref = refs[0]
+    versions: dict[str, list[int]] = {}
+    for index, d in enumerate(digests):
+        versions.setdefault(str(d.get(ref)), []).append(index)
+    runs = "; ".join(f"{digest} in run(s) {', '.join(map(str, indices))}" for digest, indices in versions.items())
+    return (f"its runs ran {len(versions)} versions of plug-in {ref.rpartition(':')[2]} ({runs}), pooled in "
+            "this figure: sweep into a fresh --out to time one version")
+
+
 def _by_run(rows: list) -> list:
     return sorted(rows, key=lambda r: r.run_index)
 
@@ -91,6 +108,8 @@ def combine_stage(runs: list[StageRow]) -> StageRow:
         centre, low, high = (first.median_s, first.ci_low_s, first.ci_high_s) if len(runs) == 1 else (
             whole.median, whole.ci_low, whole.ci_high)
         interval = INTERVAL_STEPS if len(runs) == 1 else "steps of all runs pooled"
+    if (mixed := mixed_code([r.env for r in runs])):
+        interval += "; " + mixed
     return dataclasses.replace(
         first, run_id=combined_run_id(r.run_id for r in runs), run_index=None,
         n=whole.n, median_s=centre, iqr_s=whole.iqr, min_s=whole.min, mean_s=whole.mean,

@@ -299,7 +299,8 @@ def flatten(row: Row, samples: bool = True, label_also: Collection[str] = ()) ->
     env = data.pop("env", None)
     if not samples:
         data.pop("samples_s", None)
-    flat = {"kind": row.KIND, "config": point_label(settings, also=label_also), **settings, **data}
+    ran = (env or {}).get("pipeline_resolved")
+    flat = {"kind": row.KIND, "config": point_label(settings, also=label_also, ran=ran), **settings, **data}
     if env is not None:
         flat.update({f"env.{name}": env.get(name) for name in ENV_FIELDS})
     return flat

@@ -103,6 +103,9 @@ def test_pipeline_fastest_runs_the_fastest_forward_the_model_has_and_says_which(
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == 0
     (step,) = [r for r in ResultStore(tmp_path / "out").rows() if isinstance(r, StageRow) and r.stage == "step"]
     assert step.env["pipeline_resolved"] == "deepr:exact"  # no fused neurons, no events to frame or cache
+    assert main(["report", str(tmp_path / "out")]) == 0  # its label names what ran, not what it asked for
+    summary = (tmp_path / "out" / "report" / "summary.md").read_text()
+    assert "plain_lif | pipeline:fastest (ran deepr:exact) c=0.2" in summary and "forward:fused" not in summary
 
 
 def test_snn_bench_check_passes_on_the_example_and_skips_what_does_not_apply(swept, capsys):

@@ -11,18 +11,13 @@ import pytest
 from bench.cli import main
 from bench.results.rows import ErrorRow, StudyRunRow
 from bench.results.store import ResultStore
+from tests.plain_lif import IMPORT_EXAMPLE, write_sweep
 
-EXAMPLE = Path(__file__).parents[3] / "examples" / "plain_lif"
 
-PLUGIN = '''
-import importlib.util
+PLUGIN = IMPORT_EXAMPLE + '''
 from dataclasses import replace
 
 import torch
-
-spec = importlib.util.spec_from_file_location("plain_lif_plugin", "{example}/plugin.py")
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
 
 
 class Relabelled(torch.utils.data.Dataset):
@@ -73,17 +68,10 @@ def empty_test(context):
     return replace(data, test=torch.utils.data.Subset(data.test, []))
 '''
 
-SETTINGS = {"model": f"{EXAMPLE}/plugin.py:plain_lif", "num_steps": 20, "batch_size": 16, "threads": 1,
-            "runs": 1, "warmup_steps": 1, "measured_steps": 2, "lr_rule": "fixed", "variant": "deepr:none"}
-
-
 def _write(tmp_path: Path, kind: str, dataset: str, extra: str = "", **settings) -> Path:
-    (tmp_path / "data.py").write_text(PLUGIN.format(example=EXAMPLE))
-    path = tmp_path / f"{kind}.toml"
-    path.write_text('name = "bad"\n[settings]\n' + "".join(
-        f"{k} = {json.dumps(v)}\n" for k, v in {**SETTINGS, **settings, "dataset": f"data.py:{dataset}"}.items())
-        + extra)
-    return path
+    (tmp_path / "data.py").write_text(PLUGIN)
+    return write_sweep(tmp_path / f"{kind}.toml", "bad", extra, measured_steps=2, lr_rule="fixed",
+                       variant="deepr:none", dataset=f"data.py:{dataset}", **settings)
 
 
 @pytest.mark.parametrize("dataset, workers, message", [

@@ -1,6 +1,7 @@
 """bench.plugins.reference and .files: plug-in files that import what sits beside them, load in
 any process under one name, digest everything they run, and are named with any path."""
 
+import json
 import pickle
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from bench.plugins import files
 from bench.plugins.reference import REFERENCE, load, reference_problem
 from bench.results.rows import StageRow
 from bench.results.store import ResultStore
+from tests.plain_lif import IMPORT_EXAMPLE, write_sweep
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "plain_lif"
 ROOT = Path(__file__).parents[3]
@@ -120,3 +122,24 @@ variant = "deepr:none"
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
     steps = [r for r in ResultStore(out).rows() if isinstance(r, StageRow) and r.stage == "step"]
     assert len(steps) == 1 and steps[0].settings.num_workers == 2
+
+
+def test_runs_of_a_point_timed_on_changed_plug_in_code_are_labelled_where_pooled(tmp_path, capsys):
+    """A resume that adds runs after a helper beside the plug-in changed times them on the new
+    code: it warns, and the report's figure across the runs says it pools two versions."""
+    (tmp_path / "helper.py").write_text("HIDDEN = 32\n")
+    (tmp_path / "model.py").write_text("import helper\n" + IMPORT_EXAMPLE
+                                       + "\n\ndef model(context):\n    return plugin.plain_lif(context)\n")
+    sweep = write_sweep(tmp_path / "sweep.toml", "helper-changed", model="model.py:model", variant="deepr:none", runs=2)
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out), "--executor", "in-process"]) == 0
+    results = out / "results.jsonl"  # as if the sweep had stopped after run 0
+    results.write_text("".join(line for line in results.read_text().splitlines(keepends=True)
+                               if json.loads(line).get("run_index") != 1))
+    (tmp_path / "helper.py").write_text("HIDDEN = 640\n")
+    assert main(["sweep", str(sweep), "--out", str(out), "--executor", "in-process"]) == 0
+    assert "has changed since points built with it were stored" in capsys.readouterr().err
+    assert main(["report", str(out)]) == 0
+    summary = (out / "report" / "summary.md").read_text()
+    assert "its runs ran 2 versions of plug-in model (" in summary and "in run(s) 0;" in summary
+    assert "its runs ran 2 versions of plug-in model" in (out / "report" / "index.html").read_text()

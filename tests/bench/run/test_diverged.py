@@ -1,22 +1,13 @@
 """A model whose loss goes NaN is an error naming the step and the fix, never a timed and
 ranked point (through the CLI)."""
 
-from pathlib import Path
-
 from bench.cli import main
 from bench.results.rows import ErrorRow, StageRow
 from bench.results.store import ResultStore
+from tests.plain_lif import IMPORT_EXAMPLE, MODEL, write_sweep
 
-EXAMPLE = Path(__file__).parents[3] / "examples" / "plain_lif"
-
-NAN_MODEL = '''
-import importlib.util
-
+NAN_MODEL = IMPORT_EXAMPLE + '''
 import torch
-
-spec = importlib.util.spec_from_file_location("plain_lif_plugin", "{example}/plugin.py")
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
 
 
 class Poisoned(torch.nn.Module):
@@ -36,27 +27,13 @@ def nan_model(context):
 
 
 def test_a_nan_loss_is_an_error_not_a_fastest_point(tmp_path, capsys):
-    (tmp_path / "nan_model.py").write_text(NAN_MODEL.format(example=EXAMPLE))
-    sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f"""
-name = "nan"
-[settings]
-dataset = "{EXAMPLE}/plugin.py:spike_patterns"
-num_steps = 20
-batch_size = 16
-threads = 1
-runs = 1
-warmup_steps = 1
-measured_steps = 2
-[[points]]
-model = "{tmp_path}/nan_model.py:nan_model"
-[[points]]
-model = "{EXAMPLE}/plugin.py:plain_lif"
-""")
+    (tmp_path / "nan_model.py").write_text(NAN_MODEL)
+    sweep = write_sweep(tmp_path / "sweep.toml", "nan", measured_steps=2,
+                        tail=f'[[points]]\nmodel = "{tmp_path}/nan_model.py:nan_model"\n[[points]]\nmodel = "{MODEL}"\n')
     out = tmp_path / "out"
     assert main(["sweep", str(sweep), "--out", str(out), "--executor", "in-process"]) == 1
     assert "Diverged: its loss was nan at timed step 1" in capsys.readouterr().err
     rows = ResultStore(out).rows()
     (error,) = [r for r in rows if isinstance(r, ErrorRow)]
     assert "lower lr" in error.error
-    assert {r.settings.model for r in rows if isinstance(r, StageRow)} == {f"{EXAMPLE}/plugin.py:plain_lif"}
+    assert {r.settings.model for r in rows if isinstance(r, StageRow)} == {MODEL}

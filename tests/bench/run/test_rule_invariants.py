@@ -7,8 +7,8 @@ from pathlib import Path
 from bench.cli import main
 from bench.results.rows import CheckRow, ErrorRow, StageRow
 from bench.results.store import ResultStore
+from tests.plain_lif import write_sweep
 
-EXAMPLE = Path(__file__).parents[3] / "examples" / "plain_lif"
 
 LATE_BREAKER = '''
 import torch
@@ -41,26 +41,9 @@ class LateBreaker:
 
 def _sweep(tmp_path: Path) -> Path:
     (tmp_path / "rules.py").write_text(LATE_BREAKER)
-    sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f"""
-name = "late-breaker"
-[settings]
-model = "{EXAMPLE}/plugin.py:plain_lif"
-dataset = "{EXAMPLE}/plugin.py:spike_patterns"
-num_steps = 20
-batch_size = 16
-connectivity = 0.5
-threads = 1
-runs = 1
-warmup_steps = 1
-measured_steps = 4
-workload_batches = 1
-rewiring_rule = "rules.py:LateBreaker"
-[references]
-deepr = "exact"
-[grid]
-variant = ["deepr:exact", "deepr:custom"]
-""")
+    sweep = write_sweep(tmp_path / "sweep.toml", "late-breaker",
+                        '[references]\ndeepr = "exact"\n[grid]\nvariant = ["deepr:exact", "deepr:custom"]\n',
+                        connectivity=0.5, measured_steps=4, workload_batches=1, rewiring_rule="rules.py:LateBreaker")
     return sweep
 
 
