@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -421,10 +422,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_line(message, category, filename, lineno, line=None) -> str:
+    """A warning as the command line prints it: one line, the message alone (it names the fix)."""
+    return f"snn-bench: warning: {message}\n"
+
+
+def _once(show):
+    """`show` (warnings.showwarning) for the first warning of each message only."""
+    said: set[tuple[str, type]] = set()
+
+    def show_once(message, category, filename, lineno, file=None, line=None):
+        if (str(message), category) not in said:
+            said.add((str(message), category))
+            show(message, category, filename, lineno, file, line)
+    return show_once
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _warning_line
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _once(warnings.showwarning)  # a damaged file read twice: said once
+            return args.func(args)
     except UserError as error:
         print(f"snn-bench: error: {error}", file=sys.stderr)
         return 2
@@ -434,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly
         sys.stderr.close()
         return 0
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":

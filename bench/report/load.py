@@ -153,7 +153,8 @@ def load_results(directory: str | Path) -> Results:
         raise NoResultsError(f"no results in {directory} (no {RESULTS}): run `snn-bench sweep FILE "
                              f"--out {directory}` first, or pass the directory a sweep wrote")
     store = ResultStore(directory)
-    rows = with_combined(store.current_rows())
+    stored = store.rows()  # read once: a damaged line is said once
+    rows = with_combined(store.current_rows(stored))
     varying = varying_settings(rows)
     across = [r for r in rows if r.run_index is None]  # the figures across runs: what the page states
     each = [r for r in rows if r.run_index is not None]
@@ -166,12 +167,12 @@ def load_results(directory: str | Path) -> Results:
         directory=directory,
         rows=rows,
         stages=stages,
-        ratios=with_checks(ratios, store.rows()),
+        ratios=with_checks(ratios, stored),
         sparsity=sparsity,
         label_also=varying,
         profiles=_profiles(directory),
         workload=frame([r for r in rows if isinstance(r, WorkloadRow)], WorkloadRow, varying),
-        checks=latest_checks(store.rows()),
+        checks=latest_checks(stored),
         runs=frame([r for r in each if isinstance(r, StageRow)], StageRow, varying),
         run_ratios=frame([r for r in each if isinstance(r, RatioRow)], RatioRow, varying),
     )

@@ -187,6 +187,11 @@ class ResultStore:
             warnings.warn(f"{self.path}: skipped unreadable line(s) {', '.join(map(str, bad[:20]))}"
                           + (" ..." if len(bad) > 20 else "") + "; a point that lost a row there "
                           "is not complete and will be timed again", stacklevel=2)
+        if lines[-1].strip():  # a write cut short: said, as a damaged line is, never dropped silently
+            warnings.warn(f"{self.path}: a torn final line ({len(lines[-1])} bytes, line {len(lines)}) left by "
+                          "an interrupted write is not read; the point run it belonged to is not complete: "
+                          "run the same sweep again to time it (the next write cuts the torn line)",
+                          stacklevel=2)
         return rows
 
     @staticmethod
@@ -207,12 +212,13 @@ class ResultStore:
     def completed_ids(self) -> set[str]:
         return completed_points(self.rows())
 
-    def current_rows(self) -> list[Row]:
+    def current_rows(self, rows: list[Row] | None = None) -> list[Row]:
         """The latest word on each run of each point: the rows of the last group run that timed
         it, and ratios between two such runs; else its last error; a point with no run timed,
         its last skip. (Resuming retries errors, so the history keeps older rows.) Per run, as
-        stored: bench.results.combine adds the figures across runs."""
-        rows = self.rows()
+        stored: bench.results.combine adds the figures across runs. `rows`: the store's rows,
+        where the caller has read them already."""
+        rows = self.rows() if rows is None else rows
         last_ok = self._complete_runs(rows)
         timed = {pid for pid, _ in last_ok}
         last_other: dict[tuple[str, int], Row] = {}

@@ -195,6 +195,17 @@ class Run:
     settings: Settings
     losses: list[float]
     evals: list[list[float]]  # (iteration, train_seconds, accuracy[, eval_seconds so far])
+    stopped_by: str = "iterations"  # bench.results.rows.StudyRunRow.stopped_by
+
+    @property
+    def ended_short(self) -> bool:
+        """Whether it stopped for lack of iterations or time (not by diverging, falling silent or
+        giving up, after which its accuracy stays where it was)."""
+        return self.stopped_by in ("iterations", "budget")
+
+    @property
+    def last_iteration(self) -> int:
+        return int(self.evals[-1][0]) if self.evals else 0
 
     @property
     def final_accuracy(self) -> float:
@@ -302,6 +313,15 @@ def _sensitivity_at(deepr: dict[float, dict[int, Run]], dense: dict[float, dict[
     seeds = sorted(set.intersection(*(set(deepr[lr]) & set(dense[lr]) for lr in shared)))
     if len(seeds) < 2:
         return None
+    ids = [g[lr][s].point_id for g in (deepr, dense) for lr in shared for s in seeds]
+    short = [g[lr][s] for g in (deepr, dense) for lr in shared for s in seeds
+             if g[lr][s].ended_short and g[lr][s].last_iteration < t.few_batches]
+    if short:  # its accuracy "at few_batches" would be an earlier one's: nothing to judge there
+        ends = sorted({run.last_iteration for run in short})
+        return CANNOT_TELL, (f"{arm}: {CANNOT_TELL}. {len(short)} run(s) ended at iteration {ends[0]}"
+                             + (f"-{ends[-1]}" if len(ends) > 1 else "") + f", before few_batches = "
+                             f"{t.few_batches}, the iteration (a) reads accuracy at: set few_batches to at most "
+                             f"{ends[0]}, or train for {t.few_batches} iterations"), ids
     early = lambda run: accuracy_early(run, t)  # noqa: E731
     diff = mean_interval([_sensitivity(deepr, s, shared, early) - _sensitivity(dense, s, shared, early)
                           for s in seeds], level)
@@ -319,7 +339,7 @@ def _sensitivity_at(deepr: dict[float, dict[int, Run]], dense: dict[float, dict[
               f"{by_lr}; spread across lrs, DeepR minus dense: {diff.text}; at the lr chosen on the other "
               "seeds " + ", ".join(f"seed {s} (lr {chosen[s]:g}): {early(deepr[chosen[s]][s]):.0%}" for s in seeds)
               + f", {sum(reached.values())} of {len(seeds)} reaching {t.target_accuracy:.0%}")
-    return verdict, figure, [g[lr][s].point_id for g in (deepr, dense) for lr in shared for s in seeds]
+    return verdict, figure, ids
 
 
 def verdict_a(runs: list[Run], t: Thresholds) -> Verdict:

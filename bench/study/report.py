@@ -57,7 +57,8 @@ def study_runs(directory: Path) -> tuple[list[StudyRunRow], list[ErrorRow]]:
 
 
 def as_runs(rows: list[StudyRunRow]) -> list[Run]:
-    return [Run(point_id=r.point_id, settings=r.settings, losses=r.losses, evals=r.evals) for r in rows]
+    return [Run(point_id=r.point_id, settings=r.settings, losses=r.losses, evals=r.evals, stopped_by=r.stopped_by)
+            for r in rows]
 
 
 def configuration(settings: Settings) -> str:

@@ -31,7 +31,8 @@ def test_a_torn_final_line_is_not_a_row_and_is_cut_before_the_next_append(tmp_pa
     store.append(_timed("a", "r1"))
     with open(store.path, "a") as handle:
         handle.write('{"kind": "stage", "point_id": "b", "ru')  # a write cut short by kill -9
-    assert store.completed_ids() == {"a"}
+    with pytest.warns(UserWarning, match=r"a torn final line \(\d+ bytes, line \d+\) .* run the same sweep again"):
+        assert store.completed_ids() == {"a"}  # read, and said: never dropped silently
     with pytest.warns(UserWarning, match="torn final line"):
         store.append(_timed("b", "r2"))
     lines = store.path.read_text().splitlines()
@@ -194,3 +195,18 @@ def test_csv_export_holds_the_figures_across_runs_and_each_runs(tmp_path):
     steps = pd.read_csv(results).query("stage == 'step'")
     assert sorted(steps["run_index"].fillna(-1)) == [-1, 0, 1, 2]  # empty: across runs
     assert steps[steps["run_index"].isna()]["interval"].item() == "t across 3 runs"
+
+
+def test_a_torn_final_line_is_said_once_by_the_report_command(tmp_path):
+    import subprocess
+    import sys
+
+    store = ResultStore(tmp_path)
+    store.append(_timed("a", "r1"))
+    with open(store.path, "a") as handle:
+        handle.write('{"kind": "stage", "point_id": "b", "ru')  # a write cut short by kill -9
+    # in a process of its own: pytest records warnings instead of letting them print
+    done = subprocess.run([sys.executable, "-m", "bench", "report", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("snn-bench: warning: ") and "a torn final line" in lines[0]

@@ -1,5 +1,6 @@
 """The study's pure rules on constructed curves and results: spikes, time-to-accuracy, verdicts."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -153,6 +154,21 @@ def test_claim_a_is_not_supported_when_dense_is_the_more_sensitive():
 def test_claim_a_cannot_tell_without_a_dense_arm_on_the_same_lr_grid():
     deepr = _grid(BASE, {0.001: 0.2, 0.01: 0.5, 0.1: 0.6, 0.5: 0.85, 1.0: 0.3})
     assert verdict_a(deepr, THRESHOLDS).verdict == CANNOT_TELL
+
+
+def test_claim_a_cannot_tell_where_runs_end_before_its_early_iteration():
+    """Runs of 4 iterations under few_batches = 100: their accuracy "at iteration 100" would be
+    iteration 4's. The same runs judged at an iteration they reached support the claim."""
+    def short(runs):
+        return [dataclasses.replace(r, evals=[[0, 0.0, 0.1, 0.1], [4, 0.8, r.evals[1][2], 0.3]]) for r in runs]
+    deepr = short(_grid(BASE, {0.001: 0.2, 0.01: 0.5, 0.1: 0.6, 0.5: 0.85, 1.0: 0.3}))
+    dense = short(_grid(DENSE, {0.001: 0.85, 0.01: 0.84, 0.1: 0.8, 0.5: 0.78, 1.0: 0.8}))
+    verdict = verdict_a(deepr + dense, dataclasses.replace(THRESHOLDS, few_batches=100))
+    assert verdict.verdict == CANNOT_TELL
+    assert "30 run(s) ended at iteration 4, before few_batches = 100" in verdict.figure
+    assert verdict_a(deepr + dense, dataclasses.replace(THRESHOLDS, few_batches=4)).verdict == SUPPORTED
+    diverged = [dataclasses.replace(r, stopped_by="diverged") for r in deepr + dense]  # accuracy stays
+    assert verdict_a(diverged, dataclasses.replace(THRESHOLDS, few_batches=100)).verdict == SUPPORTED
 
 
 def test_claim_a_judges_speed_at_an_lr_chosen_on_the_other_seeds():

@@ -181,3 +181,15 @@ def test_a_damaged_study_record_is_one_line_naming_the_fix(tiny_root, tmp_path, 
     assert main(["report", str(out)]) == 2
     err = capsys.readouterr().err
     assert "study.json is damaged (JSONDecodeError" in err and "delete it" in err and "Traceback" not in err
+
+
+def test_claim_a_cannot_tell_from_runs_shorter_than_few_batches(tiny_root, tmp_path):
+    study_file, out = tmp_path / "study.toml", tmp_path / "out"
+    study_file.write_text('name = "short"\n[settings]\n' + "".join(
+        f"{k} = {json.dumps(v)}\n" for k, v in {**SETTINGS, "data_root": str(tiny_root)}.items())
+        + "[grid]\nlr = [0.001, 0.01, 0.1]\nconnectivity = [0.2]\n"
+        + "".join(f'[[points]]\nvariant = "deepr:none"\nlr = {lr}\n' for lr in (0.001, 0.01, 0.1))
+        + "[study]\nseeds = [0, 1]\niterations = 2\neval_every = 1\nfew_batches = 100\n")
+    assert main(["study", str(study_file), "--out", str(out)]) == 0
+    page = (out / "report" / "study.html").read_text()
+    assert "ended at iteration 2, before few_batches = 100" in page
