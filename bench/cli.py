@@ -12,12 +12,13 @@ from bench.cache_cli import add_cache_commands
 from bench.config.check_options import CHECK_OPTIONS, check_options
 from bench.config.options import add_flags, given_flags
 from bench.config.options import markdown_table as options_table
-from bench.config.settings import SETTINGS, markdown_table, normalise, point_label, show_value
+from bench.config.settings import SETTINGS, cache_root, markdown_table, normalise, point_label, show_value
 from bench.config.sweepfile import MAX_POINTS
 from bench.config.variants import VARIANT_COMPONENTS
 from bench.data_cli import add_data_commands
 from bench.errors import SettingError, UserError
 from bench.profiling.options import PROFILE_OPTIONS
+from bench.tool_caches import point_tool_caches
 from bench.regression import REGRESSION_THRESHOLD
 from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
 from bench.results.rows import to_json
@@ -440,6 +441,7 @@ def _once(show):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    point_tool_caches(cache_root() / "tools")  # before matplotlib, numba or torch is imported
     formatwarning, warnings.formatwarning = warnings.formatwarning, _warning_line
     try:
         with warnings.catch_warnings():
