@@ -173,13 +173,17 @@ def check_sweep(spec: dict, source: str = "<sweep>") -> SweepSpec:
                      grid=grid, points=points, references=references, profile=profile, check=check)
 
 
-def read_sweep(path: str | Path) -> SweepSpec:
+def read_document(path: str | Path) -> dict:
+    """A sweep or study file's TOML as a dict; SweepConfigError when it is missing or not TOML."""
     path = Path(path)
     if not path.is_file():
         raise SweepConfigError(f"sweep file {path} does not exist: pass a TOML file such as "
                                "bench/configs/default.toml")
     try:
-        spec = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
-    return check_sweep(spec, source=str(path))
+
+
+def read_sweep(path: str | Path) -> SweepSpec:
+    return check_sweep(read_document(path), source=str(path))

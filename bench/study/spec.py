@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from bench.config.options import (
     whole,
 )
 from bench.config.plan import SweepPlan, plan_sweep
-from bench.config.sweepfile import MAX_POINTS, SweepConfigError, problem_list
+from bench.config.sweepfile import MAX_POINTS, SweepConfigError, problem_list, read_document
 from bench.results.ids import config_hash
 from bench.results.paths import STUDY_RECORD_JSON, SWEEP_COPY
 from bench.study.analysis import SpikeRule, Thresholds
@@ -159,13 +158,6 @@ def check_study(document: dict, source: str = "<study>", data_override: str | No
     return Study(plan=plan, options=options)
 
 
-def _document(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise SweepConfigError(f"{path} is not valid TOML: {error}") from error
-
-
 # they change what a run trains and records (trained_accuracy only through give_up_after)
 TRAINING_OPTIONS = ("iterations", "budget_s", "stop_silent_after", "give_up_after", "trained_accuracy",
                     "eval_every")
@@ -212,7 +204,7 @@ def stored_record(results_dir: str | Path) -> StudyRecord:
                                    "the report judges the runs its file copy's [study] options trained, or "
                                    "rerun the study file with the same --out to write it again") from None
     else:
-        table, runs, where = _document(results_dir / SWEEP_COPY).get("study", {}), None, results_dir / SWEEP_COPY
+        table, runs, where = read_document(results_dir / SWEEP_COPY).get("study", {}), None, results_dir / SWEEP_COPY
     problems: list[str] = []
     options = check_options(table, problems)
     if problems:
@@ -227,7 +219,7 @@ def load_study(path: str | Path, data_override: str | None = None, max_points: i
     if not path.is_file():
         raise SweepConfigError(f"study file {path} does not exist: pass a TOML file such as "
                                "bench/configs/study.toml")
-    document = _document(path)
+    document = read_document(path)
     if overrides:
         table = document.get("study", {})
         document["study"] = {**(table if isinstance(table, dict) else {}), **overrides}

@@ -19,9 +19,11 @@ is short, has a bad header or fails its CRC is rebuilt, with one line on stderr 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import socket
 import shutil
 import struct
 import sys
@@ -131,19 +133,28 @@ class FrameCache(Dataset):
     def __getitem__(self, index: int):
         frames = self._read(index)
         if frames is None:
+            if self.filled and not self.entry(index).exists():  # after fill(): removed under the reader
+                self.warn(f"frame cache: {self.entry(index)} vanished after the cache was filled (removed by "
+                          "`cache prune` or by hand); framed again inside this step, whose data_wait now "
+                          "includes the framing: rerun the point")
             frames = self._build(index)
         return torch.from_numpy(frames), int(self.dataset.targets[index])
 
+    filled = False  # set by fill(): every entry existed then, so a missing one was removed since
+
     def fill(self, progress: Callable[[int, int], None] | None = None) -> float:
-        """Build every missing or bad entry now; returns the seconds it took."""
+        """Build every missing or bad entry now, and mark this process a reader of the folder
+        (`readers`: `cache prune` leaves it alone); returns the seconds it took."""
         start = time.perf_counter()
         self.directory.mkdir(parents=True, exist_ok=True)
+        register_reader(self.directory)
         self.remove_leftovers()
         for index in range(len(self)):
             if self._read(index) is None:
                 self._build(index)
             if progress is not None:
                 progress(index + 1, len(self))
+        self.filled = True
         return time.perf_counter() - start
 
     def remove_leftovers(self) -> int:
@@ -200,6 +211,33 @@ class FrameCache(Dataset):
             handle.write(frames.tobytes())
         os.replace(staging, path)  # atomic: a reader sees the old entry, or this one whole
         return frames
+
+
+READERS = ".readers"  # in a key folder: one empty file per process reading it, "<host>-<pid>"
+
+
+def register_reader(directory: Path) -> Path:
+    """Mark this process a reader of a key folder until it exits (atexit removes the mark; a
+    killed process's mark is recognised as dead by its pid on this host)."""
+    marker = Path(directory) / READERS / f"{socket.gethostname()}-{os.getpid()}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    atexit.register(marker.unlink, missing_ok=True)
+    return marker
+
+
+def readers(directory: Path) -> list[str]:
+    """The live readers of a key folder ("<host>-<pid>"): on this host, those whose process is
+    alive; another host's cannot be checked from here and count as alive."""
+    host = socket.gethostname()
+    live = []
+    for marker in sorted((Path(directory) / READERS).glob("*")):
+        name, _, pid = marker.name.rpartition("-")
+        if name != host or not pid.isdigit() or _alive(int(pid)):
+            live.append(marker.name)
+        else:
+            marker.unlink(missing_ok=True)  # a dead reader's mark
+    return live
 
 
 def _alive(pid: int) -> bool:

@@ -239,3 +239,30 @@ def test_cache_prune_keeps_the_folders_a_sweep_uses_and_removes_the_rest(tiny_ro
     assert (frames / "stale-key").exists() and "would remove" in capsys.readouterr().out
     assert main(["cache", "prune", str(sweep)]) == 0
     assert {p.name for p in frames.iterdir() if p.is_dir()} == used
+
+
+def test_cache_prune_keeps_a_folder_a_running_process_reads_and_takes_study_files(tiny_root, tmp_path, capsys,
+                                                                                   monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("SNN_BENCH_CACHE", str(tmp_path / "cache"))
+    frames = tmp_path / "cache" / "frames"
+    (frames / "read-now").mkdir(parents=True)
+    (frames / "read-now" / "000000.frames").write_bytes(b"old")
+    reader = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom snn.data.frame_cache import "
+                               f"register_reader\nregister_reader('{frames / 'read-now'}')\nprint('ready', flush=True)\n"
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        study = tmp_path / "study.toml"  # a study file names its points as a sweep file does
+        study.write_text(f'name = "st"\n[settings]\ndata_root = "{tiny_root}"\n{TINY}variant = "deepr:exact"\n'
+                         'connectivity = 0.2\n[study]\nseeds = [0]\niterations = 2\n')
+        assert main(["cache", "prune", str(study)]) == 0
+        out = capsys.readouterr().out
+        assert f"keeping {frames / 'read-now'}: a running process reads it" in out and (frames / "read-now").is_dir()
+    finally:
+        reader.kill()
+        reader.wait()
+    assert main(["cache", "prune", str(study)]) == 0  # its reader is gone: a dead pid's mark does not count
+    assert not (frames / "read-now").exists() and "removed" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from snn.data.dvsgesture import open_split
-from snn.data.frame_cache import FrameCache
+from snn.data.frame_cache import FrameCache, readers
 from snn.data.transforms import FrameConfig, build_transform
 
 
@@ -152,3 +152,14 @@ def test_an_entry_that_is_a_folder_is_rebuilt(tiny_root, tmp_path):
     entry.mkdir()
     np.testing.assert_array_equal(cache[2][0].numpy(), dataset[2][0])
     assert entry.is_file() and "it is a folder" in lines[0]
+
+
+def test_an_entry_removed_after_the_fill_is_framed_again_with_one_line_saying_so(tiny_root, tmp_path):
+    lines = []
+    _, cache = _cache(tiny_root, tmp_path, warn=lines.append)
+    cache.fill()
+    assert readers(cache.directory)  # this process reads it: `cache prune` keeps it
+    good = cache[2][0].numpy().copy()
+    cache.entry(2).unlink()  # as a prune or a hand would, while a sweep reads it
+    np.testing.assert_array_equal(cache[2][0].numpy(), good)
+    assert len(lines) == 1 and "vanished after the cache was filled" in lines[0] and "rerun the point" in lines[0]
