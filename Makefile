@@ -14,7 +14,7 @@ DATA_ROOT ?= $(if $(SNN_BENCH_DATA),$(SNN_BENCH_DATA),synthetic)
 REPORTS ?= reports
 SWEEP ?= bench/configs/default.toml
 
-.PHONY: setup setup-libraries test test-ray gpu-check study study-approx bench bench-libraries bench-approx bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
+.PHONY: setup setup-libraries test test-spawn test-ray gpu-check study study-approx bench bench-libraries bench-approx bench-save bench-compare bench-deepr bench-forward bench-sparse data browser clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,12 @@ $(STAMP): pyproject.toml
 
 test: setup
 	$(PY) -m pytest -q -m "not ray"
+
+# The same suite as macOS and Windows start processes: every DataLoader worker and group run is
+# spawned, a fresh interpreter that imports what it unpickles (tests/conftest.py reads
+# SNN_BENCH_START_METHOD). About twice make test's time (each spawn imports torch); CI runs it.
+test-spawn: setup
+	SNN_BENCH_START_METHOD=spawn $(PY) -m pytest -q -m "not ray"
 
 # The Ray executor against a real local cluster (ray start --head on 127.0.0.1): installs the
 # [ray] extra (about 350 MB) into .venv first.

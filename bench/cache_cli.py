@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 from bench.config.settings import frame_cache_root, synthetic_root
-from snn.data.frame_cache import readers
 
 
 def _size(path: Path) -> int:
@@ -55,13 +54,15 @@ def frame_cache_keys(sweep_files: list[str], data_override: str | None) -> set[s
 
 
 def _cmd_prune(args) -> int:
+    from snn.data.frame_cache import readers  # torch: never on `snn-bench --help`
+
     root = frame_cache_root()
     keep = frame_cache_keys(args.sweeps, args.data_root)
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     stale = {p: _size(p) for p in folders if p.name not in keep}
     in_use = {}
     for folder, size in stale.items():
-        if (users := readers(folder)) or (not args.dry_run and not _remove(folder)):
+        if (users := readers(folder)) or (not args.dry_run and not _remove(folder, readers)):
             in_use[folder] = users or readers(folder)
             print(f"keeping {folder}: a running process reads it ({', '.join(in_use[folder])}); prune again "
                   "when it has finished")
@@ -74,7 +75,7 @@ def _cmd_prune(args) -> int:
     return 0
 
 
-def _remove(folder: Path) -> bool:
+def _remove(folder: Path, readers) -> bool:
     """Remove a key folder unless a reader registered in it meanwhile: it is first renamed out of
     the way (a reader starting now fills a fresh one), its readers read again, and put back if
     one appeared. Returns whether it was removed."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import pytest
 
 from bench.measure.environment import benchmark_machine_info
@@ -35,10 +38,18 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     machine_info["snn_bench"] = benchmark_machine_info()
 
 
+# `make test` runs the suite as macOS and Windows start processes: SNN_BENCH_START_METHOD=spawn
+# makes spawn this process's start method, so DataLoader workers and group runs are spawned
+# (fresh interpreters that import everything they unpickle), not forked.
+START_METHOD_ENV = "SNN_BENCH_START_METHOD"
+
+
 def pytest_configure(config):
     """Asking to compare is asking to time: `pytest --benchmark-compare` enables the benchmarks
     that the project's addopts disable for `make test`. (pytest-benchmark reads the option in its
-    own pytest_configure, which runs last.)"""
+    own pytest_configure, which runs last.) The start method of START_METHOD_ENV, where set."""
+    if method := os.environ.get(START_METHOD_ENV):
+        multiprocessing.set_start_method(method, force=True)
     if config.getoption("benchmark_compare", None):
         config.option.benchmark_enable = True
 

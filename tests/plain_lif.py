@@ -8,13 +8,15 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "plain_lif"
 MODEL = f"{EXAMPLE}/plugin.py:plain_lif"
 DATASET = f"{EXAMPLE}/plugin.py:spike_patterns"
 
-# A plug-in file of a test's own starts with this: `plugin` is the example's module.
+# A plug-in file of a test's own starts with this: `plugin` is the example's module, imported under
+# the name every process imports it by (bench.plugins.files), so a spawned worker unpickles it.
 IMPORT_EXAMPLE = f'''
-import importlib.util
+import importlib
+from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("plain_lif_plugin", "{EXAMPLE}/plugin.py")
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
+from bench.plugins.files import module_name
+
+plugin = importlib.import_module(module_name(Path("{EXAMPLE}/plugin.py")))
 '''
 
 # one short run of the example's size: 20 time steps, 16 samples a batch, one thread

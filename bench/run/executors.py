@@ -130,6 +130,17 @@ def _time_group_in_child(points: list[PlannedPoint], parent: ParentState, connec
         connection.close()
 
 
+def group_start_method() -> str:
+    """How a group run's process starts: by spawn where spawn is this process's start method
+    (the default on macOS and Windows, or set by multiprocessing.set_start_method, as `make test`
+    sets it to run the suite as those platforms do) or where there is no forkserver (Windows);
+    else from a forkserver that has imported torch and the harness once (a second or two less a
+    run). Either way the process starts from a clean interpreter state, never a fork of this one."""
+    if multiprocessing.get_start_method() == "spawn" or "forkserver" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    return "forkserver"
+
+
 class FreshProcessExecutor(InProcessExecutor):
     """Each group run in a fresh process of its own, forked from a server that has imported
     torch and the harness but run nothing, one after another, never two at once.
@@ -144,13 +155,9 @@ class FreshProcessExecutor(InProcessExecutor):
     next group run starts afresh."""
 
     def __init__(self) -> None:
-        # Windows has no forkserver: there each group run's process is spawned, a fresh
-        # interpreter that imports torch and the harness itself (a second or two more a run).
-        if "forkserver" in multiprocessing.get_all_start_methods():
-            self._context = multiprocessing.get_context("forkserver")
+        self._context = multiprocessing.get_context(group_start_method())
+        if self._context.get_start_method() == "forkserver":
             self._context.set_forkserver_preload(PRELOAD)
-        else:
-            self._context = multiprocessing.get_context("spawn")
 
     def run(self, groups: list[list[PlannedPoint]]) -> Iterator[tuple[int, list[Outcome]]]:
         for index, points in enumerate(groups):

@@ -103,12 +103,11 @@ class FrameCache(Dataset):
     """A dataset of (frames int16 (T, P, H, W), label) over `dataset`'s samples, read from the
     cache and computed (by `dataset`, with its transform) only where an entry is missing or bad."""
 
-    def __init__(self, dataset, shape: tuple[int, ...], directory: Path,
-                 warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)):
+    def __init__(self, dataset, shape: tuple[int, ...], directory: Path, warn: Callable[[str], None] | None = None):
         self.dataset = dataset  # a CheckedDVSGesture with its frame transform: .paths, .targets
         self.shape = tuple(shape)
         self.directory = Path(directory)
-        self.warn = warn
+        self.warn = warn or to_stderr  # a module function: a spawned worker unpickles it by name
         self.nbytes = int(np.prod(self.shape)) * 2
 
     @classmethod
@@ -211,6 +210,10 @@ class FrameCache(Dataset):
             handle.write(frames.tobytes())
         os.replace(staging, path)  # atomic: a reader sees the old entry, or this one whole
         return frames
+
+
+def to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 READERS = ".readers"  # in a key folder: one empty file per process reading it, "<host>-<pid>"
