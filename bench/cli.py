@@ -16,11 +16,11 @@ from bench.config.settings import SETTINGS, cache_root, markdown_table, normalis
 from bench.config.sweepfile import MAX_POINTS
 from bench.config.variants import VARIANT_COMPONENTS
 from bench.data_cli import add_data_commands
-from bench.errors import SettingError, UserError
+from bench.errors import SettingError, UserError, writes_into
 from bench.profiling.options import PROFILE_OPTIONS
 from bench.tool_caches import point_tool_caches
 from bench.regression import REGRESSION_THRESHOLD
-from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, SWEEP_COPY
+from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, STUDY_RECORD_JSON, SWEEP_COPY
 from bench.results.rows import to_json
 from snn.files import probe_writable, replace_file
 
@@ -177,6 +177,9 @@ def _cmd_check(args) -> int:
     options = check_options({**plan.check, **given_flags(args, CHECK_OPTIONS)}, "[check] and flags")
     points = [p for p in plan.points if p.skip_reason is None and checks_for(p.settings)]
     out = Path(args.out or DEFAULT_REPORTS / plan.name)
+    if (out / STUDY_RECORD_JSON).is_file():
+        raise SettingError(f"{out} holds a study's runs, and check stores its verdicts beside a sweep's "
+                           "results: pass the sweep's own --out, or a fresh folder")
     check_plugins([p.settings for p in points])
     prepare_data((p.settings for p in points), sys.stderr)
     failed = checked = skipped = without = 0
@@ -191,9 +194,17 @@ def _cmd_check(args) -> int:
                 skipped += 1
                 continue
             except Exception as error:  # one point's failure is its checks' verdict, not the end
-                checks = [Check(c, "", False, (f"{type(error).__name__}: {error}",), "the check raised")
-                          for c in checks_for(point.settings)]
-                traceback.print_exc(file=sys.stderr)
+                # its plug-in's code raised building it: one line saying where; the agreement is a
+                # port's claim, which a point that cannot be built never got to make, so no
+                # agreement verdict is stored for it
+                where = traceback.extract_tb(error.__traceback__)[-1]
+                problem = f"{type(error).__name__}: {error} (at {where.filename}:{where.lineno})"
+                print(f"{point.label} | FAILED: the point could not be built to check: {problem}")
+                checks = [Check(c, "", False, (problem,), "the point could not be built")
+                          for c in checks_for(point.settings) if c != "agreement"]
+                checked, failed = checked + max(1, len(checks)), failed + max(1, len(checks))
+                if not checks:
+                    continue
             if not checks:  # a model that declares no port: nothing of it to compare
                 without += 1
                 continue
@@ -213,6 +224,8 @@ def _cmd_check(args) -> int:
                                    figures=c.figures)
                           for c in checks])
             for c in checks:
+                if c.what == "the point could not be built":
+                    continue  # counted and said in one line above
                 checked += 1
                 failed += not c.passed
                 verdict = ("FAILED: " if not c.passed else "differs by design, as declared: " if c.problems
@@ -224,9 +237,14 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
+    with writes_into(out, "pass --out with a folder you can write (snn-bench report RESULTS --out DIR)"):
+        return _render(args, out)
+
+
+def _render(args, out: Path) -> int:
     from bench.report.render import render_report
 
-    out = Path(args.out or (Path(args.results) / REPORT if args.results else DEFAULT_REPORTS / REPORT))
     if args.results and (Path(args.results) / SWEEP_COPY).is_file():
         from bench.study.report import render_study_report, study_runs
         from bench.study.spec import stored_record

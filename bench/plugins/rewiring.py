@@ -120,6 +120,12 @@ def build_point_rewiring(cfg, rewired: list[Rewired], optimiser: torch.optim.Opt
         raise NotApplicable(f"deepr:{variant} does not apply to model {cfg.model}: its rewirable parameters "
                             f"mix dtypes or devices ({', '.join(sorted(map(' on '.join, kinds)))}), and one "
                             "rewiring buffer holds one dtype on one device")
+    if variant == "notebook" and rewired[0].weight.dtype != torch.float32:
+        # the user's code, kept as written: its float32 masks promote a bfloat16 weight to float32
+        # and cannot be index-put into a float64 one, so it would time another network or fail
+        raise NotApplicable(f"deepr:notebook does not apply to model {cfg.model}: its rewirable parameters are "
+                            f"{str(rewired[0].weight.dtype).removeprefix('torch.')}, and the notebook's DeepR, kept as "
+                            "the user wrote it, works in float32 only; use deepr:exact, which keeps the weights' dtype")
     reference = cfg.rewiring_rule if variant == "custom" else BUILTIN_RULES[variant]
     return build_point_rule(reference, dict(cfg.rewiring_options), rewired, cfg.deepr, optimiser)
 

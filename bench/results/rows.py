@@ -260,8 +260,8 @@ def _check_schema(data: dict, where: str) -> None:
         raise SchemaVersionError(
             f"{where} holds rows of schema version {version}, and this snn-bench reads version "
             f"{SCHEMA_VERSION}: sweep into a fresh --out directory, or move the old one aside "
-            "(`make clean` empties reports/); the old results stay readable with the snn-bench "
-            "commit that wrote them, recorded in their env.git_commit")
+            "(mv DIR DIR.old); the old results stay readable with the snn-bench commit that wrote "
+            "them, recorded in their env.git_commit")
 
 
 def _nan_where_null(data: dict, row_type) -> dict:

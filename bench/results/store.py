@@ -29,6 +29,7 @@ from bench.results.rows import (
     RatioRow,
     Row,
     SkippedRow,
+    SchemaVersionError,
     StageRow,
     WorkloadRow,
     flatten,
@@ -179,14 +180,16 @@ class ResultStore:
                 data = json.loads(line)
                 if not isinstance(data, dict):
                     raise ValueError("not a row")
-            except ValueError:  # JSONDecodeError included
+                rows.append(row_from_dict(data, str(self.path)))
+            except SchemaVersionError:  # another version's rows: refused whole, never skipped
+                raise
+            except (ValueError, TypeError, AttributeError, KeyError):  # not JSON, or not a row of any kind
                 bad.append(number)
-                continue
-            rows.append(row_from_dict(data, str(self.path)))
         if bad:
             warnings.warn(f"{self.path}: skipped unreadable line(s) {', '.join(map(str, bad[:20]))}"
-                          + (" ..." if len(bad) > 20 else "") + "; a point that lost a row there "
-                          "is not complete and will be timed again", stacklevel=2)
+                          + (" ..." if len(bad) > 20 else "") + "; they are not JSON, or not a row of any "
+                          "kind; a point that lost a row there is not complete and will be timed again",
+                          stacklevel=2)
         if lines[-1].strip():  # a write cut short: said, as a damaged line is, never dropped silently
             warnings.warn(f"{self.path}: a torn final line ({len(lines[-1])} bytes, line {len(lines)}) left by "
                           "an interrupted write is not read; the point run it belonged to is not complete: "

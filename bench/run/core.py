@@ -120,12 +120,13 @@ def run_plan(plan: SweepPlan, out_dir: str | Path, kind: RunKind, *,
         tally = RunTally(planned=len(plan.points), already_done=already, done=0, failed=0,
                          skipped=len(skipped), interrupted=False)
         try:
-            _consume(execute(todo), todo, estimates, store, progress, tally)
-            progress.close()
+            try:
+                _consume(execute(todo), todo, estimates, store, progress, tally)
+            finally:  # the bar ends its line before any message: a full disk's is a line of its own
+                progress.close()
             if after is not None:
                 after(store)
         except KeyboardInterrupt:
-            progress.close()
             tally.interrupted = True
             print(f"interrupted: {tally.done + tally.failed} {kind.unit} stored; run the same "
                   "command again to resume", file=stream)
