@@ -7,6 +7,7 @@ the DataLoader belongs to the caller, so several sessions can share one (see ben
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
@@ -53,10 +54,20 @@ class Batches:
         return self
 
     def close(self) -> None:
-        """Stop the worker processes now (they run their exit handlers), not at garbage collection."""
+        """Stop the worker processes now (they run their exit handlers), not at garbage collection.
+        A worker that dies by a signal as it exits is let go: every batch it gave was whole, and
+        nothing is read from it any more. (Spawned workers, as on macOS and Windows, were seen to
+        abort at exit, "terminate called without an active exception", a library's thread torn
+        down with the interpreter; torch's SIGCHLD handler then raised here, over the point's own
+        error or result.)"""
         shutdown = getattr(self._iterator, "_shutdown_workers", None)
-        if shutdown is not None:
+        if shutdown is None:
+            return
+        try:
             shutdown()
+        except RuntimeError as error:
+            if not re.match(r"DataLoader worker \(pid \d+\) is killed by signal", str(error)):
+                raise
 
 
 class EpochCycler(Batches):

@@ -65,3 +65,22 @@ def test_an_approximate_variant_this_machine_cannot_run_is_refused_naming_the_fi
         monkeypatch.setattr(torch.cpu, probe, lambda: False, raising=False)
     with pytest.raises(ApproximationUnavailable, match="neither AVX-512 BF16 nor AMX.*Drop approx:bf16"):
         run_point(_tiny_point(tiny_root, net=NetConfig(num_steps=8, approximation="bf16")))
+
+
+def test_closing_lets_go_of_a_worker_that_died_as_it_exited():
+    """Spawned workers were seen to abort at exit; torch's SIGCHLD handler then raised in close(),
+    over the point's own error. Any other error still comes through."""
+    import pytest
+
+    from bench.measure.point import Batches
+
+    class Dying:
+        def __init__(self, message):
+            self.message = message
+
+        def _shutdown_workers(self):
+            raise RuntimeError(self.message)
+
+    Batches(None, Dying("DataLoader worker (pid 17649) is killed by signal: Aborted. ")).close()
+    with pytest.raises(RuntimeError, match="something else"):
+        Batches(None, Dying("something else")).close()
