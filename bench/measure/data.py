@@ -7,15 +7,13 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from tonic.collation import PadTensors
-
 from bench.config.point_config import PointConfig
 from bench.config.settings import SYNTHETIC_DATA, Settings, cache_root, synthetic_root
 from bench.plugins.dataset import DatasetContext, DatasetSpec, build_dataset, refuse_event_variants
 from bench.plugins.reference import NotApplicable, PluginError
 from bench.run.progress import CountProgress
 from snn.data.frame_cache import HASHES, FrameCache, cache_key
-from snn.data.loader import CheckedCollate, build_loader, stack_batch
+from snn.data.loader import CheckedCollate, build_loader, default_collate, stack_batch
 
 
 def dataset_context(cfg: PointConfig, settings: Settings | None = None) -> DatasetContext:
@@ -72,8 +70,7 @@ def cached_split(spec: DatasetSpec, train: bool, cfg: PointConfig) -> FrameCache
 def _collate(spec: DatasetSpec, cfg: PointConfig) -> CheckedCollate:
     """The split's collate (the spec's, stacking, or for events the loader config's padding),
     checked against what the spec declares (labels; the sample shape of data read as it is)."""
-    collate = spec.collate or (stack_batch if spec.events is None or cfg.loader.collate != "pad"
-                               else PadTensors(batch_first=True))
+    collate = spec.collate or (stack_batch if spec.events is None else default_collate(cfg.loader))
     shape = spec.sample_shape if spec.events is None and spec.collate is None else None
     return CheckedCollate(collate, spec.num_classes, shape)
 

@@ -99,6 +99,11 @@ class RepeatedBatches(Sampler):
                 yield batch
 
 
+def default_collate(cfg: LoaderConfig):
+    """The config's collate: tonic's padding along time ("pad"), or stacking ("stack")."""
+    return PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch
+
+
 def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, collate_fn=None,
                  copies: int = 1) -> DataLoader:
     """A DataLoader yielding (frames (B, T, P, H, W) float32, targets (B,) int64).
@@ -135,7 +140,7 @@ def build_loader(dataset: Dataset, cfg: LoaderConfig, worker_init_fn=None, colla
         dataset,
         num_workers=cfg.num_workers,
         pin_memory=cfg.pin_memory,
-        collate_fn=collate_fn or (PadTensors(batch_first=True) if cfg.collate == "pad" else stack_batch),
+        collate_fn=collate_fn or default_collate(cfg),
         worker_init_fn=worker_init_fn,
         **extra,
     )
