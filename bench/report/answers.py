@@ -261,8 +261,7 @@ def _code_caveats(runs: pd.DataFrame, points: list[pd.Series]) -> list[str]:
     caveats = []
     for point in points:
         mine = runs[(runs["point_id"] == point["point_id"]) & (runs["stage"] == STEP)].sort_values("run_index")
-        if (mixed := mixed_code([{"plugin_digests": d if isinstance(d, dict) else None}
-                                 for d in mine["env.plugin_digests"]])):
+        if (mixed := mixed_code([d if isinstance(d, dict) else None for d in mine["env.plugin_digests"]])):
             caveats.append(f"{point['config']}: {mixed}")
     return caveats
 

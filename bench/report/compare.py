@@ -19,6 +19,7 @@ from bench.config.settings import SETTING_NAMES
 from bench.measure.stages import STEP
 from bench.regression import REGRESSION_THRESHOLD
 from bench.report.load import Results
+from bench.results.combine import differing_plugins
 from bench.results.ids import config_hash
 from bench.results.rows import MACHINE_FIELDS
 from bench.stats import INTERVAL_STEPS, Ratio, ratio_across_runs, ratio_of_medians
@@ -47,9 +48,8 @@ def code_change(now: dict | None, before: dict | None) -> str:
     """The plug-ins whose source differs between two matched rows (env.plugin_digests), in words:
     "" when they ran the same plug-in code."""
     now, before = now or {}, before or {}
-    changed = sorted(ref for ref in set(now) | set(before) if now.get(ref) != before.get(ref))
     return "; ".join(f"{ref.rpartition(':')[2]}: {before.get(ref) or 'absent'} -> {now.get(ref) or 'absent'}"
-                     for ref in changed)
+                     for ref in differing_plugins([before, now]))
 
 
 def step_ratio(now: pd.Series, before: pd.Series) -> Ratio:

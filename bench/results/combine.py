@@ -73,14 +73,21 @@ def unstable_runs(estimates: list[RunEstimate], envs: list[dict]) -> str:
     return f"unstable across runs: {UNSTABLE_MEANING}; {likely_cause(envs)}"
 
 
-def mixed_code(envs: list[dict]) -> str:
-    """What differs in the plug-in code the runs of one point ran (env.plugin_digests, in run
-    order), in words: "" when every run ran the same code. A resume after a plug-in changed
+def differing_plugins(digests: list[dict | None]) -> list[str]:
+    """The plug-in references whose source digest (env.plugin_digests) is not the same in every
+    one of `digests` (absent counts as a digest of its own), sorted."""
+    digests = [d or {} for d in digests]
+    return sorted({ref for d in digests for ref in d if len({str(x.get(ref)) for x in digests}) > 1})
+
+
+def mixed_code(digests: list[dict | None]) -> str:
+    """What differs in the plug-in code the runs of one point ran (their env.plugin_digests, in
+    run order), in words: "" when every run ran the same code. A resume after a plug-in changed
     times new runs of an old point with the new code; their figure is one across both."""
-    digests = [e.get("plugin_digests") or {} for e in envs]
-    refs = sorted({ref for d in digests for ref in d if len({str(x.get(ref)) for x in digests}) > 1})
+    refs = differing_plugins(digests)
     if not refs:
         return ""
+    digests = [d or {} for d in digests]
     ref = refs[0]
     versions: dict[str, list[int]] = {}
     for index, d in enumerate(digests):
@@ -108,7 +115,7 @@ def combine_stage(runs: list[StageRow]) -> StageRow:
         centre, low, high = (first.median_s, first.ci_low_s, first.ci_high_s) if len(runs) == 1 else (
             whole.median, whole.ci_low, whole.ci_high)
         interval = INTERVAL_STEPS if len(runs) == 1 else "steps of all runs pooled"
-    if (mixed := mixed_code([r.env for r in runs])):
+    if (mixed := mixed_code([r.env.get("plugin_digests") for r in runs])):
         interval += "; " + mixed
     return dataclasses.replace(
         first, run_id=combined_run_id(r.run_id for r in runs), run_index=None,
