@@ -18,10 +18,10 @@ from bench.config.variants import VARIANT_COMPONENTS
 from bench.data_cli import add_data_commands
 from bench.errors import SettingError, UserError, writes_into
 from bench.profiling.options import PROFILE_OPTIONS
-from bench.tool_caches import point_tool_caches
 from bench.regression import REGRESSION_THRESHOLD
 from bench.results.paths import DEFAULT_REPORTS, PROFILES, REPORT, STUDY_RECORD_JSON, SWEEP_COPY
 from bench.results.rows import to_json
+from bench.tool_caches import point_tool_caches
 from snn.files import probe_writable, replace_file
 
 # Heavy modules (torch, the runner, the profilers) are imported by the commands that need them,
@@ -187,6 +187,7 @@ def _cmd_check(args) -> int:
     store = ResultStore(out)
     with store.exclusive():
         for point in points:
+            unbuilt = False  # its checks' verdicts are the one line printed where it raised
             try:
                 checks = check_point(point.settings, options)
             except NotApplicable as why:  # the variant does not apply to this model or data
@@ -202,7 +203,7 @@ def _cmd_check(args) -> int:
                 print(f"{point.label} | FAILED: the point could not be built to check: {problem}")
                 checks = [Check(c, "", False, (problem,), "the point could not be built")
                           for c in checks_for(point.settings) if c != "agreement"]
-                checked, failed = checked + max(1, len(checks)), failed + max(1, len(checks))
+                checked, failed, unbuilt = checked + max(1, len(checks)), failed + max(1, len(checks)), True
                 if not checks:
                     continue
             if not checks:  # a model that declares no port: nothing of it to compare
@@ -223,9 +224,7 @@ def _cmd_check(args) -> int:
                                    passed=c.passed, problems=list(c.problems), what=c.what, env=env,
                                    figures=c.figures)
                           for c in checks])
-            for c in checks:
-                if c.what == "the point could not be built":
-                    continue  # counted and said in one line above
+            for c in checks if not unbuilt else ():  # an unbuilt point's: counted and said above
                 checked += 1
                 failed += not c.passed
                 verdict = ("FAILED: " if not c.passed else "differs by design, as declared: " if c.problems

@@ -32,7 +32,13 @@ from bench.plugins.dataset import DatasetSpec
 from bench.plugins.model import CheckedLoss, ModelContext, ModelSpec, build_model, nondeterminism
 from bench.plugins.own_step import own_step, record_unmarked
 from bench.plugins.reference import NotApplicable, PluginError
-from bench.plugins.rewiring import INVARIANT_RULES, Rewired, build_point_rewiring, invariant_problems
+from bench.plugins.rewiring import (
+    INVARIANT_RULES,
+    Rewired,
+    build_point_rewiring,
+    invariant_problems,
+    targets_of,
+)
 from snn.approx import autocast_dtype, check_approximation, use_sparseprop
 from snn.threads import set_threads
 from snn.train import NullTimer, StageTimer, Trainer
@@ -257,7 +263,7 @@ class PointSession:
         if (self.rewiring is None or deepr.variant not in INVARIANT_RULES
                 or deepr.budget != "per_layer" or deepr.schedule_start is not None):
             return  # a global budget or a schedule sets no fixed K per parameter to hold it to
-        targets = [round(c * w.numel()) for c, w in zip(deepr.per_layer(len(self.weights)), self.weights)]
+        targets = targets_of(self.weights, deepr.per_layer(len(self.weights)))
         problems = invariant_problems(self.rewiring, self.weights, targets,
                                       f"after {len(self.losses)} timed step(s)")
         if problems:

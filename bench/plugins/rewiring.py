@@ -17,7 +17,7 @@ network. Built-in DeepR keeps the same two methods, so one `check_rule` judges e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -155,9 +155,11 @@ class RuleCheck:
         return not self.problems
 
 
-def targets_of(parameters, connectivity: float) -> list[int]:
-    """K = round(c·n) per parameter (RewiringContext.targets, for parameters outside a context)."""
-    return [round(connectivity * p.numel()) for p in parameters]
+def targets_of(parameters, connectivity: float | Sequence[float]) -> list[int]:
+    """K = round(c·n) per parameter, for one connectivity or one per parameter
+    (RewiringContext.targets, and for parameters outside a context)."""
+    per_parameter = [connectivity] * len(parameters) if isinstance(connectivity, (int, float)) else connectivity
+    return [round(c * p.numel()) for c, p in zip(per_parameter, parameters, strict=True)]
 
 
 @torch.no_grad()
