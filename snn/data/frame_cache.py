@@ -219,13 +219,19 @@ def to_stderr(line: str) -> None:
 READERS = ".readers"  # in a key folder: one empty file per process reading it, "<host>-<pid>"
 
 
+_marked: set[Path] = set()  # the marks this process has made, each removed once at its exit
+
+
 def register_reader(directory: Path) -> Path:
     """Mark this process a reader of a key folder until it exits (atexit removes the mark; a
-    killed process's mark is recognised as dead by its pid on this host)."""
+    killed process's mark is recognised as dead by its pid on this host). A process that fills
+    one folder for many groups marks it again and registers its removal once."""
     marker = Path(directory) / READERS / f"{socket.gethostname()}-{os.getpid()}"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
-    atexit.register(marker.unlink, missing_ok=True)
+    if marker not in _marked:
+        _marked.add(marker)
+        atexit.register(marker.unlink, missing_ok=True)
     return marker
 
 
