@@ -103,21 +103,8 @@ print("\\n".join(failed))
 def test_the_shipped_example_runs_with_two_workers_under_the_default_executor(tmp_path):
     """Its data set is a plug-in file: each worker of the group run's loader unpickles it (the
     group run's process starts by forkserver, and its loader's workers with it)."""
-    sweep = tmp_path / "sweep.toml"
-    sweep.write_text(f"""
-name = "plain-lif-workers"
-[settings]
-model = "{EXAMPLE}/plugin.py:plain_lif"
-dataset = "{EXAMPLE}/plugin.py:spike_patterns"
-num_steps = 20
-batch_size = 16
-num_workers = 2
-threads = 1
-runs = 1
-warmup_steps = 1
-measured_steps = 2
-variant = "deepr:none"
-""")
+    sweep = write_sweep(tmp_path / "sweep.toml", "plain-lif-workers", num_workers=2, measured_steps=2,
+                        variant="deepr:none")
     out = tmp_path / "out"
     assert main(["sweep", str(sweep), "--out", str(out)]) == 0
     steps = [r for r in ResultStore(out).rows() if isinstance(r, StageRow) and r.stage == "step"]
